@@ -1,0 +1,7 @@
+"""fastnn: scikit-learn's MLPClassifier and MLPRegressor, trained by Numba kernels."""
+
+from ._mlp import MLPClassifier, MLPRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]

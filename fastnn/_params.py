@@ -1,0 +1,56 @@
+"""The flat parameter buffer and scikit-learn's initialisation.
+
+Every weight and bias lives in one 1-D array in scikit-learn's ``_pack``
+layout: each ``coefs_[i]`` raveled (shape ``(fan_in, fan_out)``), then each
+``intercepts_[i]``. The kernels work on that buffer; ``coefs_`` and
+``intercepts_`` are views into it. Optimizer state buffers share the layout.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def init_params(units, activation, random_state, dtype):
+    """Glorot-uniform weights and biases, drawn from ``random_state`` in
+    exactly scikit-learn's order (per layer: the weights, then the bias)."""
+    coefs, intercepts = [], []
+    for fan_in, fan_out in zip(units[:-1], units[1:]):
+        factor = 2.0 if activation == "logistic" else 6.0
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
+        intercepts.append(random_state.uniform(-bound, bound, fan_out))
+    return pack(coefs, intercepts, dtype)
+
+
+def pack(coefs, intercepts, dtype):
+    """One flat C-contiguous buffer of ``dtype`` from the per-layer arrays."""
+    parts = [np.asarray(c).ravel() for c in coefs] + [np.asarray(b).ravel() for b in intercepts]
+    return np.concatenate(parts).astype(dtype, copy=False)
+
+
+def unpack(params, units):
+    """Views ``(coefs, intercepts)`` into ``params`` for layer widths ``units``."""
+    coefs, intercepts = [], []
+    start = 0
+    for fan_in, fan_out in zip(units[:-1], units[1:]):
+        coefs.append(params[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+        start += fan_in * fan_out
+    for fan_out in units[1:]:
+        intercepts.append(params[start : start + fan_out])
+        start += fan_out
+    return coefs, intercepts
+
+
+def kernel_input(X):
+    """X as the kernels take it: ``(Xd, data, indices, indptr, is_sparse)``.
+
+    Dense X travels as ``Xd``; sparse X as CSR arrays (CSC is converted to
+    CSR, still sparse), never densified whole: the kernels gather the rows
+    of one batch at a time.
+    """
+    if sp.issparse(X):
+        X = X.tocsr()
+        empty = np.empty((0, X.shape[1]), dtype=X.dtype)
+        return empty, X.data, X.indices, X.indptr, True
+    no_index = np.empty(0, dtype=np.int32)
+    return np.ascontiguousarray(X), np.empty(0, dtype=X.dtype), no_index, no_index, False

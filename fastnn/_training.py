@@ -1,0 +1,317 @@
+"""The training loops: a Python epoch loop around one compiled epoch kernel
+(sgd, adam), and SciPy's L-BFGS-B around the full-batch loss/gradient kernel.
+
+Everything that decides *what* happens between epochs lives here, in the
+same order as scikit-learn 1.9.1 (so the same ``random_state`` gives the
+same model): per-epoch shuffles, learning-rate schedules, ``tol`` /
+``n_iter_no_change``, early stopping on a held-out split with best-weight
+restore, verbose lines, ``ConvergenceWarning`` and Ctrl-C.
+"""
+
+import warnings
+
+import numpy as np
+import scipy
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import shuffle as sk_shuffle
+
+from .kernels import codes
+from .kernels import cpu as kernels
+from ._params import kernel_input, unpack
+
+#: Rows per chunk when the whole data set is forwarded (L-BFGS, predict).
+CHUNK_ROWS = 4096
+
+
+class OptimizerState:
+    """The state of the sgd/adam optimizer, kept between ``partial_fit`` calls
+    (scikit-learn's ``_optimizer``): the current learning rate and flat
+    buffers in the parameter layout (SGD: velocity; Adam: first and second
+    moments and the step count)."""
+
+    def __init__(self, solver, n_params, dtype, learning_rate_init):
+        self.solver = solver
+        self.learning_rate = float(learning_rate_init)
+        self.state1 = np.zeros(n_params, dtype=dtype)
+        self.state2 = np.zeros(n_params if solver == "adam" else 0, dtype=dtype)
+        self.t = 0
+
+    def copy(self):
+        new = OptimizerState.__new__(OptimizerState)
+        new.__dict__.update(self.__dict__)
+        new.state1 = self.state1.copy()
+        new.state2 = self.state2.copy()
+        return new
+
+    def iteration_ends(self, est, time_step):
+        """Epoch-end schedule: invscaling's decay, as scikit-learn's SGD."""
+        if self.solver == "sgd" and est.learning_rate == "invscaling":
+            self.learning_rate = float(est.learning_rate_init) / (time_step + 1) ** est.power_t
+
+    def trigger_stopping(self, est, msg, verbose):
+        """True to stop; 'adaptive' SGD divides the rate by 5 instead while
+        it stays above 1e-6."""
+        if self.solver == "adam" or est.learning_rate != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+
+def _as_weights(sample_weight, n, dtype):
+    if sample_weight is None:
+        return np.ones(n, dtype=dtype)
+    return np.ascontiguousarray(sample_weight, dtype=dtype)
+
+
+def _split_validation(est, X, y, sample_weight):
+    """scikit-learn's early-stopping split: stratified for single-output
+    classifiers, drawn from the estimator's RandomState."""
+    stratify = y if (est._is_classifier() and est.n_outputs_ == 1) else None
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    parts = train_test_split(
+        *arrays,
+        random_state=est._random_state,
+        test_size=est.validation_fraction,
+        stratify=stratify,
+    )
+    X_train, X_val, y_train, y_val = parts[:4]
+    sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    if est._is_classifier():
+        y_val = est._label_binarizer.inverse_transform(y_val)
+    return X_train, X_val, y_train, y_val, sw_train, sw_val
+
+
+def fit_stochastic(est, X, y, sample_weight, params, units, incremental):
+    """Train ``params`` (the flat buffer, updated in place) with sgd or adam.
+
+    Sets the fitted attributes scikit-learn's ``_fit_stochastic`` sets. The
+    caller restores the estimator if this raises.
+    """
+    dtype = params.dtype
+    if not incremental or not hasattr(est, "_optimizer"):
+        est._optimizer = OptimizerState(est.solver, params.shape[0], dtype, est.learning_rate_init)
+    else:
+        est._optimizer = est._optimizer.copy()
+    opt = est._optimizer
+
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    early_stopping = est.early_stopping
+    if early_stopping:
+        X_train, X_val, y_train, y_val, sw_train, sw_val = _split_validation(
+            est, X, y, sample_weight
+        )
+    else:
+        X_train, y_train, sw_train = X, y, sample_weight
+        X_val = y_val = sw_val = None
+
+    n_samples = X_train.shape[0]
+    sample_idx = np.arange(n_samples, dtype=np.int64)
+    if est.batch_size == "auto":
+        batch_size = min(200, n_samples)
+    else:
+        if est.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than "
+                "sample size. It is going to be clipped"
+            )
+        batch_size = int(np.clip(est.batch_size, 1, n_samples))
+
+    Xd, data, indices, indptr, is_sparse = kernel_input(X_train)
+    Y = np.ascontiguousarray(y_train, dtype=dtype)
+    SW = _as_weights(sw_train, n_samples, dtype)
+    hidden_code, out_code, loss_code = est._codes()
+    epoch = kernels.sample_epoch if batch_size == 1 else kernels.minibatch_epoch
+    cast = dtype.type
+    solver_code = codes.SOLVERS[est.solver]
+
+    # Fresh lists (appending to the old ones would change the estimator
+    # before the fit has succeeded).
+    loss_curve = est.loss_curve_ = list(est.loss_curve_)
+    if est.validation_scores_ is not None or early_stopping:
+        est.validation_scores_ = list(est.validation_scores_ or [])
+    # What a Ctrl-C restores: the state after the last completed epoch.
+    est.n_iter_ = 0
+    last = _Snapshot(est, params)
+    try:
+        for it in range(est.max_iter):
+            if est.shuffle:
+                sample_idx = sk_shuffle(sample_idx, random_state=est._random_state)
+            accumulated_loss, opt.t = epoch(
+                params, opt.state1, opt.state2,
+                Xd, data, indices, indptr, is_sparse, Y, SW, sample_idx, batch_size,
+                units, hidden_code, out_code, loss_code, cast(est.alpha),
+                solver_code, cast(opt.learning_rate), cast(est.momentum), bool(est.nesterovs_momentum),
+                cast(est.beta_1), cast(est.beta_2), cast(est.epsilon), opt.t,
+            )
+            est.n_iter_ += 1
+            est.loss_ = accumulated_loss / n_samples
+            est.t_ += n_samples
+            loss_curve.append(est.loss_)
+            if est.verbose:
+                print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+
+            _update_no_improvement_count(
+                est, params, units, early_stopping, X_val, y_val, sw_val
+            )
+            opt.iteration_ends(est, est.t_)
+
+            if est._no_improvement_count > est.n_iter_no_change:
+                if early_stopping:
+                    msg = (
+                        "Validation score did not improve more than "
+                        "tol=%f for %d consecutive epochs."
+                        % (est.tol, est.n_iter_no_change)
+                    )
+                else:
+                    msg = (
+                        "Training loss did not improve more than tol=%f"
+                        " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
+                    )
+                if opt.trigger_stopping(est, msg, est.verbose):
+                    break
+                est._no_improvement_count = 0
+
+            last = _Snapshot(est, params)
+            if incremental:
+                break
+            if est.n_iter_ == est.max_iter:
+                warnings.warn(
+                    "Stochastic Optimizer: Maximum iterations (%d) "
+                    "reached and the optimization hasn't converged yet." % est.max_iter,
+                    ConvergenceWarning,
+                )
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+        last.restore(est, params)
+
+    if early_stopping:
+        params[:] = est._best_params
+    return params
+
+
+class _Snapshot:
+    """The training state after a completed epoch, for Ctrl-C to return to."""
+
+    _SCALARS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_",
+                "_no_improvement_count", "_best_params")
+
+    def __init__(self, est, params):
+        self.params = params.copy()
+        self.optimizer = est._optimizer.copy()
+        self.scalars = {k: getattr(est, k, None) for k in self._SCALARS}
+        self.n_losses = len(est.loss_curve_)
+        self.n_scores = len(est.validation_scores_ or ())
+
+    def restore(self, est, params):
+        params[:] = self.params
+        est._optimizer = self.optimizer
+        for k, v in self.scalars.items():
+            setattr(est, k, v)
+        del est.loss_curve_[self.n_losses :]
+        if est.validation_scores_ is not None:
+            del est.validation_scores_[self.n_scores :]
+
+
+def _update_no_improvement_count(est, params, units, early_stopping, X_val, y_val, sw_val):
+    if early_stopping:
+        val_score = est._score_params(params, units, X_val, y_val, sw_val)
+        est.validation_scores_.append(val_score)
+        if est.verbose:
+            print("Validation score: %f" % val_score)
+        if val_score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if val_score > est.best_validation_score_:
+            est.best_validation_score_ = val_score
+            est._best_params = params.copy()
+    else:
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if est.loss_curve_[-1] < est.best_loss_:
+            est.best_loss_ = est.loss_curve_[-1]
+
+
+def fit_lbfgs(est, X, y, sample_weight, params, units):
+    """Minimise the full-batch loss with SciPy's L-BFGS-B; the loss and its
+    gradient come from one kernel call per evaluation.
+
+    For multi-output squared error the gradient is that of the loss
+    reported (scikit-learn's is ``n_outputs`` times too large there,
+    scikit-learn#8349); everywhere else both agree with scikit-learn.
+    """
+    dtype = params.dtype
+    n = X.shape[0]
+    Xd, data, indices, indptr, is_sparse = kernel_input(X)
+    Y = np.ascontiguousarray(y, dtype=dtype)
+    SW = _as_weights(sample_weight, n, dtype)
+    hidden_code, out_code, loss_code = est._codes()
+    n_outputs = Y.shape[1]
+    delta_scale = 1.0 / n_outputs if loss_code == codes.SQUARED_ERROR else 1.0
+    alpha = dtype.type(est.alpha)
+    grad = np.empty_like(params)
+
+    def loss_and_grad(packed):
+        p = packed.astype(dtype, copy=False)
+        loss = kernels.loss_grad(
+            grad, p, Xd, data, indices, indptr, is_sparse, Y, SW, units,
+            hidden_code, out_code, loss_code, alpha, dtype.type(delta_scale), CHUNK_ROWS,
+        )
+        return loss, grad.astype(np.float64)
+
+    options = {"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol}
+    if _scipy_takes_iprint():
+        options["iprint"] = 1 if (est.verbose is True or est.verbose >= 1) else -1
+    res = scipy.optimize.minimize(
+        loss_and_grad, params.astype(np.float64), method="L-BFGS-B", jac=True,
+        options=options,
+    )
+    est.n_iter_ = _lbfgs_n_iter(res, est.max_iter)
+    est.loss_ = float(res.fun)
+    params[:] = res.x
+    return params
+
+
+def _scipy_takes_iprint():
+    major, minor = (int(v) for v in scipy.__version__.split(".")[:2])
+    return (major, minor) < (1, 15)
+
+
+def _lbfgs_n_iter(result, max_iter):
+    """Iterations taken; warns as scikit-learn does when L-BFGS-B stopped
+    without converging."""
+    n_iter = min(result.nit, max_iter)
+    if result.status != 0:
+        msg = (
+            f"lbfgs failed to converge after {n_iter} iteration(s) "
+            f"(status={result.status}):\n{result.message}\n"
+        )
+        if n_iter == max_iter:
+            msg += (
+                "\nIncrease the number of iterations to improve the "
+                f"convergence (max_iter={max_iter})."
+            )
+        msg += (
+            "\nYou might also want to scale the data as shown in:\n"
+            "    https://scikit-learn.org/stable/modules/preprocessing.html"
+        )
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    return n_iter

@@ -1,0 +1,39 @@
+"""``@njit`` CPU kernels (see DESIGN.md, "Kernel conventions")."""
+
+from .activations import activation_backward, activation_forward
+from .dense import dense_backward, dense_forward
+from .epochs import minibatch_epoch, sample_epoch
+from .losses import loss_sum, output_delta
+from .network import (
+    backward_pass,
+    coef_sqnorm,
+    finish_grad,
+    forward_pass,
+    gather_rows,
+    loss_grad,
+    n_params,
+    predict,
+)
+from .optimizers import adam_lr, adam_step, sgd_step
+
+__all__ = [
+    "activation_backward",
+    "activation_forward",
+    "adam_lr",
+    "adam_step",
+    "backward_pass",
+    "coef_sqnorm",
+    "dense_backward",
+    "dense_forward",
+    "finish_grad",
+    "forward_pass",
+    "gather_rows",
+    "loss_grad",
+    "loss_sum",
+    "minibatch_epoch",
+    "n_params",
+    "output_delta",
+    "predict",
+    "sample_epoch",
+    "sgd_step",
+]

@@ -1,0 +1,44 @@
+"""The fully connected layer: forward and backward, outputs first.
+
+``W`` has scikit-learn's layout ``(n_in, n_out)``. Matrix products go to
+BLAS through ``np.dot(a, b, out)`` into preallocated buffers.
+"""
+
+import numpy as np
+
+from ._jit import jit
+
+
+@jit
+def dense_forward(out, inp, W, b):
+    """out = inp @ W + b.
+
+    out : (n_rows, n_out); inp : (n_rows, n_in); W : (n_in, n_out);
+    b : (n_out,).
+    """
+    np.dot(inp, W, out)
+    n, m = out.shape
+    for i in range(n):
+        for j in range(m):
+            out[i, j] += b[j]
+
+
+@jit
+def dense_backward(dinp, dW, db, dout, inp, W):
+    """Gradients of a dense layer given ``dout``, the gradient at its output.
+
+    dW = inp.T @ dout; db = dout summed over rows; dinp = dout @ W.T
+    (skipped when ``dinp`` has no rows, as for the first layer).
+
+    dinp : (n_rows, n_in) or (0, n_in); dW : (n_in, n_out); db : (n_out,);
+    dout : (n_rows, n_out); inp : (n_rows, n_in); W : (n_in, n_out).
+    """
+    np.dot(inp.T, dout, dW)
+    n, m = dout.shape
+    for j in range(m):
+        db[j] = 0.0
+    for i in range(n):
+        for j in range(m):
+            db[j] += dout[i, j]
+    if dinp.shape[0] > 0:
+        np.dot(dout, W.T, dinp)

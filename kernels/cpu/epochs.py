@@ -1,0 +1,214 @@
+"""One training epoch per call: the hot path of ``fit`` for sgd and adam.
+
+Both kernels take the same arguments and visit the rows in the given
+``order`` in batches of ``batch_size``, taking for each batch exactly the
+step scikit-learn takes: forward, loss (with the L2 penalty at the current
+weights), gradient ``(a.T @ delta + alpha * W) / sum(sw)``, then the
+optimizer step. They return ``(sum over batches of batch_loss *
+batch_rows, adam_t)``.
+
+``minibatch_epoch`` gathers each batch into a preallocated buffer and uses
+BLAS; ``sample_epoch`` is the fused per-sample loop for ``batch_size == 1``
+(no BLAS, no gradient buffer: each weight is updated as its gradient is
+formed, which keeps a small network in L1). Each allocates its scratch
+buffers once on entry and nothing per batch.
+
+Arguments: params (n_params,) updated in place; state1, state2 the
+optimizer state (SGD: velocity, unused; Adam: first and second moments),
+updated in place; X as ``Xd`` or
+CSR ``data, indices, indptr`` (``is_sparse``); Y (n, n_outputs); SW (n,);
+order (n,) int64 row order; units (int64) the layer widths; the activation
+and loss codes; alpha; solver (codes.SGD or codes.ADAM); lr (SGD's
+learning rate or Adam's learning_rate_init); momentum, nesterov; beta1,
+beta2, eps; t (Adam's step count before the epoch). Every float scalar
+must have the arrays' dtype.
+"""
+
+import numpy as np
+
+from .. import codes
+from .activations import activation_backward, activation_forward
+from .losses import loss_sum, output_delta
+from .network import (
+    backward_pass,
+    coef_sqnorm,
+    finish_grad,
+    forward_pass,
+    gather_rows,
+    layer_view,
+)
+from .optimizers import adam_lr, adam_step, sgd_step
+from ._jit import jit
+
+
+@jit
+def minibatch_epoch(params, state1, state2,
+                    Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+                    units, hidden_code, out_code, loss_code, alpha,
+                    solver, lr, momentum, nesterov, beta1, beta2, eps, t):
+    n = order.shape[0]
+    n_layers = units.shape[0] - 1
+    n_out = units[n_layers]
+    width = 0
+    for l in range(1, n_layers + 1):
+        width += units[l]
+    acts = np.empty(batch_size * width, dtype=params.dtype)
+    deltas = np.empty(batch_size * width, dtype=params.dtype)
+    grad = np.empty_like(params)
+    xb = np.empty((batch_size, units[0]), dtype=params.dtype)
+    yb = np.empty((batch_size, n_out), dtype=params.dtype)
+    swb = np.empty(batch_size, dtype=params.dtype)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        nb = stop - start
+        rows = order[start:stop]
+        gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows)
+        sw_sum = 0.0
+        for r in range(nb):
+            i = rows[r]
+            for j in range(n_out):
+                yb[r, j] = Y[i, j]
+            swb[r] = SW[i]
+            sw_sum += SW[i]
+        if sw_sum == 0.0:
+            continue  # an all-zero-weight batch carries no gradient
+        x = xb[:nb]
+        y = yb[:nb]
+        sw = swb[:nb]
+        out = forward_pass(acts, x, params, units, batch_size, hidden_code, out_code)
+        batch_loss = loss_sum(out, y, sw, loss_code)
+        batch_loss = (batch_loss + 0.5 * alpha * coef_sqnorm(params, units)) / sw_sum
+        total += batch_loss * nb
+        output_delta(layer_view(deltas, units, batch_size, n_layers, nb), out, y, sw, 1.0)
+        backward_pass(grad, deltas, acts, x, params, units, batch_size, hidden_code)
+        finish_grad(grad, params, units, alpha, sw_sum)
+        if solver == codes.SGD:
+            sgd_step(params, state1, grad, lr, momentum, nesterov)
+        else:
+            t += 1
+            step = adam_lr(lr, beta1, beta2, t)
+            adam_step(params, state1, state2, grad, step, beta1, beta2, eps)
+    return total, t
+
+
+@jit
+def _update(params, state1, state2, k, g, solver, lr, momentum, nesterov, beta1, beta2, eps):
+    """Apply the optimizer to parameter ``k`` with gradient ``g`` (the
+    element-wise form of ``sgd_step`` / ``adam_step``); return its new value."""
+    if solver == codes.SGD:
+        v = momentum * state1[k] - lr * g
+        state1[k] = v
+        if nesterov:
+            v = momentum * v - lr * g
+        params[k] += v
+    else:
+        m = beta1 * state1[k] + (1.0 - beta1) * g
+        s = beta2 * state2[k] + (1.0 - beta2) * (g * g)
+        state1[k] = m
+        state2[k] = s
+        params[k] += -lr * m / (np.sqrt(s) + eps)
+    return params[k]
+
+
+@jit
+def _row_forward(acts, x, params, units, coef_off, bias_off, hidden_code, out_code):
+    """Forward one row ``x`` (n_features,) with plain loops; layer ``l``'s
+    output lands in ``acts`` at ``sum(units[1:l+1])``. Returns the output."""
+    n_layers = units.shape[0] - 1
+    inp = x
+    a_off = 0
+    for l in range(n_layers):
+        fi = units[l]
+        fo = units[l + 1]
+        out = acts[a_off : a_off + fo]
+        for j in range(fo):
+            out[j] = 0.0
+        c0 = coef_off[l]
+        for k in range(fi):
+            a = inp[k]
+            if a != 0.0:
+                row = c0 + k * fo
+                for j in range(fo):
+                    out[j] += a * params[row + j]
+        b0 = bias_off[l]
+        for j in range(fo):
+            out[j] += params[b0 + j]
+        activation_forward(out.reshape((1, fo)), hidden_code if l < n_layers - 1 else out_code)
+        inp = out
+        a_off += fo
+    return inp
+
+
+@jit
+def sample_epoch(params, state1, state2,
+                 Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+                 units, hidden_code, out_code, loss_code, alpha,
+                 solver, lr, momentum, nesterov, beta1, beta2, eps, t):
+    """The fused per-sample epoch (``batch_size`` must be 1)."""
+    n = order.shape[0]
+    n_layers = units.shape[0] - 1
+    width = 0
+    for l in range(1, n_layers + 1):
+        width += units[l]
+    acts = np.empty(width, dtype=params.dtype)
+    deltas = np.empty(width, dtype=params.dtype)
+    xb = np.empty((1, units[0]), dtype=params.dtype)
+    coef_off = np.zeros(n_layers, dtype=np.int64)
+    bias_off = np.zeros(n_layers, dtype=np.int64)
+    off = 0
+    for l in range(n_layers):
+        coef_off[l] = off
+        off += units[l] * units[l + 1]
+    for l in range(n_layers):
+        bias_off[l] = off
+        off += units[l + 1]
+    sqnorm = coef_sqnorm(params, units)
+    step = lr
+    total = 0.0
+    for r in range(n):
+        i = order[r]
+        w = SW[i]
+        if w == 0.0:
+            continue  # a zero-weight sample carries no gradient
+        if is_sparse:
+            gather_rows(xb, Xd, data, indices, indptr, is_sparse, order[r : r + 1])
+            x = xb[0]
+        else:
+            x = Xd[i]
+        out = _row_forward(acts, x, params, units, coef_off, bias_off, hidden_code, out_code)
+        out = out.reshape((1, out.shape[0]))
+        y = Y[i : i + 1]
+        total += (loss_sum(out, y, SW[i : i + 1], loss_code) + 0.5 * alpha * sqnorm) / w
+        output_delta(layer_view(deltas, units, 1, n_layers, 1), out, y, SW[i : i + 1], 1.0)
+        if solver == codes.ADAM:
+            t += 1
+            step = adam_lr(lr, beta1, beta2, t)
+        sqnorm = 0.0
+        for l in range(n_layers - 1, -1, -1):
+            fi = units[l]
+            fo = units[l + 1]
+            dout = layer_view(deltas, units, 1, l + 1, 1)[0]
+            inp = x if l == 0 else layer_view(acts, units, 1, l, 1)[0]
+            dinp = layer_view(deltas, units, 1, l if l > 0 else 1, 1)[0]
+            c0 = coef_off[l]
+            for k in range(fi):
+                a = inp[k]
+                s = 0.0
+                for j in range(fo):
+                    p = c0 + k * fo + j
+                    wk = params[p]
+                    s += dout[j] * wk
+                    g = (a * dout[j] + alpha * wk) / w
+                    nw = _update(params, state1, state2, p, g, solver, step,
+                                 momentum, nesterov, beta1, beta2, eps)
+                    sqnorm += np.float64(nw) * np.float64(nw)
+                if l > 0:
+                    dinp[k] = s
+            b0 = bias_off[l]
+            for j in range(fo):
+                _update(params, state1, state2, b0 + j, dout[j] / w, solver, step,
+                        momentum, nesterov, beta1, beta2, eps)
+            if l > 0:
+                activation_backward(layer_view(deltas, units, 1, l, 1), layer_view(acts, units, 1, l, 1), hidden_code)
+    return total, t
