@@ -159,6 +159,15 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental):
                 solver_code, cast(opt.learning_rate), cast(est.momentum), bool(est.nesterovs_momentum),
                 cast(est.beta_1), cast(est.beta_2), cast(est.epsilon), opt.t,
             )
+            if not np.isfinite(accumulated_loss):
+                # scikit-learn carries on and may return a finite but useless
+                # model; an overflowed loss means the fit has failed.
+                raise ValueError(
+                    "Solver produced a non-finite training loss in epoch %d. The "
+                    "input data may contain large values and need to be "
+                    "preprocessed, or learning_rate_init may be too large."
+                    % (est.n_iter_ + 1)
+                )
             est.n_iter_ += 1
             est.loss_ = accumulated_loss / n_samples
             est.t_ += n_samples

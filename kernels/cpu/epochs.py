@@ -83,32 +83,31 @@ def minibatch_epoch(params, state1, state2,
         output_delta(layer_view(deltas, units, batch_size, n_layers, nb), out, y, sw, 1.0)
         backward_pass(grad, deltas, acts, x, params, units, batch_size, hidden_code)
         finish_grad(grad, params, units, alpha, sw_sum)
-        if solver == codes.SGD:
-            sgd_step(params, state1, grad, lr, momentum, nesterov)
-        else:
+        step = lr
+        if solver == codes.ADAM:
             t += 1
             step = adam_lr(lr, beta1, beta2, t)
-            adam_step(params, state1, state2, grad, step, beta1, beta2, eps)
+        _optimizer_step(params, state1, state2, grad, solver, step, momentum, nesterov,
+                        beta1, beta2, eps)
     return total, t
 
 
 @jit
-def _update(params, state1, state2, k, g, solver, lr, momentum, nesterov, beta1, beta2, eps):
-    """Apply the optimizer to parameter ``k`` with gradient ``g`` (the
-    element-wise form of ``sgd_step`` / ``adam_step``); return its new value."""
+def _optimizer_step(params, state1, state2, grad, solver, lr, momentum, nesterov, beta1, beta2, eps):
+    """sgd_step or adam_step (``lr`` already bias-corrected for Adam)."""
     if solver == codes.SGD:
-        v = momentum * state1[k] - lr * g
-        state1[k] = v
-        if nesterov:
-            v = momentum * v - lr * g
-        params[k] += v
+        sgd_step(params, state1, grad, lr, momentum, nesterov)
     else:
-        m = beta1 * state1[k] + (1.0 - beta1) * g
-        s = beta2 * state2[k] + (1.0 - beta2) * (g * g)
-        state1[k] = m
-        state2[k] = s
-        params[k] += -lr * m / (np.sqrt(s) + eps)
-    return params[k]
+        adam_step(params, state1, state2, grad, lr, beta1, beta2, eps)
+
+
+@jit
+def _block_start(units, l):
+    """Offset of layer ``l``'s block in a one-row activation/delta buffer."""
+    off = 0
+    for k in range(1, l):
+        off += units[k]
+    return off
 
 
 @jit
@@ -154,6 +153,7 @@ def sample_epoch(params, state1, state2,
     acts = np.empty(width, dtype=params.dtype)
     deltas = np.empty(width, dtype=params.dtype)
     xb = np.empty((1, units[0]), dtype=params.dtype)
+    grow = np.empty(units[1:].max(), dtype=params.dtype)
     coef_off = np.zeros(n_layers, dtype=np.int64)
     bias_off = np.zeros(n_layers, dtype=np.int64)
     off = 0
@@ -190,25 +190,27 @@ def sample_epoch(params, state1, state2,
             fo = units[l + 1]
             dout = layer_view(deltas, units, 1, l + 1, 1)[0]
             inp = x if l == 0 else layer_view(acts, units, 1, l, 1)[0]
-            dinp = layer_view(deltas, units, 1, l if l > 0 else 1, 1)[0]
-            c0 = coef_off[l]
+            g = grow[:fo]
             for k in range(fi):
+                row = coef_off[l] + k * fo
+                W = params[row : row + fo]
+                if l > 0:  # backpropagate through the weights before they change
+                    s = 0.0
+                    for j in range(fo):
+                        s += dout[j] * W[j]
+                    deltas[k + _block_start(units, l)] = s
                 a = inp[k]
-                s = 0.0
                 for j in range(fo):
-                    p = c0 + k * fo + j
-                    wk = params[p]
-                    s += dout[j] * wk
-                    g = (a * dout[j] + alpha * wk) / w
-                    nw = _update(params, state1, state2, p, g, solver, step,
-                                 momentum, nesterov, beta1, beta2, eps)
-                    sqnorm += np.float64(nw) * np.float64(nw)
-                if l > 0:
-                    dinp[k] = s
+                    g[j] = (a * dout[j] + alpha * W[j]) / w
+                _optimizer_step(W, state1[row : row + fo], state2[row : row + fo], g, solver,
+                                step, momentum, nesterov, beta1, beta2, eps)
+                for j in range(fo):
+                    sqnorm += np.float64(W[j]) * np.float64(W[j])
             b0 = bias_off[l]
             for j in range(fo):
-                _update(params, state1, state2, b0 + j, dout[j] / w, solver, step,
-                        momentum, nesterov, beta1, beta2, eps)
+                g[j] = dout[j] / w
+            _optimizer_step(params[b0 : b0 + fo], state1[b0 : b0 + fo], state2[b0 : b0 + fo], g,
+                            solver, step, momentum, nesterov, beta1, beta2, eps)
             if l > 0:
                 activation_backward(layer_view(deltas, units, 1, l, 1), layer_view(acts, units, 1, l, 1), hidden_code)
     return total, t
