@@ -1,0 +1,351 @@
+"""A slow, obviously right NumPy multi-layer perceptron: the test oracle.
+
+Every compiled kernel in ``kernels/`` is checked against this module, and this
+module is itself checked against central finite differences and against
+scikit-learn's own estimators (``tests/test_reference.py``).
+
+It is written for clarity, not speed, and follows scikit-learn 1.9.1's math
+line by line:
+
+- ``sklearn/neural_network/_base.py``: the activations, their derivatives
+  (written in terms of the activation's *output*) and the losses;
+- ``sklearn/neural_network/_multilayer_perceptron.py``: ``_forward_pass``,
+  ``_backprop``, ``_compute_loss_grad`` and the mini-batch loop of
+  ``_fit_stochastic``;
+- ``sklearn/neural_network/_stochastic_optimizers.py``: the SGD (momentum,
+  Nesterov) and Adam updates.
+
+Parameters are lists of per-layer arrays, as scikit-learn keeps them:
+``coefs[i]`` has shape ``(fan_in, fan_out)`` and ``intercepts[i]`` shape
+``(fan_out,)``. ``pack`` / ``unpack`` convert to and from the flat layout of
+scikit-learn's ``_pack`` (every coef raveled, then every intercept), which is
+the layout the kernels work on.
+
+Only NumPy and SciPy are imported: never fastnn, never scikit-learn.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, xlogy
+
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+OUTPUT_ACTIVATIONS = ("identity", "logistic", "softmax", "exp")
+LOSSES = ("squared_error", "poisson", "log_loss", "binary_log_loss")
+
+#: The output activation each loss is paired with (its canonical link, for
+#: which d loss / d output pre-activation is ``output - y``).
+OUTPUT_FOR_LOSS = {
+    "squared_error": "identity",
+    "poisson": "exp",
+    "log_loss": "softmax",
+    "binary_log_loss": "logistic",
+}
+
+
+# -- activations -----------------------------------------------------------
+
+
+def activation(name, z):
+    """The activation ``name`` applied to ``z`` (n_rows, n_units); a new array."""
+    z = np.array(z, copy=True)
+    if name == "identity":
+        return z
+    if name == "logistic":
+        return expit(z)
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.maximum(z, 0)
+    if name == "exp":
+        return np.exp(z)
+    if name == "softmax":
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        return e / e.sum(axis=1, keepdims=True)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def activation_derivative(name, a, delta):
+    """``delta`` times the derivative of hidden activation ``name``, given the
+    activation's output ``a`` (as scikit-learn's ``inplace_*_derivative``);
+    a new array."""
+    delta = np.array(delta, copy=True)
+    if name == "identity":
+        return delta
+    if name == "logistic":
+        return delta * a * (1 - a)
+    if name == "tanh":
+        return delta * (1 - a**2)
+    if name == "relu":
+        delta[a == 0] = 0
+        return delta
+    raise ValueError(f"no derivative for activation {name!r}")
+
+
+# -- losses ----------------------------------------------------------------
+
+
+def loss(y, out, sw, loss_name, eps=None):
+    """scikit-learn's loss of predictions ``out`` for targets ``y``: the
+    ``sw``-weighted mean over rows (``sw=None``: unweighted) of
+
+    - squared_error: half the mean over outputs of ``(y - out)**2``;
+    - poisson: the sum over outputs of half the Poisson deviance,
+      ``y*log(y/out) - y + out``;
+    - log_loss: ``-sum_j y_j log p_j``, p clipped to [eps, 1-eps] (a single
+      column is treated as the positive class of a binary problem, as
+      scikit-learn does);
+    - binary_log_loss: ``-sum_j (y_j log p_j + (1-y_j) log(1-p_j))``, clipped.
+
+    ``eps`` defaults to the machine epsilon of ``out``'s dtype (pass the
+    kernel's dtype's epsilon when feeding float64 copies of float32 data).
+    """
+    out = np.asarray(out)
+    y = np.asarray(y, dtype=out.dtype).reshape(out.shape)
+    if eps is None:
+        eps = np.finfo(out.dtype).eps
+    if loss_name == "squared_error":
+        return 0.5 * np.average((y - out) ** 2, weights=sw, axis=0).mean()
+    if loss_name == "poisson":
+        return np.average(xlogy(y, y / out) - y + out, weights=sw, axis=0).sum()
+    if loss_name == "log_loss":
+        p = np.clip(out, eps, 1 - eps)
+        if p.shape[1] == 1:
+            p = np.append(1 - p, p, axis=1)
+        if y.shape[1] == 1:
+            y = np.append(1 - y, y, axis=1)
+        return -np.average(xlogy(y, p), weights=sw, axis=0).sum()
+    if loss_name == "binary_log_loss":
+        p = np.clip(out, eps, 1 - eps)
+        return -np.average(xlogy(y, p) + xlogy(1 - y, 1 - p), weights=sw, axis=0).sum()
+    raise ValueError(f"unknown loss {loss_name!r}")
+
+
+def output_delta(out, y, sw, delta_scale=1.0):
+    """Gradient of the weighted loss *sum* w.r.t. the output pre-activation:
+    ``(out - y) * sw[:, None] * delta_scale`` (``sw=None``: all ones)."""
+    out = np.asarray(out)
+    y = np.asarray(y, dtype=out.dtype).reshape(out.shape)
+    sw = _weights(sw, out.shape[0])
+    return (out - y) * sw[:, None] * delta_scale
+
+
+# -- one dense layer -------------------------------------------------------
+
+
+def dense_forward(inp, W, b):
+    """``inp @ W + b``."""
+    return inp @ W + b
+
+
+def dense_backward(dout, inp, W):
+    """(d inp, d W, d b) of a dense layer, given ``dout`` at its output."""
+    return dout @ W.T, inp.T @ dout, dout.sum(axis=0)
+
+
+# -- the network -----------------------------------------------------------
+
+
+def forward(coefs, intercepts, X, hidden, out):
+    """All activations ``[X, a_1, ..., a_L]``: ``a_{i+1} = f(a_i @ W_i + b_i)``
+    with ``f`` the hidden activation, except the output activation on the
+    last layer (scikit-learn's ``_forward_pass``)."""
+    activations = [_dense(X)]
+    n_layers = len(coefs)
+    for i in range(n_layers):
+        z = dense_forward(activations[i], coefs[i], intercepts[i])
+        name = out if i == n_layers - 1 else hidden
+        activations.append(activation(name, z))
+    return activations
+
+
+def penalty(coefs, alpha, sw_sum):
+    """The L2 term scikit-learn adds to the loss: ``0.5*alpha*||W||^2 / sw_sum``
+    (intercepts are not penalised)."""
+    values = 0.0
+    for W in coefs:
+        w = W.ravel()
+        values += np.dot(w, w)
+    return 0.5 * alpha * values / sw_sum
+
+
+def objective(coefs, intercepts, X, y, sw, hidden, out, loss_name, alpha):
+    """scikit-learn's training loss (data loss plus the L2 term) at these
+    weights; what ``backprop`` returns as its first value."""
+    activations = forward(coefs, intercepts, X, hidden, out)
+    sw_sum = _weights(sw, activations[0].shape[0]).sum()
+    return loss(y, activations[-1], sw, loss_name) + penalty(coefs, alpha, sw_sum)
+
+
+def backprop(coefs, intercepts, X, y, sw, hidden, out, loss_name, alpha, delta_scale=1.0):
+    """scikit-learn's ``_backprop``: returns ``(loss, coef_grads, intercept_grads)``.
+
+    loss = weighted mean loss + ``0.5*alpha*||W||^2 / sum(sw)``; the output
+    delta is ``(out - y) * sw * delta_scale``, and layer ``i``'s gradients are
+    ``(a_i.T @ delta_i + alpha * W_i) / sum(sw)`` and ``delta_i.sum(0) / sum(sw)``.
+
+    ``delta_scale=1`` is scikit-learn exactly. Its gradient is the gradient
+    of the loss for every loss except multi-output squared error, whose loss
+    averages over outputs while the delta does not (scikit-learn#8349):
+    ``delta_scale=1/n_outputs`` gives the true gradient there.
+    """
+    activations = forward(coefs, intercepts, X, hidden, out)
+    n_samples = activations[0].shape[0]
+    y = np.asarray(y, dtype=activations[-1].dtype).reshape(activations[-1].shape)
+    sw_sum = _weights(sw, n_samples).sum()
+    value = loss(y, activations[-1], sw, loss_name) + penalty(coefs, alpha, sw_sum)
+
+    n_layers = len(coefs)
+    coef_grads = [None] * n_layers
+    intercept_grads = [None] * n_layers
+    delta = output_delta(activations[-1], y, sw, delta_scale)
+    for i in range(n_layers - 1, -1, -1):
+        # scikit-learn's _compute_loss_grad for layer i
+        coef_grads[i] = (activations[i].T @ delta + alpha * coefs[i]) / sw_sum
+        intercept_grads[i] = delta.sum(axis=0) / sw_sum
+        if i > 0:
+            delta = activation_derivative(hidden, activations[i], delta @ coefs[i].T)
+    return value, coef_grads, intercept_grads
+
+
+# -- optimizers ------------------------------------------------------------
+
+
+def sgd_step(params, velocities, grads, lr, momentum, nesterov):
+    """scikit-learn's ``SGDOptimizer`` step, in place on the lists ``params``
+    and ``velocities``::
+
+        velocity = momentum * velocity - lr * grad
+        update = momentum * velocity - lr * grad  if nesterov else velocity
+        param += update
+    """
+    updates = [momentum * v - lr * g for v, g in zip(velocities, grads)]
+    for v, u in zip(velocities, updates):
+        v[...] = u
+    if nesterov:
+        updates = [momentum * v - lr * g for v, g in zip(velocities, grads)]
+    for p, u in zip(params, updates):
+        p += u
+
+
+def adam_lr(lr_init, beta1, beta2, t):
+    """Adam's bias-corrected step size at step ``t`` (1-based)."""
+    return lr_init * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+
+
+def adam_step(params, ms, vs, grads, lr_init, beta1, beta2, eps, t):
+    """scikit-learn's ``AdamOptimizer`` step, in place on ``params``, ``ms``,
+    ``vs``; ``t`` is the step count before this step. Returns ``t + 1``::
+
+        t += 1
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad**2
+        lr = lr_init * sqrt(1 - beta2**t) / (1 - beta1**t)
+        param += -lr * m / (sqrt(v) + eps)
+    """
+    t += 1
+    for m, v, g in zip(ms, vs, grads):
+        m[...] = beta1 * m + (1 - beta1) * g
+        v[...] = beta2 * v + (1 - beta2) * g**2
+    lr = adam_lr(lr_init, beta1, beta2, t)
+    for p, m, v in zip(params, ms, vs):
+        p += -lr * m / (np.sqrt(v) + eps)
+    return t
+
+
+def init_optimizer(solver, coefs, intercepts):
+    """Fresh optimizer state for ``solver`` ("sgd" or "adam"), a dict."""
+    params = list(coefs) + list(intercepts)
+    if solver == "sgd":
+        return {"solver": "sgd", "velocities": [np.zeros_like(p) for p in params]}
+    if solver == "adam":
+        return {
+            "solver": "adam",
+            "ms": [np.zeros_like(p) for p in params],
+            "vs": [np.zeros_like(p) for p in params],
+            "t": 0,
+        }
+    raise ValueError(f"unknown solver {solver!r}")
+
+
+def epoch(coefs, intercepts, opt_state, X, Y, SW, order, batch_size,
+          hidden, out, loss_name, alpha, lr,
+          momentum=0.9, nesterov=True, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One epoch of scikit-learn's ``_fit_stochastic``: the rows ``order``
+    in consecutive batches of ``batch_size`` (the last one shorter), for each
+    ``_backprop`` then one optimizer step. ``coefs``, ``intercepts`` and
+    ``opt_state`` (see ``init_optimizer``) are updated in place.
+
+    Returns the sum over batches of ``batch_loss * batch_rows`` (scikit-learn's
+    ``accumulated_loss``; divide by the number of rows for ``loss_``).
+
+    ``lr`` is SGD's current learning rate or Adam's ``learning_rate_init``.
+    ``SW=None`` means unweighted. A batch whose weights are all zero is
+    skipped (no loss, no step): the kernels' convention, where scikit-learn
+    would raise ``ZeroDivisionError`` in ``np.average``.
+    """
+    params = list(coefs) + list(intercepts)
+    n = len(order)
+    accumulated_loss = 0.0
+    for start in range(0, n, batch_size):
+        rows = np.asarray(order[start : start + batch_size])
+        X_batch = X[rows]
+        y_batch = np.asarray(Y)[rows]
+        sw_batch = None if SW is None else np.asarray(SW)[rows]
+        if sw_batch is not None and sw_batch.sum() == 0:
+            continue
+        batch_loss, coef_grads, intercept_grads = backprop(
+            coefs, intercepts, X_batch, y_batch, sw_batch, hidden, out, loss_name, alpha
+        )
+        accumulated_loss += batch_loss * len(rows)
+        grads = coef_grads + intercept_grads
+        if opt_state["solver"] == "sgd":
+            sgd_step(params, opt_state["velocities"], grads, lr, momentum, nesterov)
+        else:
+            opt_state["t"] = adam_step(
+                params, opt_state["ms"], opt_state["vs"], grads,
+                lr, beta1, beta2, eps, opt_state["t"],
+            )
+    return accumulated_loss
+
+
+# -- flat layout -----------------------------------------------------------
+
+
+def units_of(coefs):
+    """Layer widths ``[n_in, n_hidden..., n_out]`` of a network."""
+    return [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
+
+
+def pack(coefs, intercepts):
+    """One flat vector in scikit-learn's ``_pack`` layout: every coef raveled,
+    then every intercept."""
+    return np.concatenate([np.ravel(W) for W in coefs] + [np.ravel(b) for b in intercepts])
+
+
+def unpack(flat, units):
+    """``(coefs, intercepts)`` (fresh copies) from a flat vector in ``_pack``
+    layout for layer widths ``units``."""
+    flat = np.asarray(flat)
+    coefs, intercepts = [], []
+    start = 0
+    for fan_in, fan_out in zip(units[:-1], units[1:]):
+        coefs.append(flat[start : start + fan_in * fan_out].reshape(fan_in, fan_out).copy())
+        start += fan_in * fan_out
+    for fan_out in units[1:]:
+        intercepts.append(flat[start : start + fan_out].copy())
+        start += fan_out
+    if start != flat.shape[0]:
+        raise ValueError(f"flat vector of length {flat.shape[0]} does not fit units {units}")
+    return coefs, intercepts
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _dense(X):
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
+
+
+def _weights(sw, n):
+    return np.ones(n) if sw is None else np.asarray(sw, dtype=float)

@@ -1,0 +1,203 @@
+"""Behaviour a scikit-learn user relies on: meta-estimators, pickling,
+sparse and pandas input, dtypes, verbose output, warnings, Ctrl-C, and the
+lbfgs objective."""
+
+import io
+import pickle
+import warnings
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn.neural_network as sk
+from scipy.optimize import check_grad
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import fastnn
+from fastnn import MLPClassifier, MLPRegressor
+from fastnn import _training
+from fastnn._params import pack
+
+Xc, yc = make_classification(120, 6, n_informative=4, n_classes=3, random_state=0)
+Xr, yr = make_regression(120, 6, n_targets=3, noise=0.1, random_state=0)
+yr = yr / yr.std()
+
+
+def quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fn(*args, **kwargs)
+
+
+def test_pipeline_gridsearch_clone():
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=30, random_state=0))
+    grid = GridSearchCV(pipe, {"mlpclassifier__alpha": [1e-4, 1e-2]}, cv=3)
+    quiet(grid.fit, Xc, yc)
+    assert grid.best_score_ > 0.5
+    est = clone(grid.best_estimator_[-1])
+    assert not hasattr(est, "coefs_")
+
+
+@pytest.mark.parametrize("Est,X,y", [(MLPClassifier, Xc, yc), (MLPRegressor, Xr, yr)])
+def test_pickle_roundtrip_predicts_identically(Est, X, y):
+    est = quiet(Est(max_iter=20, random_state=0).fit, X, y)
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    # the optimizer state survives too: partial_fit continues identically
+    est.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    np.testing.assert_array_equal(loaded.coefs_[0], est.coefs_[0])
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("solver,batch_size", [("adam", 16), ("sgd", 1), ("lbfgs", "auto")])
+def test_sparse_input_matches_dense(fmt, solver, batch_size):
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((80, 10)) * (rng.uniform(size=(80, 10)) < 0.3)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    params = dict(solver=solver, batch_size=batch_size, max_iter=5, random_state=0,
+                  hidden_layer_sizes=(8,))
+    dense = quiet(MLPClassifier(**params).fit, X, y)
+    sparse = quiet(MLPClassifier(**params).fit, sp.csr_matrix(X).asformat(fmt), y)
+    for a, b in zip(dense.coefs_, sparse.coefs_):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        sparse.predict_proba(sp.csr_matrix(X).asformat(fmt)), dense.predict_proba(X), rtol=1e-9
+    )
+
+
+def test_pandas_keeps_feature_names():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(Xc, columns=[f"f{i}" for i in range(Xc.shape[1])])
+    clf = quiet(MLPClassifier(max_iter=5).fit, df, yc)
+    np.testing.assert_array_equal(clf.feature_names_in_, df.columns)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(Xc)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_float32_stays_float32(solver):
+    X = Xr.astype(np.float32)
+    est = quiet(MLPRegressor(solver=solver, max_iter=5, random_state=0).fit, X, yr)
+    assert all(c.dtype == np.float32 for c in est.coefs_ + est.intercepts_)
+    assert est.predict(X).dtype == np.float32
+    assert est.predict(Xr).dtype == np.float64  # float64 input: float64 output
+
+
+def test_coefs_are_views_of_one_buffer():
+    est = quiet(MLPRegressor(hidden_layer_sizes=(4, 3), max_iter=2).fit, Xr, yr)
+    base = est.coefs_[0].base
+    assert base is not None
+    assert all(a.base is base for a in est.coefs_ + est.intercepts_)
+
+
+def test_predict_in_chunks_matches_one_pass(monkeypatch):
+    est = quiet(MLPClassifier(max_iter=5, random_state=0).fit, Xc, yc)
+    whole = est.predict_proba(Xc)
+    monkeypatch.setattr("fastnn._mlp.CHUNK_ROWS", 7)
+    np.testing.assert_allclose(est.predict_proba(Xc), whole, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(est.predict_log_proba(Xc)), whole, rtol=1e-12)
+    np.testing.assert_allclose(whole.sum(axis=1), 1.0)
+
+
+def test_binary_and_multilabel_outputs():
+    yb = (yc > 0).astype(int)
+    clf = quiet(MLPClassifier(max_iter=10).fit, Xc, yb)
+    assert clf.out_activation_ == "logistic" and clf.predict_proba(Xc).shape == (120, 2)
+    Y = np.column_stack([yc == 0, yc == 1, Xc[:, 0] > 0]).astype(int)
+    clf = quiet(MLPClassifier(max_iter=10).fit, Xc, Y)
+    assert clf.predict(Xc).shape == (120, 3) and clf.n_outputs_ == 3
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_verbose_lines_match_sklearn(early_stopping):
+    params = dict(max_iter=3, random_state=0, verbose=True, early_stopping=early_stopping)
+    outputs = []
+    for Est in (sk.MLPClassifier, MLPClassifier):
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            quiet(Est(**params).fit, Xc, yc)
+        outputs.append(buf.getvalue())
+    assert outputs[0] == outputs[1]
+    assert "Iteration 3, loss = " in outputs[1]
+
+
+def test_convergence_warning():
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(2\\) reached"):
+        MLPClassifier(max_iter=2).fit(Xc, yc)
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        MLPClassifier(solver="lbfgs", max_iter=2).fit(Xc, yc)
+
+
+def test_keyboard_interrupt_keeps_last_completed_epoch(monkeypatch):
+    params = dict(max_iter=10, random_state=0, solver="sgd", tol=0, n_iter_no_change=100)
+    reference = quiet(MLPClassifier(**{**params, "max_iter": 2}).fit, Xc, yc)
+
+    real_epoch = _training.kernels.minibatch_epoch
+    calls = []
+
+    def interrupted_epoch(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            real_epoch(*args)  # the third epoch runs, then Ctrl-C arrives
+            raise KeyboardInterrupt
+        return real_epoch(*args)
+
+    monkeypatch.setattr(_training.kernels, "minibatch_epoch", interrupted_epoch)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        est = quiet(MLPClassifier(**params).fit, Xc, yc)
+    assert est.n_iter_ == 2 and len(est.loss_curve_) == 2
+    np.testing.assert_array_equal(est.coefs_[0], reference.coefs_[0])
+    assert est.score(Xc, yc) == reference.score(Xc, yc)
+
+
+def test_lbfgs_multioutput_gradient_matches_its_loss():
+    """scikit-learn#8349: for multi-output squared error sklearn's lbfgs
+    gradient is n_outputs times that of its loss. fastnn's gradient is
+    the derivative of the loss it reports."""
+    est = quiet(MLPRegressor(solver="lbfgs", hidden_layer_sizes=(5,), max_iter=3,
+                             random_state=0, alpha=0.1).fit, Xr, yr)
+    captured = {}
+    real_minimize = _training.scipy.optimize.minimize
+
+    def capture(fun, x0, **kwargs):
+        captured["fun"] = fun
+        return real_minimize(fun, x0, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_training.scipy.optimize, "minimize", capture)
+        quiet(clone(est).fit, Xr, yr)
+    fun = captured["fun"]
+    x = pack(est.coefs_, est.intercepts_, np.float64)
+    err = check_grad(lambda p: fun(p)[0], lambda p: fun(p)[1], x, epsilon=1e-6)
+    assert err < 1e-6 * max(1.0, np.linalg.norm(fun(x)[1]))
+    # and the loss itself is sklearn's definition of it
+    ref = sk.MLPRegressor(solver="lbfgs", hidden_layer_sizes=(5,), alpha=0.1)
+    quiet(ref.fit, Xr, yr)  # fitted only to set up sklearn's internals
+    ref.coefs_ = [c.copy() for c in est.coefs_]
+    ref.intercepts_ = [b.copy() for b in est.intercepts_]
+    ref._random_state = np.random.RandomState(0)
+    acts = [Xr] + [None] * 2
+    loss, _, _ = ref._backprop(Xr, yr, None, acts, [None] * 2,
+                               [np.empty((6, 5)), np.empty((5, 3))], [np.empty(5), np.empty(3)])
+    assert fun(x)[0] == pytest.approx(loss, rel=1e-10)
+
+
+def test_partial_fit_counts_like_sklearn():
+    ref = sk.MLPClassifier(random_state=0)
+    ours = MLPClassifier(random_state=0)
+    for _ in range(3):
+        ref.partial_fit(Xc, yc, classes=[0, 1, 2])
+        ours.partial_fit(Xc, yc, classes=[0, 1, 2])
+    assert (ours.n_iter_, ours.t_) == (ref.n_iter_, ref.t_)
+    assert len(ours.loss_curve_) == len(ref.loss_curve_) == 3
+
+
+def test_version():
+    assert fastnn.__version__

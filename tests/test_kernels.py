@@ -1,0 +1,619 @@
+"""Every CPU kernel (kernels/cpu) against the NumPy reference (tests/reference.py).
+
+Parametrized over every activation code, every loss code (each with its
+output activation) and both float dtypes. The kernels get arrays of the
+dtype under test; the reference gets float64 copies of exactly those values
+(and the same dtype-cast scalars), so what is measured is the kernel's
+arithmetic alone.
+
+Tolerance is ``atol + rtol * |ref|`` (numpy's ``assert_allclose``):
+1e-10 for float64 and 1e-5 for float32, except where noted next to the
+assertion. Scalars passed to a kernel are cast to the arrays' dtype, index
+arrays are int64, and dense X travels with dummy CSR arrays, as the
+estimators pass them (fastnn/_params.py ``kernel_input``).
+"""
+
+import zlib
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import reference as ref  # tests/ is on sys.path (pytest's rootdir-relative import)
+from fastnn.kernels import codes
+from fastnn.kernels import cpu as K
+
+DTYPES = [np.float64, np.float32]
+DTYPE_IDS = ["f64", "f32"]
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=1e-5, atol=1e-5)}
+
+HIDDEN = list(ref.HIDDEN_ACTIVATIONS)  # identity, logistic, tanh, relu
+LOSSES = list(ref.LOSSES)  # squared_error, poisson, log_loss, binary_log_loss
+ALL_ACTIVATIONS = list(codes.ACTIVATIONS)  # the four hidden ones, softmax, exp
+
+# (name, momentum, nesterov) for the SGD variants, plus Adam
+SOLVERS = [
+    ("sgd-plain", "sgd", 0.0, False),
+    ("sgd-momentum", "sgd", 0.9, False),
+    ("sgd-nesterov", "sgd", 0.9, True),
+    ("adam", "adam", 0.9, True),
+]
+SOLVER_IDS = [s[0] for s in SOLVERS]
+
+UNITS = [5, 4, 3, 3]  # two hidden layers: backprop crosses a hidden-to-hidden layer
+
+
+def assert_close(actual, expected, dtype, err_msg="", **tol):
+    kw = dict(TOL[dtype])
+    kw.update(tol)
+    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64),
+                               np.asarray(expected, dtype=np.float64),
+                               err_msg=err_msg, **kw)
+
+
+def rng_for(*parts):
+    """A generator seeded from the test's parameters (reproducible across
+    runs, unlike ``hash``)."""
+    return np.random.default_rng(zlib.crc32("-".join(map(str, parts)).encode()))
+
+
+def f64(a):
+    """The float64 copy of a kernel-dtype array the reference works on."""
+    return np.asarray(a, dtype=np.float64)
+
+
+def loss_codes(loss_name):
+    """(output activation code, loss code) for a loss name."""
+    return codes.ACTIVATIONS[ref.OUTPUT_FOR_LOSS[loss_name]], codes.LOSSES[loss_name]
+
+
+def make_targets(rng, loss_name, n, n_out):
+    """Targets valid for ``loss_name``: real values, non-negative counts with
+    zeros, one-hot rows, 0/1 labels (plus one fractional target)."""
+    if loss_name == "squared_error":
+        return rng.normal(size=(n, n_out))
+    if loss_name == "poisson":
+        return rng.poisson(1.5, size=(n, n_out)).astype(float)
+    if loss_name == "log_loss":
+        return np.eye(n_out)[rng.integers(0, n_out, size=n)]
+    Y = rng.integers(0, 2, size=(n, n_out)).astype(float)
+    Y[0, 0] = 0.25
+    return Y
+
+
+def make_X(rng, n, n_in, density=0.6):
+    """Inputs with some exact zeros (so the CSR form is genuinely sparse)."""
+    X = rng.normal(size=(n, n_in))
+    X[rng.uniform(size=X.shape) > density] = 0.0
+    return X
+
+
+def make_params(rng, units, scale=0.6):
+    coefs = [rng.uniform(-scale, scale, (a, b)) for a, b in zip(units[:-1], units[1:])]
+    intercepts = [rng.uniform(-scale, scale, b) for b in units[1:]]
+    return ref.pack(coefs, intercepts)
+
+
+def make_weights(rng, n):
+    sw = rng.uniform(0.3, 2.0, size=n)
+    sw[2] = 0.0  # a zero weight: a row that must not count
+    return sw
+
+
+def kernel_X(X, dtype, sparse):
+    """``(Xd, data, indices, indptr, is_sparse)`` as the kernels take X."""
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if sparse:
+        csr = sp.csr_matrix(X)
+        return np.empty((0, X.shape[1]), dtype=dtype), csr.data, csr.indices, csr.indptr, True
+    no_index = np.empty(0, dtype=np.int32)
+    return X, np.empty(0, dtype=dtype), no_index, no_index, False
+
+
+def block(buf, units, cap, l, n_rows):
+    """Rows [0, n_rows) of layer l's block (l >= 1) of a flat activation or
+    delta buffer laid out for batches of ``cap`` rows (network.py's layout,
+    recomputed here independently)."""
+    off = cap * sum(units[1:l])
+    return buf[off : off + n_rows * units[l]].reshape(n_rows, units[l])
+
+
+def ref_net(params, units):
+    return ref.unpack(f64(params), units)
+
+
+# -- activations ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("name", ALL_ACTIVATIONS)
+def test_activation_forward(name, dtype):
+    rng = rng_for("act-fwd", name, dtype.__name__)
+    z = rng.uniform(-4, 4, size=(6, 4))
+    z[0] = [0.0, -0.0, 1e-3, -1e-3]  # around relu's kink
+    z[1] = [-60.0, 60.0, -30.0, 30.0]  # saturating logistic/tanh; large exp; softmax shift
+    z = z.astype(dtype)
+    expected = ref.activation(name, f64(z))
+    out = z.copy()
+    K.activation_forward(out, codes.ACTIVATIONS[name])
+    assert out.dtype == dtype
+    assert_close(out, expected, dtype)
+    if name == "relu":
+        assert (out >= 0).all()
+    if name == "softmax":
+        assert_close(out.sum(axis=1), np.ones(6), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("name", HIDDEN)
+def test_activation_backward(name, dtype):
+    rng = rng_for("act-bwd", name, dtype.__name__)
+    z = rng.uniform(-3, 3, size=(5, 4))
+    z[0, :2] = 0.0
+    a = ref.activation(name, z).astype(dtype)  # relu: exact zeros where z <= 0
+    delta = rng.normal(size=(5, 4)).astype(dtype)
+    expected = ref.activation_derivative(name, f64(a), f64(delta))
+    got = delta.copy()
+    K.activation_backward(got, a, codes.ACTIVATIONS[name])
+    assert_close(got, expected, dtype)
+    if name == "relu":
+        assert (got[a == 0] == 0).all()
+
+
+# -- losses ---------------------------------------------------------------------
+
+
+def _loss_case(rng, loss_name, dtype, n=8, n_out=3):
+    """Predictions from the loss's output activation, targets, weights; for
+    the log losses some rows push probabilities past the eps clip."""
+    out_name = ref.OUTPUT_FOR_LOSS[loss_name]
+    z = rng.uniform(-2, 2, size=(n, n_out))
+    y = make_targets(rng, loss_name, n, n_out)
+    if loss_name == "log_loss":
+        z[1] = [0.0, -100.0, -100.0]  # p ~ 1e-44, clipped to eps ...
+        y[1] = [0.0, 1.0, 0.0]  # ... on the true class
+    if loss_name == "binary_log_loss":
+        z[1] = [40.0, -40.0, 0.5]  # p == 1.0 and p ~ 4e-18: both clipped
+        y[1] = [0.0, 1.0, 1.0]
+    out = ref.activation(out_name, z).astype(dtype)
+    return out, y.astype(dtype)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("loss_name", LOSSES)
+def test_loss_sum(loss_name, dtype, weighted):
+    rng = rng_for("loss", loss_name, dtype.__name__, weighted)
+    out, y = _loss_case(rng, loss_name, dtype)
+    n = out.shape[0]
+    sw = (make_weights(rng, n) if weighted else np.ones(n)).astype(dtype)
+    got = K.loss_sum(out, y, sw, codes.LOSSES[loss_name])
+    eps = np.finfo(dtype).eps  # the clip uses the kernel dtype's eps
+    expected = ref.loss(f64(y), f64(out), f64(sw), loss_name, eps=eps) * f64(sw).sum()
+    # the kernel accumulates in float64 from the same float32 inputs, so
+    # even float32 agrees to float64 precision here
+    assert_close(got, expected, np.float64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("scale", [1.0, 1.0 / 3.0])
+def test_output_delta(scale, dtype):
+    rng = rng_for("delta", scale, dtype.__name__)
+    out = rng.normal(size=(6, 3)).astype(dtype)
+    y = rng.normal(size=(6, 3)).astype(dtype)
+    sw = make_weights(rng, 6).astype(dtype)
+    delta = np.full_like(out, np.nan)
+    K.output_delta(delta, out, y, sw, dtype(scale))
+    expected = ref.output_delta(f64(out), f64(y), f64(sw), float(dtype(scale)))
+    assert_close(delta, expected, dtype)
+
+
+# -- the dense layer ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_dense_forward(dtype):
+    rng = rng_for("dense-fwd", dtype.__name__)
+    inp = rng.normal(size=(7, 5)).astype(dtype)
+    W = rng.normal(size=(5, 3)).astype(dtype)
+    b = rng.normal(size=3).astype(dtype)
+    out = np.full((7, 3), np.nan, dtype=dtype)
+    K.dense_forward(out, inp, W, b)
+    assert_close(out, ref.dense_forward(f64(inp), f64(W), f64(b)), dtype)
+
+
+@pytest.mark.parametrize("with_dinp", [True, False], ids=["dinp", "first-layer"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_dense_backward(dtype, with_dinp):
+    rng = rng_for("dense-bwd", dtype.__name__, with_dinp)
+    inp = rng.normal(size=(7, 5)).astype(dtype)
+    W = rng.normal(size=(5, 3)).astype(dtype)
+    dout = rng.normal(size=(7, 3)).astype(dtype)
+    dinp = np.full((7 if with_dinp else 0, 5), np.nan, dtype=dtype)
+    dW = np.full((5, 3), np.nan, dtype=dtype)
+    db = np.full(3, np.nan, dtype=dtype)
+    K.dense_backward(dinp, dW, db, dout, inp, W)
+    e_dinp, e_dW, e_db = ref.dense_backward(f64(dout), f64(inp), f64(W))
+    assert_close(dW, e_dW, dtype)
+    assert_close(db, e_db, dtype)
+    if with_dinp:
+        assert_close(dinp, e_dinp, dtype)
+
+
+# -- optimizer steps ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("solver", SOLVERS[:3], ids=SOLVER_IDS[:3])
+def test_sgd_step(solver, dtype):
+    _, _, momentum, nesterov = solver
+    rng = rng_for("sgd", solver[0], dtype.__name__)
+    params = rng.normal(size=10).astype(dtype)
+    velocity = np.zeros(10, dtype=dtype)
+    r_params, r_velocity = [f64(params)], [np.zeros(10)]
+    lr = dtype(0.05)
+    for _ in range(3):
+        grad = rng.normal(size=10).astype(dtype)
+        K.sgd_step(params, velocity, grad, lr, dtype(momentum), nesterov)
+        ref.sgd_step(r_params, r_velocity, [f64(grad)], float(lr), float(dtype(momentum)), nesterov)
+    assert_close(params, r_params[0], dtype)
+    assert_close(velocity, r_velocity[0], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_adam_lr(dtype):
+    lr, b1, b2 = dtype(0.01), dtype(0.9), dtype(0.999)
+    for t in (1, 2, 5, 100, 10000):
+        got = K.adam_lr(lr, b1, b2, t)
+        expected = ref.adam_lr(float(lr), float(b1), float(b2), t)
+        assert_close(got, expected, dtype, err_msg=f"t={t}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_adam_step(dtype):
+    rng = rng_for("adam", dtype.__name__)
+    params = rng.normal(size=10).astype(dtype)
+    m = np.zeros(10, dtype=dtype)
+    v = np.zeros(10, dtype=dtype)
+    r_params, r_m, r_v = [f64(params)], [np.zeros(10)], [np.zeros(10)]
+    lr, b1, b2, eps = dtype(0.01), dtype(0.9), dtype(0.999), dtype(1e-8)
+    t = 0
+    for step in range(1, 5):
+        grad = rng.normal(size=10).astype(dtype)
+        grad[0] = 0.0  # a zero gradient: eps keeps the step finite
+        K.adam_step(params, m, v, grad, dtype(K.adam_lr(lr, b1, b2, step)), b1, b2, eps)
+        t = ref.adam_step(r_params, r_m, r_v, [f64(grad)], float(lr), float(b1), float(b2),
+                          float(eps), t)
+    assert t == 4
+    assert_close(params, r_params[0], dtype)
+    assert_close(m, r_m[0], dtype)
+    assert_close(v, r_v[0], dtype)
+
+
+# -- network: flat layout, forward, backward ------------------------------------
+
+
+def test_n_params_and_coef_sqnorm():
+    units = np.array(UNITS, dtype=np.int64)
+    rng = rng_for("layout")
+    flat = make_params(rng, UNITS)
+    assert K.n_params(units) == flat.shape[0] == 5 * 4 + 4 * 3 + 3 * 3 + 4 + 3 + 3
+    for dtype in DTYPES:
+        p = flat.astype(dtype)
+        c, _ = ref.unpack(f64(p), UNITS)
+        assert_close(K.coef_sqnorm(p, units), sum((w**2).sum() for w in c), np.float64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_gather_rows(sparse, dtype):
+    rng = rng_for("gather", sparse, dtype.__name__)
+    X = make_X(rng, 9, 5).astype(dtype)
+    rows = np.array([4, 0, 8, 4, 2], dtype=np.int64)  # unsorted, repeated
+    xb = np.full((7, 5), np.nan, dtype=dtype)  # more rows than gathered
+    K.gather_rows(xb, *kernel_X(X, dtype, sparse), rows)
+    np.testing.assert_array_equal(xb[:5], X[rows])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_gather_rows_csr_with_duplicate_entries(dtype):
+    """A non-canonical CSR (repeated column in a row) sums its entries, as
+    scipy does."""
+    data = np.array([1.0, 2.0, 3.0, 4.0], dtype=dtype)
+    indices = np.array([1, 1, 0, 2], dtype=np.int32)
+    indptr = np.array([0, 2, 4], dtype=np.int32)
+    X = sp.csr_matrix((data, indices, indptr), shape=(2, 3))
+    xb = np.full((2, 3), np.nan, dtype=dtype)
+    K.gather_rows(xb, np.empty((0, 3), dtype=dtype), data, indices, indptr, True,
+                  np.array([1, 0], dtype=np.int64))
+    np.testing.assert_array_equal(xb, X.toarray()[[1, 0]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("loss_name", LOSSES)
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_forward_backward_finish_grad(hidden, loss_name, dtype):
+    """forward_pass, then output_delta into the last block, backward_pass
+    (raw sums) and finish_grad (penalty, normalisation) against the
+    reference's forward and backprop. The buffers hold more rows (cap)
+    than the batch, as the last batch of an epoch does."""
+    rng = rng_for("net", hidden, loss_name, dtype.__name__)
+    units = np.array(UNITS, dtype=np.int64)
+    n, cap = 6, 8
+    out_code, _ = loss_codes(loss_name)
+    X = make_X(rng, n, UNITS[0]).astype(dtype)
+    Y = make_targets(rng, loss_name, n, UNITS[-1]).astype(dtype)
+    sw = make_weights(rng, n).astype(dtype)
+    params = make_params(rng, UNITS).astype(dtype)
+    alpha = dtype(0.1)
+    width = sum(UNITS[1:])
+    acts = np.full(cap * width, np.nan, dtype=dtype)
+    deltas = np.full(cap * width, np.nan, dtype=dtype)
+
+    out = K.forward_pass(acts, X, params, units, cap, codes.ACTIVATIONS[hidden], out_code)
+    coefs, intercepts = ref_net(params, UNITS)
+    r_acts = ref.forward(coefs, intercepts, f64(X), hidden, ref.OUTPUT_FOR_LOSS[loss_name])
+    for l in range(1, len(UNITS)):
+        assert_close(block(acts, UNITS, cap, l, n), r_acts[l], dtype, err_msg=f"layer {l}")
+    assert_close(out, r_acts[-1], dtype)
+
+    K.output_delta(block(deltas, UNITS, cap, len(UNITS) - 1, n), out, Y, sw, dtype(1.0))
+    grad = np.full(params.shape[0], np.nan, dtype=dtype)
+    K.backward_pass(grad, deltas, acts, X, params, units, cap, codes.ACTIVATIONS[hidden])
+    sw_sum = f64(sw).sum()
+    _, cg, ig = ref.backprop(coefs, intercepts, f64(X), f64(Y), f64(sw), hidden,
+                             ref.OUTPUT_FOR_LOSS[loss_name], loss_name, 0.0)
+    assert_close(grad, ref.pack(cg, ig) * sw_sum, dtype)  # raw sums: no penalty, no division
+
+    K.finish_grad(grad, params, units, alpha, dtype(sw_sum))
+    _, cg, ig = ref.backprop(coefs, intercepts, f64(X), f64(Y), f64(sw), hidden,
+                             ref.OUTPUT_FOR_LOSS[loss_name], loss_name, float(alpha))
+    assert_close(grad, ref.pack(cg, ig), dtype)
+
+
+# -- full batch: loss_grad and predict --------------------------------------------
+
+
+def _full_batch_case(tag, hidden, loss_name, dtype, n=11):
+    rng = rng_for(tag, hidden, loss_name, dtype.__name__)
+    X = make_X(rng, n, UNITS[0]).astype(dtype)
+    Y = make_targets(rng, loss_name, n, UNITS[-1]).astype(dtype)
+    SW = make_weights(rng, n).astype(dtype)
+    params = make_params(rng, UNITS).astype(dtype)
+    return X, Y, SW, params
+
+
+def _loss_grad(params, X, Y, SW, hidden, loss_name, alpha, delta_scale, chunk, sparse=False):
+    dtype = params.dtype.type
+    out_code, loss_code = loss_codes(loss_name)
+    grad = np.full(params.shape[0], np.nan, dtype=dtype)
+    value = K.loss_grad(grad, params, *kernel_X(X, dtype, sparse), Y, SW,
+                        np.array(UNITS, dtype=np.int64), codes.ACTIVATIONS[hidden],
+                        out_code, loss_code, dtype(alpha), dtype(delta_scale), chunk)
+    return value, grad
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("loss_name", LOSSES)
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_loss_grad(hidden, loss_name, dtype, sparse):
+    """n=11 rows in chunks of 4: three chunks, the last one partial."""
+    X, Y, SW, params = _full_batch_case("lossgrad", hidden, loss_name, dtype)
+    alpha = dtype(0.05)
+    value, grad = _loss_grad(params, X, Y, SW, hidden, loss_name, alpha, 1.0, chunk=4,
+                             sparse=sparse)
+    coefs, intercepts = ref_net(params, UNITS)
+    r_value, cg, ig = ref.backprop(coefs, intercepts, f64(X), f64(Y), f64(SW), hidden,
+                                   ref.OUTPUT_FOR_LOSS[loss_name], loss_name, float(alpha))
+    assert_close(value, r_value, dtype)
+    assert_close(grad, ref.pack(cg, ig), dtype)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 11, 100])
+def test_loss_grad_chunking_does_not_matter(chunk):
+    X, Y, SW, params = _full_batch_case("lossgrad-chunk", "tanh", "log_loss", np.float64)
+    value, grad = _loss_grad(params, X, Y, SW, "tanh", "log_loss", 0.05, 1.0, chunk=chunk)
+    coefs, intercepts = ref_net(params, UNITS)
+    r_value, cg, ig = ref.backprop(coefs, intercepts, X, Y, SW, "tanh", "softmax",
+                                   "log_loss", 0.05)
+    assert_close(value, r_value, np.float64)
+    assert_close(grad, ref.pack(cg, ig), np.float64)
+
+
+@pytest.mark.parametrize("loss_name", LOSSES)
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_loss_grad_matches_finite_differences(hidden, loss_name):
+    """The kernel's gradient is the gradient of the loss it returns; for
+    multi-output squared error that takes delta_scale = 1/n_outputs (with
+    1, scikit-learn's gradient is n_outputs times too large, #8349)."""
+    X, Y, SW, params = _full_batch_case("lossgrad-fd", hidden, loss_name, np.float64)
+    n_out = UNITS[-1]
+    scale = 1.0 / n_out if loss_name == "squared_error" else 1.0
+    alpha = 0.05
+    _, grad = _loss_grad(params, X, Y, SW, hidden, loss_name, alpha, scale, chunk=4)
+    h = 1e-6
+    numeric = np.empty_like(params)
+    for k in range(params.shape[0]):
+        pp = params.copy()
+        pm = params.copy()
+        pp[k] += h
+        pm[k] -= h
+        fp, _ = _loss_grad(pp, X, Y, SW, hidden, loss_name, alpha, scale, chunk=4)
+        fm, _ = _loss_grad(pm, X, Y, SW, hidden, loss_name, alpha, scale, chunk=4)
+        numeric[k] = (fp - fm) / (2 * h)
+    # finite differences carry O(h^2) truncation and O(eps/h) round-off
+    # error (~1e-10 here), hence a looser tolerance than kernel-vs-reference
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+    if loss_name == "squared_error":
+        _, sk_grad = _loss_grad(params, X, Y, SW, hidden, loss_name, alpha, 1.0, chunk=4)
+        n_coef = sum(a * b for a, b in zip(UNITS[:-1], UNITS[1:]))
+        # with delta_scale=1 the data part of the gradient is n_outputs times too large
+        penalty = np.zeros_like(params)
+        penalty[:n_coef] = alpha * params[:n_coef] / SW.sum()
+        np.testing.assert_allclose(sk_grad - penalty, n_out * (grad - penalty),
+                                   rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("out_name", list(ref.OUTPUT_ACTIVATIONS))
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_predict(hidden, out_name, dtype, sparse):
+    rng = rng_for("predict", hidden, out_name, dtype.__name__, sparse)
+    n = 11
+    X = make_X(rng, n, UNITS[0]).astype(dtype)
+    params = make_params(rng, UNITS).astype(dtype)
+    out = np.full((n, UNITS[-1]), np.nan, dtype=dtype)
+    K.predict(out, *kernel_X(X, dtype, sparse), params, np.array(UNITS, dtype=np.int64),
+              codes.ACTIVATIONS[hidden], codes.ACTIVATIONS[out_name], 4)
+    coefs, intercepts = ref_net(params, UNITS)
+    expected = ref.forward(coefs, intercepts, f64(X), hidden, out_name)[-1]
+    assert_close(out, expected, dtype)
+
+
+# -- whole epochs ---------------------------------------------------------------
+
+
+def _run_epochs(kernel, hidden, loss_name, dtype, solver, batch_size, sparse=False,
+                n=11, n_epochs=2, zero_batch=False):
+    """``n_epochs`` epochs of ``kernel`` and of the reference from the same
+    weights and state, each epoch in its own random order. Returns the
+    kernel's and the reference's (totals, params, state1, state2, t)."""
+    name, solver_name, momentum, nesterov = solver
+    rng = rng_for("epoch", hidden, loss_name, dtype.__name__, name, sparse,
+                  zero_batch)
+    X = make_X(rng, n, UNITS[0]).astype(dtype)
+    Y = make_targets(rng, loss_name, n, UNITS[-1]).astype(dtype)
+    SW = make_weights(rng, n).astype(dtype)
+    orders = [rng.permutation(n).astype(np.int64) for _ in range(n_epochs)]
+    if zero_batch:
+        SW[orders[0][batch_size : 2 * batch_size]] = 0.0  # the whole second batch
+    params = make_params(rng, UNITS).astype(dtype)
+    out_code, loss_code = loss_codes(loss_name)
+    alpha = dtype(1e-2)
+    # per-sample SGD with momentum diverges on some cases at 0.05
+    lr = dtype(0.01 if solver_name == "adam" else (0.05 if batch_size > 1 else 0.02))
+    b1, b2, eps = dtype(0.9), dtype(0.999), dtype(1e-8)
+    solver_code = codes.SOLVERS[solver_name]
+
+    # the reference, on float64 copies of the same values
+    coefs, intercepts = ref_net(params, UNITS)
+    state = ref.init_optimizer(solver_name, coefs, intercepts)
+    r_totals = []
+    for order in orders:
+        r_totals.append(ref.epoch(
+            coefs, intercepts, state, f64(X), f64(Y), f64(SW), order, batch_size,
+            hidden, ref.OUTPUT_FOR_LOSS[loss_name], loss_name, float(alpha), float(lr),
+            momentum=float(dtype(momentum)), nesterov=nesterov,
+            beta1=float(b1), beta2=float(b2), eps=float(eps)))
+    L = len(coefs)
+    if solver_name == "sgd":
+        r_state = (state["velocities"], None, 0)
+    else:
+        r_state = (state["ms"], state["vs"], state["t"])
+    r = (
+        r_totals,
+        ref.pack(coefs, intercepts),
+        ref.pack(r_state[0][:L], r_state[0][L:]),
+        None if r_state[1] is None else ref.pack(r_state[1][:L], r_state[1][L:]),
+        r_state[2],
+    )
+
+    # the kernel, as fastnn/_training.py calls it
+    state1 = np.zeros_like(params)
+    state2 = np.zeros(params.shape[0] if solver_name == "adam" else 0, dtype=dtype)
+    t = 0
+    totals = []
+    Xk = kernel_X(X, dtype, sparse)
+    for order in orders:
+        total, t = kernel(params, state1, state2, *Xk, Y, SW, order, batch_size,
+                          np.array(UNITS, dtype=np.int64), codes.ACTIVATIONS[hidden],
+                          out_code, loss_code, alpha, solver_code, lr, dtype(momentum),
+                          nesterov, b1, b2, eps, t)
+        totals.append(total)
+    k = (totals, params, state1, None if solver_name == "sgd" else state2, t)
+    return k, r
+
+
+def _check_epochs(k, r, dtype, **tol):
+    names = ("epoch losses", "params", "state1", "state2", "adam t")
+    for name, a, b in zip(names, k, r):
+        if name == "adam t":
+            assert a == b
+        elif b is not None:
+            # assert_allclose takes nan == nan: a diverged run would prove nothing
+            assert np.isfinite(b).all(), f"reference {name} not finite: the test case diverged"
+            assert_close(a, b, dtype, err_msg=name, **tol)
+
+
+def epoch_tol(dtype, solver):
+    """float32 Adam epochs are compared at 1e-4 rather than 1e-5. A gradient
+    component that nearly cancels (say ``a * delta + alpha * W`` ~ 1e-6)
+    keeps a float32 relative error of ~1e-3, and Adam's first steps move a
+    weight by ``lr * g / (|g| + eps / sqrt(1 - beta2))``, which for |g| near
+    ``eps / sqrt(1 - beta2)`` ~ 3e-7 passes that relative error on to an
+    absolute step error ~1e-5 (seen: 8e-6 on one weight after the first
+    step, for the minibatch and the per-sample kernel alike, with the
+    gradient itself right to float32 precision). SGD steps are linear in
+    the gradient and stay within 1e-5."""
+    if dtype == np.float32 and solver[1] == "adam":
+        return dict(rtol=1e-4, atol=1e-4)
+    return {}
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("loss_name", LOSSES)
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_minibatch_epoch(hidden, loss_name, dtype, solver):
+    """batch_size 4 on 11 rows: two full batches and one of 3."""
+    k, r = _run_epochs(K.minibatch_epoch, hidden, loss_name, dtype, solver, batch_size=4)
+    _check_epochs(k, r, dtype, **epoch_tol(dtype, solver))
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_minibatch_epoch_sparse(dtype, solver):
+    k, r = _run_epochs(K.minibatch_epoch, "relu", "log_loss", dtype, solver, batch_size=4,
+                       sparse=True)
+    _check_epochs(k, r, dtype, **epoch_tol(dtype, solver))
+
+
+@pytest.mark.parametrize("solver", [SOLVERS[2], SOLVERS[3]], ids=[SOLVER_IDS[2], SOLVER_IDS[3]])
+def test_minibatch_epoch_skips_zero_weight_batch(solver):
+    """A batch whose weights are all zero takes no step and adds no loss
+    (scikit-learn would raise ZeroDivisionError there)."""
+    k, r = _run_epochs(K.minibatch_epoch, "tanh", "squared_error", np.float64, solver,
+                       batch_size=4, zero_batch=True)
+    _check_epochs(k, r, np.float64)
+    if solver[1] == "adam":
+        assert k[4] == 2 + 3  # epoch 1 skipped one of its three batches
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("loss_name", LOSSES)
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_sample_epoch(hidden, loss_name, dtype, solver):
+    """The fused per-sample path (batch_size 1), zero-weight row included."""
+    k, r = _run_epochs(K.sample_epoch, hidden, loss_name, dtype, solver, batch_size=1)
+    _check_epochs(k, r, dtype, **epoch_tol(dtype, solver))
+    if solver[1] == "adam":
+        assert k[4] == 2 * (11 - 1)  # the zero-weight row takes no step
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_sample_epoch_sparse(dtype, solver):
+    k, r = _run_epochs(K.sample_epoch, "logistic", "binary_log_loss", dtype, solver,
+                       batch_size=1, sparse=True)
+    _check_epochs(k, r, dtype, **epoch_tol(dtype, solver))
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
+def test_sample_epoch_equals_minibatch_epoch_of_one(solver):
+    """Both epoch kernels take the same steps for batch_size 1."""
+    a = _run_epochs(K.sample_epoch, "relu", "poisson", np.float64, solver, batch_size=1)[0]
+    b = _run_epochs(K.minibatch_epoch, "relu", "poisson", np.float64, solver, batch_size=1)[0]
+    _check_epochs(a, b, np.float64)
