@@ -201,3 +201,25 @@ def test_partial_fit_counts_like_sklearn():
 
 def test_version():
     assert fastnn.__version__
+
+
+def test_kernels_installed_under_fastnn_only(tmp_path):
+    """kernels/ installs as fastnn.kernels; no top-level ``kernels`` module."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib.util, fastnn.kernels\n"
+        "assert importlib.util.find_spec('kernels') is None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
+
+
+@pytest.mark.parametrize("hidden", [(), 3])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_no_or_int_hidden_layers_match_sklearn(hidden, solver):
+    params = dict(hidden_layer_sizes=hidden, solver=solver, max_iter=5, random_state=0)
+    ref = quiet(sk.MLPClassifier(**params).fit, Xc, yc)
+    ours = quiet(MLPClassifier(**params).fit, Xc, yc)
+    for a, b in zip(ref.coefs_ + ref.intercepts_, ours.coefs_ + ours.intercepts_):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)

@@ -91,6 +91,8 @@ def test_stochastic_parity(problem, optimizer, activation, batch_size):
     assert ours.n_iter_ == ref.n_iter_
     assert ours.t_ == ref.t_
     assert ours.best_loss_ == pytest.approx(ref.best_loss_, rel=1e-9)
+    if ours.solver == "sgd":  # schedules (invscaling, adaptive) moved the rate alike
+        assert ours._optimizer.learning_rate == pytest.approx(ref._optimizer.learning_rate)
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])

@@ -49,9 +49,7 @@ def minibatch_epoch(params, state1, state2,
     n = order.shape[0]
     n_layers = units.shape[0] - 1
     n_out = units[n_layers]
-    width = 0
-    for l in range(1, n_layers + 1):
-        width += units[l]
+    width = units[1:].sum()
     acts = np.empty(batch_size * width, dtype=params.dtype)
     deltas = np.empty(batch_size * width, dtype=params.dtype)
     grad = np.empty_like(params)
@@ -147,9 +145,7 @@ def sample_epoch(params, state1, state2,
     """The fused per-sample epoch (``batch_size`` must be 1)."""
     n = order.shape[0]
     n_layers = units.shape[0] - 1
-    width = 0
-    for l in range(1, n_layers + 1):
-        width += units[l]
+    width = units[1:].sum()
     acts = np.empty(width, dtype=params.dtype)
     deltas = np.empty(width, dtype=params.dtype)
     xb = np.empty((1, units[0]), dtype=params.dtype)

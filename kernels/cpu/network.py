@@ -151,6 +151,16 @@ def gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows):
 
 
 @jit
+def row_block(xb, Xd, data, indices, indptr, is_sparse, start, stop):
+    """Rows ``[start, stop)`` of X as a dense 2-D array: a view of dense X,
+    or sparse X's rows gathered into ``xb``."""
+    if is_sparse:
+        gather_rows(xb, Xd, data, indices, indptr, is_sparse, np.arange(start, stop))
+        return xb[: stop - start]
+    return Xd[start:stop]
+
+
+@jit
 def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
               hidden_code, out_code, loss_code, alpha, delta_scale, chunk):
     """Full-batch loss and gradient (for L-BFGS), in row chunks of ``chunk``.
@@ -166,25 +176,18 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
     n = Y.shape[0]
     n_layers = units.shape[0] - 1
     cap = min(chunk, n)
-    width = 0
-    for l in range(1, n_layers + 1):
-        width += units[l]
+    width = units[1:].sum()
     acts = np.empty(cap * width, dtype=params.dtype)
     deltas = np.empty(cap * width, dtype=params.dtype)
     part = np.empty_like(grad)
     xb = np.empty((cap, units[0]), dtype=params.dtype)
-    rows = np.arange(n)
     grad[:] = 0.0
     data_loss = 0.0
     sw_sum = 0.0
     for start in range(0, n, cap):
         stop = min(start + cap, n)
         nb = stop - start
-        if is_sparse:
-            gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[start:stop])
-            x = xb[:nb]
-        else:
-            x = Xd[start:stop]
+        x = row_block(xb, Xd, data, indices, indptr, is_sparse, start, stop)
         out = forward_pass(acts, x, params, units, cap, hidden_code, out_code)
         y = Y[start:stop]
         sw = SW[start:stop]
@@ -207,19 +210,11 @@ def predict(out, Xd, data, indices, indptr, is_sparse, params, units,
     n = out.shape[0]
     n_layers = units.shape[0] - 1
     cap = max(1, min(chunk, n))
-    width = 0
-    for l in range(1, n_layers + 1):
-        width += units[l]
+    width = units[1:].sum()
     acts = np.empty(cap * width, dtype=params.dtype)
     xb = np.empty((cap, units[0]), dtype=params.dtype)
-    rows = np.arange(n)
     for start in range(0, n, cap):
         stop = min(start + cap, n)
-        nb = stop - start
-        if is_sparse:
-            gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[start:stop])
-            x = xb[:nb]
-        else:
-            x = Xd[start:stop]
+        x = row_block(xb, Xd, data, indices, indptr, is_sparse, start, stop)
         res = forward_pass(acts, x, params, units, cap, hidden_code, out_code)
         out[start:stop] = res
