@@ -100,40 +100,61 @@ def _optimizer_step(params, state1, state2, grad, solver, lr, momentum, nesterov
 
 
 @jit
-def _block_start(units, l):
-    """Offset of layer ``l``'s block in a one-row activation/delta buffer."""
+def _offsets(units):
+    """Start of each layer's weights and intercept in the flat parameter
+    buffer, and of each layer's output in a one-row activation buffer."""
+    n_layers = units.shape[0] - 1
+    coef_off = np.zeros(n_layers, dtype=np.int64)
+    bias_off = np.zeros(n_layers, dtype=np.int64)
+    act_off = np.zeros(n_layers, dtype=np.int64)
     off = 0
-    for k in range(1, l):
-        off += units[k]
-    return off
+    for l in range(n_layers):
+        coef_off[l] = off
+        off += units[l] * units[l + 1]
+    for l in range(n_layers):
+        bias_off[l] = off
+        off += units[l + 1]
+    for l in range(1, n_layers):
+        act_off[l] = act_off[l - 1] + units[l]
+    return coef_off, bias_off, act_off
+
+
+#: Layers at least this wide are computed row-wise (vectorized over units).
+_WIDE = 8
 
 
 @jit
-def _row_forward(acts, x, params, units, coef_off, bias_off, hidden_code, out_code):
+def _row_forward(acts, x, params, units, coef_off, bias_off, act_off, hidden_code, out_code):
     """Forward one row ``x`` (n_features,) with plain loops; layer ``l``'s
-    output lands in ``acts`` at ``sum(units[1:l+1])``. Returns the output."""
+    output lands in ``acts`` at ``act_off[l]``. Returns the output."""
     n_layers = units.shape[0] - 1
     inp = x
-    a_off = 0
     for l in range(n_layers):
         fi = units[l]
         fo = units[l + 1]
-        out = acts[a_off : a_off + fo]
-        for j in range(fo):
-            out[j] = 0.0
-        c0 = coef_off[l]
-        for k in range(fi):
-            a = inp[k]
-            if a != 0.0:
-                row = c0 + k * fo
+        out = acts[act_off[l] : act_off[l] + fo]
+        W = params[coef_off[l] : coef_off[l] + fi * fo]
+        b = params[bias_off[l] : bias_off[l] + fo]
+        # Both loop orders sum over k in sequence; row slices let LLVM
+        # vectorize over j, and narrow layers run one dot product per unit.
+        if fo >= _WIDE:
+            for j in range(fo):
+                out[j] = 0.0
+            for k in range(fi):
+                a = inp[k]
+                w = W[k * fo : (k + 1) * fo]
                 for j in range(fo):
-                    out[j] += a * params[row + j]
-        b0 = bias_off[l]
+                    out[j] += a * w[j]
+        else:
+            for j in range(fo):
+                acc = 0.0
+                for k in range(fi):
+                    acc += inp[k] * W[k * fo + j]
+                out[j] = acc
         for j in range(fo):
-            out[j] += params[b0 + j]
+            out[j] += b[j]
         activation_forward(out.reshape((1, fo)), hidden_code if l < n_layers - 1 else out_code)
         inp = out
-        a_off += fo
     return inp
 
 
@@ -142,25 +163,18 @@ def sample_epoch(params, state1, state2,
                  Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                  units, hidden_code, out_code, loss_code, alpha,
                  solver, lr, momentum, nesterov, beta1, beta2, eps, t):
-    """The fused per-sample epoch (``batch_size`` must be 1)."""
+    """The fused per-sample epoch (``batch_size`` must be 1): plain loops on
+    one row at a time; one pass per layer forms the weight gradient and
+    backpropagates through the old weights, then one optimizer step
+    updates the whole flat buffer."""
     n = order.shape[0]
     n_layers = units.shape[0] - 1
-    width = units[1:].sum()
-    acts = np.empty(width, dtype=params.dtype)
-    deltas = np.empty(width, dtype=params.dtype)
+    acts = np.empty(units[1:].sum(), dtype=params.dtype)
+    deltas = np.empty_like(acts)
+    grad = np.empty_like(params)
     xb = np.empty((1, units[0]), dtype=params.dtype)
-    grow = np.empty(units[1:].max(), dtype=params.dtype)
-    coef_off = np.zeros(n_layers, dtype=np.int64)
-    bias_off = np.zeros(n_layers, dtype=np.int64)
-    off = 0
-    for l in range(n_layers):
-        coef_off[l] = off
-        off += units[l] * units[l + 1]
-    for l in range(n_layers):
-        bias_off[l] = off
-        off += units[l + 1]
+    coef_off, bias_off, act_off = _offsets(units)
     sqnorm = coef_sqnorm(params, units)
-    step = lr
     total = 0.0
     for r in range(n):
         i = order[r]
@@ -172,41 +186,57 @@ def sample_epoch(params, state1, state2,
             x = xb[0]
         else:
             x = Xd[i]
-        out = _row_forward(acts, x, params, units, coef_off, bias_off, hidden_code, out_code)
-        out = out.reshape((1, out.shape[0]))
+        out = _row_forward(acts, x, params, units, coef_off, bias_off, act_off,
+                           hidden_code, out_code).reshape((1, units[n_layers]))
         y = Y[i : i + 1]
-        total += (loss_sum(out, y, SW[i : i + 1], loss_code) + 0.5 * alpha * sqnorm) / w
-        output_delta(layer_view(deltas, units, 1, n_layers, 1), out, y, SW[i : i + 1], 1.0)
-        if solver == codes.ADAM:
-            t += 1
-            step = adam_lr(lr, beta1, beta2, t)
-        sqnorm = 0.0
+        sw = SW[i : i + 1]
+        total += (loss_sum(out, y, sw, loss_code) + 0.5 * alpha * sqnorm) / w
+        last = act_off[n_layers - 1]
+        output_delta(deltas[last : last + units[n_layers]].reshape((1, units[n_layers])),
+                     out, y, sw, 1.0)
+        inv_w = 1.0 / w
         for l in range(n_layers - 1, -1, -1):
             fi = units[l]
             fo = units[l + 1]
-            dout = layer_view(deltas, units, 1, l + 1, 1)[0]
-            inp = x if l == 0 else layer_view(acts, units, 1, l, 1)[0]
-            g = grow[:fo]
-            for k in range(fi):
-                row = coef_off[l] + k * fo
-                W = params[row : row + fo]
-                if l > 0:  # backpropagate through the weights before they change
-                    s = 0.0
+            dout = deltas[act_off[l] : act_off[l] + fo]
+            W = params[coef_off[l] : coef_off[l] + fi * fo]
+            G = grad[coef_off[l] : coef_off[l] + fi * fo]
+            inp = x if l == 0 else acts[act_off[l - 1] : act_off[l - 1] + fi]
+            dinp = deltas[act_off[l - 1] : act_off[l - 1] + fi] if l > 0 else deltas[:0]
+            # Same arithmetic in both loop orders (the delta backpropagates
+            # through the weights before they change); see _row_forward.
+            if fo >= _WIDE:
+                for k in range(fi):
+                    a = inp[k]
+                    w_row = W[k * fo : (k + 1) * fo]
+                    g_row = G[k * fo : (k + 1) * fo]
                     for j in range(fo):
-                        s += dout[j] * W[j]
-                    deltas[k + _block_start(units, l)] = s
-                a = inp[k]
+                        g_row[j] = (a * dout[j] + alpha * w_row[j]) * inv_w
+                    if l > 0:
+                        acc = 0.0
+                        for j in range(fo):
+                            acc += dout[j] * w_row[j]
+                        dinp[k] = acc
+            else:
+                for k in range(dinp.shape[0]):
+                    dinp[k] = 0.0
                 for j in range(fo):
-                    g[j] = (a * dout[j] + alpha * W[j]) / w
-                _optimizer_step(W, state1[row : row + fo], state2[row : row + fo], g, solver,
-                                step, momentum, nesterov, beta1, beta2, eps)
-                for j in range(fo):
-                    sqnorm += np.float64(W[j]) * np.float64(W[j])
-            b0 = bias_off[l]
-            for j in range(fo):
-                g[j] = dout[j] / w
-            _optimizer_step(params[b0 : b0 + fo], state1[b0 : b0 + fo], state2[b0 : b0 + fo], g,
-                            solver, step, momentum, nesterov, beta1, beta2, eps)
+                    d = dout[j]
+                    for k in range(fi):
+                        wv = W[k * fo + j]
+                        G[k * fo + j] = (inp[k] * d + alpha * wv) * inv_w
+                        if l > 0:
+                            dinp[k] += d * wv
             if l > 0:
-                activation_backward(layer_view(deltas, units, 1, l, 1), layer_view(acts, units, 1, l, 1), hidden_code)
+                activation_backward(dinp.reshape((1, fi)), inp.reshape((1, fi)), hidden_code)
+            g_b = grad[bias_off[l] : bias_off[l] + fo]
+            for j in range(fo):
+                g_b[j] = dout[j] * inv_w
+        step = lr
+        if solver == codes.ADAM:
+            t += 1
+            step = adam_lr(lr, beta1, beta2, t)
+        _optimizer_step(params, state1, state2, grad, solver, step, momentum, nesterov,
+                        beta1, beta2, eps)
+        sqnorm = coef_sqnorm(params, units)
     return total, t

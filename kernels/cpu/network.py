@@ -14,7 +14,7 @@ import numpy as np
 from .activations import activation_backward, activation_forward
 from .dense import dense_backward, dense_forward
 from .losses import loss_sum, output_delta
-from ._jit import jit
+from ._jit import jit, jit_sum
 
 
 @jit
@@ -57,7 +57,7 @@ def layer_view(buf, units, cap, l, n_rows):
     return buf[off : off + n_rows * units[l]].reshape((n_rows, units[l]))
 
 
-@jit
+@jit_sum
 def coef_sqnorm(params, units):
     """Sum of squared weights (intercepts excluded), for the L2 penalty."""
     n_coef = 0
