@@ -47,6 +47,8 @@ def minibatch_epoch(params, state1, state2,
                     units, hidden_code, out_code, loss_code, alpha,
                     solver, lr, momentum, nesterov, beta1, beta2, eps, t):
     n = order.shape[0]
+    dtype = params.dtype.type  # scalars made here keep the arrays' dtype
+    one = dtype(1.0)
     n_layers = units.shape[0] - 1
     n_out = units[n_layers]
     width = units[1:].sum()
@@ -78,13 +80,13 @@ def minibatch_epoch(params, state1, state2,
         batch_loss = loss_sum(out, y, sw, loss_code)
         batch_loss = (batch_loss + 0.5 * alpha * coef_sqnorm(params, units)) / sw_sum
         total += batch_loss * nb
-        output_delta(layer_view(deltas, units, batch_size, n_layers, nb), out, y, sw, 1.0)
+        output_delta(layer_view(deltas, units, batch_size, n_layers, nb), out, y, sw, one)
         backward_pass(grad, deltas, acts, x, params, units, batch_size, hidden_code)
-        finish_grad(grad, params, units, alpha, sw_sum)
+        finish_grad(grad, params, units, alpha, dtype(sw_sum))
         step = lr
         if solver == codes.ADAM:
             t += 1
-            step = adam_lr(lr, beta1, beta2, t)
+            step = dtype(adam_lr(lr, beta1, beta2, t))
         _optimizer_step(params, state1, state2, grad, solver, step, momentum, nesterov,
                         beta1, beta2, eps)
     return total, t
@@ -168,6 +170,8 @@ def sample_epoch(params, state1, state2,
     backpropagates through the old weights, then one optimizer step
     updates the whole flat buffer."""
     n = order.shape[0]
+    dtype = params.dtype.type  # scalars made here keep the arrays' dtype
+    one = dtype(1.0)
     n_layers = units.shape[0] - 1
     acts = np.empty(units[1:].sum(), dtype=params.dtype)
     deltas = np.empty_like(acts)
@@ -193,8 +197,8 @@ def sample_epoch(params, state1, state2,
         total += (loss_sum(out, y, sw, loss_code) + 0.5 * alpha * sqnorm) / w
         last = act_off[n_layers - 1]
         output_delta(deltas[last : last + units[n_layers]].reshape((1, units[n_layers])),
-                     out, y, sw, 1.0)
-        inv_w = 1.0 / w
+                     out, y, sw, one)
+        inv_w = one / w
         for l in range(n_layers - 1, -1, -1):
             fi = units[l]
             fo = units[l + 1]
@@ -235,7 +239,7 @@ def sample_epoch(params, state1, state2,
         step = lr
         if solver == codes.ADAM:
             t += 1
-            step = adam_lr(lr, beta1, beta2, t)
+            step = dtype(adam_lr(lr, beta1, beta2, t))
         _optimizer_step(params, state1, state2, grad, solver, step, momentum, nesterov,
                         beta1, beta2, eps)
         sqnorm = coef_sqnorm(params, units)

@@ -27,8 +27,11 @@ def sgd_step(params, velocity, grad, lr, momentum, nesterov):
 
 @jit
 def adam_lr(lr_init, beta1, beta2, t):
-    """Adam's bias-corrected step size at step ``t`` (1-based), in float64."""
-    return lr_init * np.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
+    """Adam's bias-corrected step size at step ``t`` (1-based), computed in
+    float64 whatever the scalars' dtype (as scikit-learn does in Python)."""
+    b1 = np.float64(beta1)
+    b2 = np.float64(beta2)
+    return np.float64(lr_init) * np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
 
 
 @jit
@@ -39,10 +42,11 @@ def adam_step(params, m, v, grad, lr, beta1, beta2, eps):
     params += -lr * m / (sqrt(v) + eps).
     params, m, v, grad : (n_params,).
     """
+    one = params.dtype.type(1.0)  # keeps float32 arithmetic in float32
     for k in range(params.shape[0]):
         g = grad[k]
-        mk = beta1 * m[k] + (1.0 - beta1) * g
-        vk = beta2 * v[k] + (1.0 - beta2) * (g * g)
+        mk = beta1 * m[k] + (one - beta1) * g
+        vk = beta2 * v[k] + (one - beta2) * (g * g)
         m[k] = mk
         v[k] = vk
         params[k] += -lr * mk / (np.sqrt(vk) + eps)
