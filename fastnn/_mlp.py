@@ -25,6 +25,9 @@ from ._training import CHUNK_ROWS, fit_lbfgs, fit_stochastic
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
+#: Rows converted at a time when prediction input has another dtype.
+CONVERT_ROWS = 65536
+
 
 class BaseMultilayerPerceptron(BaseEstimator):
     """Shared machinery of the two estimators (not for direct use)."""
@@ -208,14 +211,20 @@ class BaseMultilayerPerceptron(BaseEstimator):
             dtype = np.float32 if (X.dtype == np.float32 and self.coefs_[0].dtype == np.float32) else np.float64
             params = pack(self.coefs_, self.intercepts_, dtype)
         dtype = params.dtype
-        if X.dtype != dtype:
-            X = X.astype(dtype)
         hidden_code, out_code, _ = self._codes()
+        units = np.asarray(units, dtype=np.int64)
         out = np.empty((X.shape[0], units[-1]), dtype=dtype)
-        kernels.predict(
-            out, *kernel_input(X), params, np.asarray(units, dtype=np.int64),
-            hidden_code, out_code, CHUNK_ROWS,
-        )
+        # Input of another dtype (float32 into a float64 model, integers) is
+        # converted one block at a time, so memory stays bounded.
+        step = X.shape[0] if (X.dtype == dtype or sp.issparse(X)) else CONVERT_ROWS
+        for start in range(0, X.shape[0], step):
+            block = X[start : start + step]
+            if block.dtype != dtype:
+                block = block.astype(dtype)
+            kernels.predict(
+                out[start : start + step], *kernel_input(block), params, units,
+                hidden_code, out_code, CHUNK_ROWS,
+            )
         return out
 
     def _forward_pass_fast(self, X, check_input=True):

@@ -223,3 +223,13 @@ def test_no_or_int_hidden_layers_match_sklearn(hidden, solver):
     ours = quiet(MLPClassifier(**params).fit, Xc, yc)
     for a, b in zip(ref.coefs_ + ref.intercepts_, ours.coefs_ + ours.intercepts_):
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+
+
+def test_predict_converts_other_dtypes_in_blocks(monkeypatch):
+    est = quiet(MLPRegressor(max_iter=5, random_state=0).fit, Xr, yr)
+    whole = est.predict(Xr.astype(np.float32))
+    monkeypatch.setattr("fastnn._mlp.CONVERT_ROWS", 7)
+    # BLAS may sum in another order for other row counts
+    np.testing.assert_allclose(est.predict(Xr.astype(np.float32)), whole, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(est.predict(np.round(Xr * 10).astype(int)),
+                               est.predict(np.round(Xr * 10)), rtol=1e-12, atol=1e-12)
