@@ -1,334 +1,488 @@
-"""Benchmark fastnn against scikit-learn, side by side in one run.
+"""fastnn's benchmark: fastnn against scikit-learn (and PyTorch on the CPU
+when it is installed), on the reference workloads of ``workloads.py``.
 
 Usage::
 
-    python bench/run.py [--quick] [--repeats N] [--out DIR]
+    python bench/run.py [--quick] [--repeats N] [--only W2,W3-f32,...]
+                        [--torch | --no-torch] [--blas-threads N] [--out DIR]
 
-For every workload in ``WORKLOADS`` the same estimator (same class name, same
-parameters) is fitted with ``sklearn.neural_network`` and with ``fastnn``.
-fastnn first gets one warm-up fit, so that Numba compilation is not part of
-the timings; its duration is reported separately as the "first fit" time.
-Then each library does ``repeats`` timed fits (``time.perf_counter``).
+Modules: ``workloads.py`` (data and estimator parameters), ``measure.py``
+(timing, flops, BLAS rate, memory, probe runner), ``probes.py`` (what runs
+in fresh processes), ``torch_ref.py`` (the PyTorch mirror), ``plots.py``.
 
-Reported per workload: median fit time of each library, the speed-up
-``sklearn_median / fastnn_median``, the test score and ``n_iter_`` of each.
-Everything (raw times included) is written to ``OUT/results.json``; when
-matplotlib is available ``OUT/speedup.png`` and ``OUT/loss_curves.png`` are
-written as well.  This script only measures and reports: it asserts nothing
-about the timings.
+Sections (each can be picked with ``--only``, together with workload names):
+
+workloads
+    Each workload is fitted by every library with the same parameters on
+    the same standardized data. fastnn gets one warm-up fit first (Numba
+    kernels loaded or compiled; reported as "first fit") and PyTorch a
+    1-epoch warm-up; then the libraries take turns for ``repeats`` timed
+    fits each (scikit-learn's are capped at 2 on W2 and W3 in full mode, see
+    the "reps" column). Reported: median fit time, sklearn/fastnn and
+    sklearn/torch ratios, test scores, ``n_iter_``, and fastnn's achieved
+    GFLOP/s (matrix-product flops of training, see ``measure.py``) next to
+    numpy's matrix-multiply rate, measured at the start and the end of the
+    run (the better of the two is used, as a busy machine drags it down).
+compile
+    The one-off cost of fastnn's first fit in a fresh process, cold (empty
+    ``NUMBA_CACHE_DIR``: everything compiled) and warm (same cache dir:
+    kernels loaded from it).
+rss
+    Peak RSS of one W3-f64 fit, per library, each in a fresh process
+    (Linux VmHWM: a child's ru_maxrss starts at its parent's peak).
+predict (full mode only)
+    fastnn predicting 5,000,000 float32 rows: throughput and peak memory
+    beyond the input and output arrays.
+scaling
+    Fit time vs training rows (W3's network) and vs hidden width.
+
+``--quick`` (about a minute on 2 cores) trains W2, W3 and W4 on 10% of their
+training rows (marked "quick-scaled"), does 1 timed fit, skips PyTorch
+(unless ``--torch``), the digits extras and the predict probe, and shrinks
+the scaling sweeps. Results go to ``OUT/results.json`` (everything, raw
+times included) and, with matplotlib, ``OUT/speedup.png``,
+``OUT/loss_curves.png``, ``OUT/scaling_n.png`` and ``OUT/scaling_width.png``;
+the table goes to stdout and progress to stderr. This script only measures
+and reports: it asserts nothing about the timings. The timings are only as
+good as the machine is quiet: the 1-minute load average is recorded at the
+start and the end (and after each workload), and the report warns when the
+machine was busy.
 """
 
 import argparse
-import datetime
-import gc
 import json
 import os
-import platform
+import shutil
 import statistics
 import sys
+import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import sklearn
 import sklearn.neural_network
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
-# --------------------------------------------------------------------------
-# Workloads.  Each entry names a dataset (a key of DATASETS), an estimator
-# class name that both libraries expose, and the constructor parameters.
-# Add new rows here.
-# --------------------------------------------------------------------------
-WORKLOADS = [
-    {
-        "name": "digits-default",
-        "dataset": "digits",
-        "estimator": "MLPClassifier",
-        "params": dict(hidden_layer_sizes=(100,), max_iter=200, random_state=0),
-    },
-    {
-        "name": "digits-sgd-bs1",
-        "dataset": "digits",
-        "estimator": "MLPClassifier",
-        "params": dict(
-            hidden_layer_sizes=(100,),
-            solver="sgd",
-            batch_size=1,
-            learning_rate_init=0.001,
-            max_iter=5,
-            tol=0,
-            n_iter_no_change=5,
-            random_state=0,
-        ),
-    },
-    {
-        "name": "digits-lbfgs",
-        "dataset": "digits",
-        "estimator": "MLPClassifier",
-        "params": dict(hidden_layer_sizes=(100,), solver="lbfgs", max_iter=200, random_state=0),
-    },
-]
+import measure
+import plots
+import workloads as wl
 
-DEFAULT_REPEATS = 5
-QUICK_REPEATS = 3
+DEFAULT_REPEATS = 3
+QUICK_REPEATS = 1
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+SECTIONS = ("workloads", "compile", "rss", "predict", "scaling")
+FULL_ONLY_SECTIONS = ("predict",)
+PREDICT_ROWS = 5_000_000
+
+_T0 = time.perf_counter()
+
+
+def log(msg):
+    print(f"[{time.perf_counter() - _T0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------
-# Data
+# Workloads
 # --------------------------------------------------------------------------
-def _digits():
-    return load_digits(return_X_y=True)
+def _add_rates(entry, units, n_train, blas_gflops, lbfgs):
+    """GFLOP/s of the median fit (not for lbfgs, whose n_iter_ does not
+    count its function evaluations) and its share of the BLAS rate."""
+    if lbfgs or not units:
+        entry["gflops"] = entry["pct_blas"] = None
+        return
+    entry["gflops"] = measure.gflops(units, n_train, entry["n_iter"], entry["median_s"])
+    entry["pct_blas"] = 100.0 * entry["gflops"] / blas_gflops if blas_gflops else None
 
 
-DATASETS = {"digits": _digits}
+def run_workload(w, quick, repeats, torch_mod, blas):
+    X_train, X_test, y_train, y_test = wl.workload_data(w, quick)
+    import fastnn
 
-
-def prepare_data(name, _cache={}):
-    """Return (X_train, X_test, y_train, y_test), standardized on the train split."""
-    if name not in _cache:
-        X, y = DATASETS[name]()
-        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
-        scaler = StandardScaler().fit(X_train)
-        _cache[name] = (scaler.transform(X_train), scaler.transform(X_test), y_train, y_test)
-    return _cache[name]
-
-
-# --------------------------------------------------------------------------
-# Machine / version info
-# --------------------------------------------------------------------------
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def package_version(module):
-    version = getattr(module, "__version__", None)
-    if version is None:
-        try:
-            from importlib.metadata import version as dist_version
-
-            version = dist_version(module.__name__)
-        except Exception:
-            version = "unknown"
-    return str(version)
-
-
-def machine_info(fastnn):
-    try:
-        import numba
-
-        numba_version = numba.__version__
-        numba_threads = numba.config.NUMBA_NUM_THREADS
-    except ImportError:
-        numba_version, numba_threads = "not installed", None
-    try:
-        usable_cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        usable_cores = os.cpu_count()
-    return {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "usable_cores": usable_cores,
-        "numba_num_threads": numba_threads,
-        "python": platform.python_version(),
-        "versions": {
-            "numpy": np.__version__,
-            "numba": numba_version,
-            "scikit-learn": sklearn.__version__,
-            "fastnn": package_version(fastnn),
-        },
+    classes = {
+        "sklearn": getattr(sklearn.neural_network, w.estimator),
+        "fastnn": getattr(fastnn, w.estimator),
     }
-
-
-# --------------------------------------------------------------------------
-# Timing
-# --------------------------------------------------------------------------
-def timed_fit(cls, params, X, y):
-    """Fit a fresh estimator; return (estimator, seconds)."""
-    est = cls(**params)
-    gc.collect()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=ConvergenceWarning)
-        start = time.perf_counter()
-        est.fit(X, y)
-        elapsed = time.perf_counter() - start
-    return est, elapsed
-
-
-def summarize(est, times, X_test, y_test):
-    loss_curve = getattr(est, "loss_curve_", None)
-    return {
-        "times_s": times,
-        "median_s": statistics.median(times),
-        "min_s": min(times),
-        "score": float(est.score(X_test, y_test)),
-        "n_iter": int(est.n_iter_),
-        "loss_curve": None if loss_curve is None else [float(v) for v in loss_curve],
-    }
-
-
-def run_workload(workload, libraries, repeats, log):
-    X_train, X_test, y_train, y_test = prepare_data(workload["dataset"])
-    params = workload["params"]
+    lbfgs = w.params.get("solver") == "lbfgs"
+    n_train = int(X_train.shape[0])
     result = {
-        "dataset": workload["dataset"],
-        "estimator": workload["estimator"],
-        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
-        "n_train": int(X_train.shape[0]),
+        "description": w.description,
+        "dataset": w.dataset,
+        "estimator": w.estimator,
+        "params": wl.jsonable_params(w.params),
+        "dtype": w.dtype,
+        "n_train": n_train,
         "n_test": int(X_test.shape[0]),
         "n_features": int(X_train.shape[1]),
+        "quick_scaled": bool(quick and w.quick_fraction < 1.0),
+        "train_fraction": w.quick_fraction if quick else 1.0,
     }
-    for lib_name, module in libraries.items():
-        cls = getattr(module, workload["estimator"])
-        first_fit = None
-        if lib_name == "fastnn":
-            log(f"  {lib_name}: warm-up fit (includes compilation) ...")
-            _, first_fit = timed_fit(cls, params, X_train, y_train)
-        log(f"  {lib_name}: {repeats} timed fits ...")
-        times = []
-        for _ in range(repeats):
-            est, elapsed = timed_fit(cls, params, X_train, y_train)
-            times.append(elapsed)
-        result[lib_name] = summarize(est, times, X_test, y_test)
-        if first_fit is not None:
-            result[lib_name]["first_fit_s"] = first_fit
-    result["speedup"] = result["sklearn"]["median_s"] / result["fastnn"]["median_s"]
+    reps = {"sklearn": repeats, "fastnn": repeats}
+    if not quick and w.sklearn_repeats:
+        reps["sklearn"] = min(repeats, w.sklearn_repeats)
+    makers = {lib: (lambda cls=cls: cls(**w.params)) for lib, cls in classes.items()}
+
+    # Warm-ups (not timed into the medians).
+    errors = {}
+    log(f"  fastnn: warm-up fit ({n_train} rows) ...")
+    try:
+        est, first_fit = measure.timed_fit(makers["fastnn"], X_train, y_train)
+        n_epochs = est.n_iter_
+    except Exception as exc:  # a failing library is reported, the run goes on
+        errors["fastnn"] = f"{type(exc).__name__}: {exc}"
+        first_fit, n_epochs = None, w.params.get("max_iter", 200)
+    if torch_mod is not None:
+        import torch_ref
+
+        if not torch_ref.supported(w.params):
+            result["torch"] = {"skipped": "configuration not mirrored in PyTorch (lbfgs)"}
+        else:
+            dtype = np.dtype(w.dtype)
+            makers["torch"] = lambda: torch_ref.TorchMLP(w.estimator, w.params, n_epochs, dtype)
+            reps["torch"] = repeats
+            log(f"  torch: warm-up fit (1 epoch); timed fits run {n_epochs} epochs ...")
+            try:
+                torch_ref.TorchMLP(w.estimator, w.params, 1, dtype).fit(X_train, y_train)
+            except Exception as exc:
+                errors["torch"] = f"{type(exc).__name__}: {exc}"
+
+    # Timed fits, the libraries taking turns (load drifts hit all alike).
+    times = {lib: [] for lib in makers}
+    last = {}
+    for r in range(max(reps.values())):
+        for lib in makers:
+            if r >= reps[lib] or lib in errors:
+                continue
+            log(f"  {lib}: timed fit {r + 1}/{reps[lib]} ...")
+            try:
+                est, elapsed = measure.timed_fit(makers[lib], X_train, y_train)
+            except Exception as exc:
+                errors[lib] = f"{type(exc).__name__}: {exc}"
+                continue
+            times[lib].append(elapsed)
+            last[lib] = est
+
+    units = None
+    for lib in ("fastnn", "sklearn"):
+        if lib in last:
+            units = measure.network_units(last[lib])
+            break
+    result["units"] = units
+    result["train_flops_per_sample_epoch"] = measure.train_flops_per_sample(units) if units else None
+    blas_rate = blas.get(w.dtype, {}).get("gflops")
+    for lib in makers:
+        if lib in errors:
+            result[lib] = {"error": errors[lib]}
+            log(f"  {lib}: ERROR {errors[lib]}")
+            continue
+        est = last[lib]
+        entry = {
+            "repeats": len(times[lib]),
+            "times_s": times[lib],
+            "median_s": statistics.median(times[lib]),
+            "min_s": min(times[lib]),
+            "score": float(est.score(X_test, y_test)),
+            "n_iter": int(est.n_iter_),
+            "loss_curve": [float(v) for v in (getattr(est, "loss_curve_", None) or [])] or None,
+        }
+        _add_rates(entry, units, n_train, blas_rate, lbfgs)
+        if lib == "fastnn":
+            entry["first_fit_s"] = first_fit
+        result[lib] = entry
+    sk, fn, pt = (result.get(k) for k in ("sklearn", "fastnn", "torch"))
+    ok = lambda e: isinstance(e, dict) and e.get("median_s")  # noqa: E731
+    result["speedup"] = sk["median_s"] / fn["median_s"] if ok(sk) and ok(fn) else None
+    result["speedup_torch"] = sk["median_s"] / pt["median_s"] if ok(sk) and ok(pt) else None
+    result["load_avg_1min_after"] = measure.load_average()
     return result
 
 
 # --------------------------------------------------------------------------
-# Reporting
+# Compile cost, RSS, predict (fresh processes)
 # --------------------------------------------------------------------------
-def header_line(info, repeats):
+def _cache_snapshot(cache):
+    return {str(p): p.stat().st_mtime_ns for p in Path(cache).rglob("*") if p.is_file()}
+
+
+def run_compile():
+    cache = tempfile.mkdtemp(prefix="fastnn-bench-numba-cache-")
+    try:
+        env = {"NUMBA_CACHE_DIR": cache}
+        log("  cold cache: fresh process, empty NUMBA_CACHE_DIR ...")
+        cold = measure.run_probe(["compile"], env=env)
+        before = _cache_snapshot(cache)
+        log("  warm cache: fresh process, same NUMBA_CACHE_DIR ...")
+        warm = measure.run_probe(["compile"], env=env)
+        after = _cache_snapshot(cache)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    # Numba rewrites cache entries when a kernel's source file changed (its
+    # mtime is part of the key): then the "warm" figure includes compiling.
+    rewritten = sum(1 for path, mtime in after.items() if before.get(path) != mtime)
+    return {
+        "workload": "W1",
+        "cold": cold,
+        "warm": warm,
+        "cache_files": len(before),
+        "warm_run_rewrote_cache_files": rewritten,
+        "cold_compile_s": cold.get("one_off_s"),
+        "warm_load_s": warm.get("one_off_s"),
+    }
+
+
+def run_rss(quick):
+    w = wl.WORKLOADS_BY_NAME["W3-f64"]
+    X_train, _, y_train, _ = wl.workload_data(w, quick)
+    tmp = tempfile.mkdtemp(prefix="fastnn-bench-rss-")
+    try:
+        np.save(f"{tmp}/X.npy", X_train)
+        np.save(f"{tmp}/y.npy", y_train)
+        out = {"workload": "W3-f64", "n_train": int(X_train.shape[0]),
+               "quick_scaled": bool(quick and w.quick_fraction < 1.0)}
+        for lib in ("sklearn", "fastnn"):
+            log(f"  {lib}: one W3-f64 fit ({X_train.shape[0]} rows) in a fresh process ...")
+            out[lib] = measure.run_probe([
+                "rss-fit", "--lib", lib, "--data", tmp, "--estimator", w.estimator,
+                "--params", json.dumps(wl.jsonable_params(w.params)),
+            ])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def run_predict():
+    out = {"rows": PREDICT_ROWS}
+    for dtype in ("float32", "float64"):
+        log(f"  model trained in {dtype}, predicting {PREDICT_ROWS:,} float32 rows ...")
+        out[dtype] = measure.run_probe(["predict", "--rows", PREDICT_ROWS, "--model-dtype", dtype])
+    return out
+
+
+# --------------------------------------------------------------------------
+# Scaling sweeps
+# --------------------------------------------------------------------------
+def _best_fit(make, X, y, repeats):
+    return min(measure.timed_fit(make, X, y)[1] for _ in range(repeats))
+
+
+def run_scaling(quick):
+    import fastnn
+
+    X_train, X_test, y_train, y_test = wl.load_split("classif-100k")
+    X_all, y_all = np.vstack([X_train, X_test]), np.concatenate([y_train, y_test])
+    fn_reps = 2
+    # Kernels for this network loaded before anything is timed.
+    measure.timed_fit(lambda: fastnn.MLPClassifier(**wl.fixed_epochs(1, batch_size=256)),
+                      X_all[:512], y_all[:512])
+
+    # -- fit time vs rows: W3's network and parameters.
+    params = wl.WORKLOADS_BY_NAME["W3-f64"].params
+    if quick:
+        ns, sk_ns = [2_500, 5_000, 10_000, 20_000], {2_500, 5_000}
+    else:
+        ns, sk_ns = [5_000, 10_000, 20_000, 50_000, 100_000], {5_000, 10_000, 20_000, 50_000, 100_000}
+    points = []
+    for n in ns:
+        X, y = X_all[:n], y_all[:n]
+        log(f"  rows={n}: fastnn (best of {fn_reps})" + (" + sklearn" if n in sk_ns else "") + " ...")
+        point = {"n": n, "fastnn": _best_fit(lambda: fastnn.MLPClassifier(**params), X, y, fn_reps)}
+        if n in sk_ns:
+            point["sklearn"] = _best_fit(lambda: sklearn.neural_network.MLPClassifier(**params), X, y, 1)
+        points.append(point)
+    by_n = {"description": "W3 network (256,128), adam, batch 256, 5 epochs, float64, "
+                           "rows of W3's data (train+test)",
+            "params": wl.jsonable_params(params), "points": points}
+
+    # -- fit time vs hidden width: one hidden layer, 2 epochs.
+    n_rows = 5_000 if quick else 20_000
+    X, y = X_all[:n_rows], y_all[:n_rows]
+    widths = [16, 32, 64, 128, 256, 512, 1024]
+    sk_widths = {16, 128, 1024}
+    points = []
+    for width in widths:
+        p = wl.fixed_epochs(2, hidden_layer_sizes=(width,), batch_size=256)
+        log(f"  width={width}: fastnn (best of {fn_reps})" + (" + sklearn" if width in sk_widths else "") + " ...")
+        units = [X.shape[1], width, 5]
+        point = {"width": width, "multiply_adds": measure.multiply_adds(units),
+                 "fastnn": _best_fit(lambda: fastnn.MLPClassifier(**p), X, y, fn_reps)}
+        if width in sk_widths:
+            point["sklearn"] = _best_fit(lambda: sklearn.neural_network.MLPClassifier(**p), X, y, 1)
+        points.append(point)
+    by_width = {"description": f"100 -> width -> 5, adam, batch 256, 2 epochs, {n_rows} rows of W3's data",
+                "n_rows": n_rows, "points": points}
+    return {"quick_scaled": quick, "n_samples": by_n, "width": by_width}
+
+
+# --------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------
+def header_line(info, args):
     v = info["versions"]
+    libs = f"numpy {v['numpy']}, numba {v['numba']}, scikit-learn {v['scikit-learn']}, fastnn {v['fastnn']}"
+    if "torch" in v:
+        libs += f", torch {v['torch']} ({info['torch_num_threads']} threads)"
+    pools = info.get("threadpools") or []
+    if pools:
+        libs += " | threads: " + ", ".join(
+            f"{p['library'].split('.so')[0].split('-')[0]} {p['num_threads']}" for p in pools)
+    mode = "QUICK (reduced sizes)" if args.quick else "full"
+    load = f"load {_fmt(info['load_avg_1min_at_start'], '.2f')} at start"
+    if info.get("load_avg_1min_at_end") is not None:
+        load += f", {info['load_avg_1min_at_end']:.2f} at end"
     return (
         f"{info['date']} | {info['platform']} | {info['cpu']} | "
-        f"{info['usable_cores']}/{info['cpu_count']} cores | "
-        f"numpy {v['numpy']}, numba {v['numba']}, scikit-learn {v['scikit-learn']}, "
-        f"fastnn {v['fastnn']} | median of {repeats} fit{'' if repeats == 1 else 's'}"
+        f"{info['usable_cores']}/{info['cpu_count']} cores, {load} | {libs} | BLAS {info['blas']} | "
+        f"{mode}, median of up to {args.repeats} fit{'' if args.repeats == 1 else 's'}"
     )
 
 
-def format_table(results):
-    columns = [
-        ("workload", "<"),
-        ("sklearn s", ">"),
-        ("fastnn s", ">"),
-        ("speed-up x", ">"),
-        ("sklearn score", ">"),
-        ("fastnn score", ">"),
-        ("n_iter sk/fn", ">"),
-        ("fastnn 1st fit s", ">"),
-    ]
-    rows = []
-    for name, r in results.items():
-        sk, fn = r["sklearn"], r["fastnn"]
-        rows.append([
-            name,
-            f"{sk['median_s']:.4f}",
-            f"{fn['median_s']:.4f}",
-            f"{r['speedup']:.2f}",
-            f"{sk['score']:.4f}",
-            f"{fn['score']:.4f}",
-            f"{sk['n_iter']}/{fn['n_iter']}",
-            f"{fn['first_fit_s']:.3f}",
-        ])
+def _fmt(value, spec, missing="-"):
+    return missing if value is None else format(value, spec)
+
+
+def _cell(entry, key, spec):
+    if not isinstance(entry, dict):
+        return "-"
+    if "error" in entry:
+        return "error"
+    if "skipped" in entry:
+        return "n/a"
+    return _fmt(entry.get(key), spec)
+
+
+def format_table(columns, rows):
     widths = [max(len(title), *(len(row[i]) for row in rows)) for i, (title, _) in enumerate(columns)]
 
     def fmt(cells):
         return "  ".join(f"{c:{align}{w}}" for c, (_, align), w in zip(cells, columns, widths))
 
-    lines = [fmt([title for title, _ in columns]), fmt(["-" * w for w in widths])]
-    lines += [fmt(row) for row in rows]
+    return "\n".join([fmt([t for t, _ in columns]), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
+
+
+def workload_table(results, with_torch):
+    columns = [("workload", "<"), ("rows", ">"), ("reps sk/fn", ">"), ("sklearn s", ">"),
+               ("fastnn s", ">"), ("speed-up", ">")]
+    if with_torch:
+        columns += [("torch s", ">"), ("sk/torch", ">")]
+    columns += [("score sk/fn" + ("/pt" if with_torch else ""), ">"), ("n_iter sk/fn", ">"),
+                ("fn GFLOP/s", ">"), ("% BLAS", ">"), ("sk GFLOP/s", ">"), ("fn 1st fit s", ">")]
+    rows = []
+    for name, r in results.items():
+        sk, fn, pt = r.get("sklearn"), r.get("fastnn"), r.get("torch")
+        scores = [_cell(sk, "score", ".4f"), _cell(fn, "score", ".4f")]
+        reps = [_cell(sk, "repeats", "d"), _cell(fn, "repeats", "d")]
+        row = [name + (" *" if r["quick_scaled"] else ""), str(r["n_train"]), "/".join(reps),
+               _cell(sk, "median_s", ".3f"), _cell(fn, "median_s", ".3f"),
+               _fmt(r["speedup"], ".2f") + ("x" if r["speedup"] else "")]
+        if with_torch:
+            scores.append(_cell(pt, "score", ".4f"))
+            row += [_cell(pt, "median_s", ".3f"),
+                    _fmt(r["speedup_torch"], ".2f") + ("x" if r["speedup_torch"] else "")]
+        row += ["/".join(scores), f"{_cell(sk, 'n_iter', 'd')}/{_cell(fn, 'n_iter', 'd')}",
+                _cell(fn, "gflops", ".1f"), _cell(fn, "pct_blas", ".1f"), _cell(sk, "gflops", ".1f"),
+                _cell(fn, "first_fit_s", ".3f")]
+        rows.append(row)
+    return format_table(columns, rows)
+
+
+def _mib(v):
+    return _fmt(v, ".0f") + " MiB" if v is not None else "-"
+
+
+def report(payload, args):
+    lines = [header_line(payload["machine"], args), ""]
+    blas = payload.get("blas", {})
+    if blas:
+        lines.append("numpy matmul (BLAS reference, best at start/end of run): " + ", ".join(
+            f"{dt} {b['gflops']:.1f} GFLOP/s (n={b['n']})" for dt, b in blas.items()))
+    info = payload["machine"]
+    load, cores = info.get("load_avg_1min_at_start"), info.get("usable_cores") or 1
+    if load is not None and load >= 1.0:
+        lines.append(f"WARNING: the machine was busy (1-min load {load:.2f} on {cores} cores at start): "
+                     "timings are unreliable, multi-threaded BLAS on small matrices most of all.")
+    results = payload.get("workloads")
+    if results:
+        with_torch = any("torch" in r for r in results.values())
+        lines += ["", workload_table(results, with_torch)]
+        notes = ["speed-up = sklearn median / fastnn median; GFLOP/s: training matrix-product flops "
+                 "(forward, weight and input gradients) / median fit time; % BLAS: of numpy's matmul "
+                 "rate in the same dtype; reps: timed fits per library; 1st fit: fastnn's warm-up fit"]
+        if any(r["quick_scaled"] for r in results.values()):
+            notes.append("* quick-scaled: trained on a subsample of the training set (--quick); "
+                         "not comparable with full-mode rows")
+        if with_torch:
+            notes.append("torch: same network, init, loss, optimizer, batches and epochs (= fastnn's n_iter_); "
+                         "n/a for lbfgs")
+        lines += [""] + ["  " + n for n in notes]
+    c = payload.get("compile")
+    if c:
+        lines += ["", "Compile cost (fresh processes, W1 fit; first fit - second fit):"]
+        for key, label in (("cold", "cold cache (empty NUMBA_CACHE_DIR)"), ("warm", "warm cache (same dir)")):
+            e = c[key]
+            if "error" in e:
+                lines.append(f"  {label}: error: {e['error']}")
+            else:
+                lines.append(f"  {label}: {e['one_off_s']:.2f} s  (first {e['first_fit_s']:.2f} s, "
+                             f"second {e['second_fit_s']:.2f} s, import fastnn {e['import_s']:.2f} s)")
+        if c.get("warm_run_rewrote_cache_files"):
+            lines.append(f"  note: the warm run rewrote {c['warm_run_rewrote_cache_files']} cache file(s): "
+                         "kernel sources changed in between, so it recompiled")
+    r = payload.get("rss")
+    if r:
+        scaled = f" (quick-scaled: {r['n_train']} rows)" if r["quick_scaled"] else f" ({r['n_train']} rows)"
+        lines += ["", f"Peak RSS (VmHWM), one W3-f64 fit in a fresh process{scaled}:"]
+        for lib in ("sklearn", "fastnn"):
+            e = r[lib]
+            if "error" in e:
+                lines.append(f"  {lib:8s} error: {e['error']}")
+            else:
+                lines.append(f"  {lib:8s} peak RSS {_mib(e['peak_after_fit_mib'])}, RSS before fit "
+                             f"{_mib(e['rss_before_fit_mib'])} (data {_mib(e['data_mib'])}), "
+                             f"fit adds {_mib(e['fit_extra_peak_mib'])} at peak; fit {e['fit_s']:.2f} s")
+    p = payload.get("predict")
+    if p:
+        lines += ["", f"fastnn predict, {p['rows']:,} float32 rows x 20 features, (64,) classifier, fresh process:"]
+        for dt in ("float32", "float64"):
+            e = p[dt]
+            if "error" in e:
+                lines.append(f"  model {dt}: error: {e['error']}")
+            else:
+                lines.append(f"  model {dt}: {e['rows_per_s'] / 1e6:.2f} M rows/s ({e['seconds']:.2f} s); "
+                             f"peak beyond input ({_mib(e['input_mib'])}) + output ({_mib(e['output_mib'])}): "
+                             f"{_mib(e['extra_peak_mib'])}")
+    s = payload.get("scaling")
+    if s:
+        lines += ["", "Scaling (fit seconds; plots: scaling_n.png, scaling_width.png):"]
+        for key, label in (("n_samples", "n"), ("width", "width")):
+            d = s[key]
+            cells = []
+            for pt in d["points"]:
+                x = pt["n"] if key == "n_samples" else pt["width"]
+                sk = f" sk {pt['sklearn']:.2f}" if pt.get("sklearn") else ""
+                cells.append(f"{label}={x}: fn {pt['fastnn']:.2f}{sk}")
+            lines.append(f"  {d['description']}")
+            lines.append("    " + "; ".join(cells))
     return "\n".join(lines)
-
-
-def write_plots(results, out_dir):
-    """Write speedup.png and loss_curves.png; return the written paths (or None)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
-    except ImportError:
-        print("matplotlib is not installed: skipping plots (pip install matplotlib).")
-        return None
-
-    written = []
-
-    # Speed-up per workload, log x-axis.
-    names = list(results)
-    speedups = [results[n]["speedup"] for n in names]
-    fig, ax = plt.subplots(figsize=(7, 0.6 * len(names) + 1.5))
-    ypos = np.arange(len(names))
-    ax.barh(ypos, speedups, color=["tab:green" if s >= 1 else "tab:red" for s in speedups])
-    ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}x"))
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: ""))
-    ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_yticks(ypos, labels=names)
-    ax.invert_yaxis()
-    for y, s in zip(ypos, speedups):
-        ax.annotate(f"{s:.2f}x", (s, y), xytext=(4, 0), textcoords="offset points", va="center",
-                    bbox=dict(facecolor="white", edgecolor="none", pad=1))
-    ax.set_xlabel("speed-up (sklearn median fit time / fastnn median fit time)")
-    ax.set_title("fastnn vs scikit-learn")
-    lo, hi = min(speedups + [1.0]), max(speedups + [1.0])
-    ax.set_xlim(lo / 2, hi * 3)
-    fig.tight_layout()
-    path = out_dir / "speedup.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    written.append(path)
-
-    # Loss curves of the workloads that have one (the stochastic solvers).
-    with_curves = [n for n in names if results[n]["sklearn"]["loss_curve"] or results[n]["fastnn"]["loss_curve"]]
-    if with_curves:
-        fig, axes = plt.subplots(1, len(with_curves), figsize=(5 * len(with_curves), 4), squeeze=False)
-        for ax, name in zip(axes[0], with_curves):
-            for lib, style in (("sklearn", "-"), ("fastnn", "--")):
-                curve = results[name][lib]["loss_curve"]
-                if curve:
-                    ax.plot(np.arange(1, len(curve) + 1), curve, style, marker=".", label=lib)
-            ax.set_yscale("log")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_title(name)
-            ax.set_xlabel("epoch")
-            ax.set_ylabel("training loss")
-            ax.legend()
-        fig.tight_layout()
-        path = out_dir / "loss_curves.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path)
-    return written
 
 
 # --------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description="Benchmark fastnn against scikit-learn.")
+    parser = argparse.ArgumentParser(description="Benchmark fastnn against scikit-learn (and PyTorch).")
     parser.add_argument("--quick", action="store_true",
-                        help=f"fewer repeats ({QUICK_REPEATS}) for a fast check")
+                        help="about a minute: reduced sizes, 1 repeat, no torch/predict/digits extras")
     parser.add_argument("--repeats", type=int, default=None,
                         help=f"timed fits per library and workload (default {DEFAULT_REPEATS}, "
                              f"{QUICK_REPEATS} with --quick)")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated workload names (" + ",".join(w.name for w in wl.WORKLOADS)
+                             + ") and/or sections (" + ",".join(SECTIONS[1:]) + "); default: everything")
+    torch_group = parser.add_mutually_exclusive_group()
+    torch_group.add_argument("--torch", dest="torch", action="store_true", default=None,
+                             help="include PyTorch (default: yes when importable, no with --quick)")
+    torch_group.add_argument("--no-torch", dest="torch", action="store_false")
+    parser.add_argument("--blas-threads", type=int, default=None, metavar="N",
+                        help="limit BLAS/OpenMP (and torch) to N threads, here (threadpoolctl) and in "
+                             "the probe processes; default: the libraries' defaults")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="output directory (default: bench/results)")
     args = parser.parse_args(argv)
@@ -336,39 +490,124 @@ def parse_args(argv):
         args.repeats = QUICK_REPEATS if args.quick else DEFAULT_REPEATS
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.blas_threads is not None and args.blas_threads < 1:
+        parser.error("--blas-threads must be at least 1")
+
+    args.workloads = wl.select(quick=args.quick)
+    args.sections = [s for s in SECTIONS if not (args.quick and s in FULL_ONLY_SECTIONS)]
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        known_w = {w.name.lower() for w in wl.WORKLOADS}
+        unknown = [n for n in names if n.lower() not in known_w and n.lower() not in SECTIONS]
+        if unknown:
+            parser.error(f"--only: unknown name(s) {unknown}")
+        picked = [n for n in names if n.lower() in known_w]
+        args.workloads = wl.select(picked) if picked else []
+        args.sections = [s for s in SECTIONS if s in {n.lower() for n in names}]
+        if picked:
+            args.sections.insert(0, "workloads")
     return args
+
+
+def load_torch(args):
+    if args.torch is False or (args.quick and not args.torch):
+        return None
+    try:
+        import torch
+
+        import torch_ref  # noqa: F401  (sets torch's thread count)
+    except ImportError as exc:
+        if args.torch:
+            sys.exit(f"--torch: cannot import torch ({exc})")
+        log("torch is not installed: no PyTorch column (pip install torch)")
+        return None
+    return torch
 
 
 def main(argv=None):
     args = parse_args(argv)
-
     try:
         import fastnn
     except ImportError as exc:
         sys.exit(f"cannot import fastnn ({exc}); install it first, e.g. `pip install -e .`")
+    torch_mod = load_torch(args) if "workloads" in args.sections else None
+    limits = None
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
 
-    libraries = {"sklearn": sklearn.neural_network, "fastnn": fastnn}
-    info = machine_info(fastnn)
-
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
-    results = {}
-    for workload in WORKLOADS:
-        log(f"{workload['name']}:")
-        results[workload["name"]] = run_workload(workload, libraries, args.repeats, log)
-
-    print(header_line(info, args.repeats))
-    print(format_table(results))
-
+        n = str(args.blas_threads)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = n  # for the probe processes
+        limits = threadpool_limits(limits=args.blas_threads)  # noqa: F841  (kept for the whole run)
+        if torch_mod is not None:
+            torch_mod.set_num_threads(args.blas_threads)
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "results.json"
-    payload = {"machine": info, "quick": args.quick, "repeats": args.repeats, "workloads": results}
-    json_path.write_text(json.dumps(payload, indent=2) + "\n")
+
+    import fastnn.kernels.cpu  # noqa: F401  (loads the BLAS numba uses, for threadpoolctl)
+
+    payload = {
+        "machine": measure.machine_info(fastnn, torch_mod),
+        "quick": args.quick,
+        "repeats": args.repeats,
+        "argv": sys.argv[1:] if argv is None else list(argv),
+        "sections": args.sections,
+        "blas_threads_limit": args.blas_threads,
+    }
+
+    def save():
+        payload["elapsed_s"] = time.perf_counter() - _T0
+        json_path.write_text(json.dumps(payload, indent=2) + "\n")
+
+    log("BLAS reference: numpy matmul, 2048 x 2048, best of 5 ...")
+    payload["blas"] = {dt: measure.blas_rate(dt) for dt in ("float64", "float32")}
+    payload["blas_at_start"] = dict(payload["blas"])
+
+    if "workloads" in args.sections:
+        payload["workloads"] = {}
+        for w in args.workloads:
+            log(f"{w.name}: {w.description}")
+            payload["workloads"][w.name] = run_workload(w, args.quick, args.repeats, torch_mod, payload["blas"])
+            save()
+    if "compile" in args.sections:
+        log("compile cost:")
+        payload["compile"] = run_compile()
+        save()
+    if "rss" in args.sections:
+        log("peak RSS:")
+        payload["rss"] = run_rss(args.quick)
+        save()
+    if "predict" in args.sections:
+        log("predict:")
+        payload["predict"] = run_predict()
+        save()
+    if "scaling" in args.sections:
+        log("scaling:")
+        payload["scaling"] = run_scaling(args.quick)
+        save()
+
+    payload["machine"]["load_avg_1min_at_end"] = measure.load_average()
+    if payload.get("workloads"):
+        # The BLAS rate again, now that the run is over; % BLAS uses the best.
+        log("BLAS reference again ...")
+        payload["blas_at_end"] = {dt: measure.blas_rate(dt) for dt in ("float64", "float32")}
+        payload["blas"] = {dt: max(payload["blas_at_start"][dt], payload["blas_at_end"][dt],
+                                   key=lambda b: b["gflops"]) for dt in payload["blas"]}
+        for r in payload["workloads"].values():
+            for lib in ("sklearn", "fastnn", "torch"):
+                entry = r.get(lib)
+                if isinstance(entry, dict) and entry.get("gflops"):
+                    entry["pct_blas"] = 100.0 * entry["gflops"] / payload["blas"][r["dtype"]]["gflops"]
+    save()
+    print(report(payload, args))
     print(f"\nwrote {json_path}")
-    for path in write_plots(results, args.out) or []:
+    written = plots.write_plots(payload, args.out)
+    if written is None:
+        print("matplotlib is not installed: no plots (pip install matplotlib)")
+    for path in written or []:
         print(f"wrote {path}")
-    return results
+    log(f"done in {time.perf_counter() - _T0:.0f} s")
+    return payload
 
 
 if __name__ == "__main__":

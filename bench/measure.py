@@ -1,0 +1,244 @@
+"""Measuring helpers: machine info, fit timing, flop counts, the BLAS
+reference rate, memory, and running the probes of ``probes.py`` in fresh
+Python processes."""
+
+import datetime
+import gc
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+# --------------------------------------------------------------------------
+# Machine / version info
+# --------------------------------------------------------------------------
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def package_version(module):
+    version = getattr(module, "__version__", None)
+    if version is None:
+        try:
+            from importlib.metadata import version as dist_version
+
+            version = dist_version(module.__name__)
+        except Exception:
+            version = "unknown"
+    return str(version)
+
+
+def blas_info():
+    """numpy's BLAS library as "name version" (best effort)."""
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:
+        return "unknown"
+
+
+def blas_threadpools():
+    """The thread pools loaded in this process (BLAS, OpenMP) as threadpoolctl
+    sees them: which library, how many threads."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return [
+        {"api": i.get("internal_api"), "version": i.get("version"), "num_threads": i.get("num_threads"),
+         "library": os.path.basename(i.get("filepath", ""))}
+        for i in threadpool_info()
+    ]
+
+
+def load_average():
+    """The 1-minute load average (None where unavailable). Recorded because
+    the timings mean little on a machine that other work keeps busy."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def machine_info(fastnn, torch=None):
+    try:
+        import numba
+
+        numba_version = numba.__version__
+        numba_threads = numba.config.NUMBA_NUM_THREADS
+    except ImportError:
+        numba_version, numba_threads = "not installed", None
+    try:
+        usable_cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable_cores = os.cpu_count()
+    versions = {
+        "numpy": np.__version__,
+        "numba": numba_version,
+        "scikit-learn": sklearn.__version__,
+        "fastnn": package_version(fastnn),
+    }
+    if torch is not None:
+        versions["torch"] = torch.__version__
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "usable_cores": usable_cores,
+        "numba_num_threads": numba_threads,
+        "torch_num_threads": torch.get_num_threads() if torch is not None else None,
+        "threadpools": blas_threadpools(),
+        "blas": blas_info(),
+        "load_avg_1min_at_start": load_average(),
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "versions": versions,
+    }
+
+
+# --------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------
+def timed_fit(make_estimator, X, y):
+    """Fit a fresh estimator; return (estimator, seconds)."""
+    est = make_estimator()
+    gc.collect()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        start = time.perf_counter()
+        est.fit(X, y)
+        elapsed = time.perf_counter() - start
+    return est, elapsed
+
+
+# --------------------------------------------------------------------------
+# Flops
+# --------------------------------------------------------------------------
+def network_units(est):
+    """Layer widths u0..uL of a fitted scikit-learn/fastnn MLP."""
+    return [int(c.shape[0]) for c in est.coefs_] + [int(est.coefs_[-1].shape[1])]
+
+
+def train_flops_per_sample(units):
+    """Flops of one training step per sample (matrix products only):
+    forward 2*sum(u_i*u_{i+1}), weight gradients the same, input gradients
+    2*u_i*u_{i+1} for every layer except the first."""
+    macs = [a * b for a, b in zip(units[:-1], units[1:])]
+    return 2 * sum(macs) + 2 * sum(macs) + 2 * sum(macs[1:])
+
+
+def multiply_adds(units):
+    return sum(a * b for a, b in zip(units[:-1], units[1:]))
+
+
+def gflops(units, n_samples, n_epochs, seconds):
+    if not seconds or seconds <= 0:
+        return None
+    return train_flops_per_sample(units) * n_samples * n_epochs / seconds / 1e9
+
+
+def blas_rate(dtype, n=2048, repeats=5):
+    """Best GFLOP/s of numpy's ``a @ b`` on (n, n) matrices of ``dtype``."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    out = np.empty((n, n), dtype=dtype)
+    np.matmul(a, b, out=out)  # warm-up (threads, pages)
+    best = float("inf")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        elapsed = time.perf_counter() - start
+        times.append(elapsed)
+        best = min(best, elapsed)
+    return {"n": n, "times_s": times, "gflops": 2.0 * n**3 / best / 1e9}
+
+
+# --------------------------------------------------------------------------
+# Memory
+# --------------------------------------------------------------------------
+MIB = 1024.0 * 1024.0
+
+
+def _proc_status(field):
+    """A "kB" field of /proc/self/status in bytes, or None off Linux."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def ru_maxrss():
+    """``getrusage(RUSAGE_SELF).ru_maxrss`` in bytes (KiB on Linux, bytes on
+    macOS). Caution: in a process started by ``subprocess`` (fork/vfork +
+    exec) Linux carries the *parent's* peak over into the child's
+    ``ru_maxrss``, so in the probes it can read as the benchmark's own peak."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def current_rss():
+    """Resident set size now, bytes (Linux VmRSS; elsewhere the peak)."""
+    rss = _proc_status("VmRSS")
+    return rss if rss is not None else ru_maxrss()
+
+
+def peak_rss():
+    """This process's own peak RSS, bytes: Linux VmHWM (reset by exec,
+    unlike ru_maxrss), elsewhere ``ru_maxrss``."""
+    hwm = _proc_status("VmHWM")
+    return hwm if hwm is not None else ru_maxrss()
+
+
+# --------------------------------------------------------------------------
+# Probes in fresh processes
+# --------------------------------------------------------------------------
+def run_probe(args, env=None, timeout=900):
+    """Run ``python bench/probes.py ARGS`` in a fresh process and return the
+    JSON object it prints on its last stdout line, or ``{"error": ...}``."""
+    cmd = [sys.executable, str(BENCH_DIR / "probes.py"), *map(str, args)]
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout} s", "cmd": cmd}
+    wall = time.perf_counter() - start
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        return {"error": f"exit status {proc.returncode}: " + " | ".join(tail), "cmd": cmd}
+    try:
+        result = json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return {"error": f"unparsable probe output: {lines[-1][:200]}", "cmd": cmd}
+    result["process_wall_s"] = wall
+    return result
