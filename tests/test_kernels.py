@@ -617,3 +617,13 @@ def test_sample_epoch_equals_minibatch_epoch_of_one(solver):
     a = _run_epochs(K.sample_epoch, "relu", "poisson", np.float64, solver, batch_size=1)[0]
     b = _run_epochs(K.minibatch_epoch, "relu", "poisson", np.float64, solver, batch_size=1)[0]
     _check_epochs(a, b, np.float64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("name", ALL_ACTIVATIONS)
+def test_activation_forward_propagates_nan(name, dtype):
+    """A NaN pre-activation stays NaN (the fit then fails loudly instead of
+    training on a silently clipped value)."""
+    z = np.array([[np.nan, 1.0, -1.0]], dtype=dtype)
+    K.activation_forward(z, codes.ACTIVATIONS[name])
+    assert np.isnan(z[0, 0])

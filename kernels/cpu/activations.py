@@ -16,35 +16,41 @@ def activation_forward(z, code):
     n, m = z.shape
     if code == codes.IDENTITY:
         return
+    # Loops run over row views (zi[j], not z[i, j]) so LLVM vectorizes them.
     if code == codes.LOGISTIC:
         for i in range(n):
+            zi = z[i]
             for j in range(m):
-                z[i, j] = 1.0 / (1.0 + np.exp(-z[i, j]))
+                zi[j] = 1.0 / (1.0 + np.exp(-zi[j]))
     elif code == codes.TANH:
         for i in range(n):
+            zi = z[i]
             for j in range(m):
-                z[i, j] = np.tanh(z[i, j])
+                zi[j] = np.tanh(zi[j])
     elif code == codes.RELU:
         for i in range(n):
+            zi = z[i]
             for j in range(m):
-                if z[i, j] < 0.0:
-                    z[i, j] = 0.0
+                if zi[j] < 0.0:  # not max(): NaN must survive to be caught
+                    zi[j] = 0.0
     elif code == codes.EXP:
         for i in range(n):
+            zi = z[i]
             for j in range(m):
-                z[i, j] = np.exp(z[i, j])
+                zi[j] = np.exp(zi[j])
     elif code == codes.SOFTMAX:
         for i in range(n):
-            mx = z[i, 0]
+            zi = z[i]
+            mx = zi[0]
             for j in range(1, m):
-                if z[i, j] > mx:
-                    mx = z[i, j]
+                if zi[j] > mx:
+                    mx = zi[j]
             s = 0.0
             for j in range(m):
-                z[i, j] = np.exp(z[i, j] - mx)
-                s += z[i, j]
+                zi[j] = np.exp(zi[j] - mx)
+                s += zi[j]
             for j in range(m):
-                z[i, j] /= s
+                zi[j] /= s
 
 
 @jit
@@ -58,15 +64,21 @@ def activation_backward(delta, a, code):
     n, m = delta.shape
     if code == codes.LOGISTIC:
         for i in range(n):
+            di = delta[i]
+            ai = a[i]
             for j in range(m):
-                delta[i, j] *= a[i, j]
-                delta[i, j] *= 1.0 - a[i, j]
+                di[j] *= ai[j]
+                di[j] *= 1.0 - ai[j]
     elif code == codes.TANH:
         for i in range(n):
+            di = delta[i]
+            ai = a[i]
             for j in range(m):
-                delta[i, j] *= 1.0 - a[i, j] ** 2
+                di[j] *= 1.0 - ai[j] ** 2
     elif code == codes.RELU:
         for i in range(n):
+            di = delta[i]
+            ai = a[i]
             for j in range(m):
-                if a[i, j] == 0.0:
-                    delta[i, j] = 0.0
+                if ai[j] == 0.0:
+                    di[j] = 0.0

@@ -17,10 +17,10 @@ def dense_forward(out, inp, W, b):
     b : (n_out,).
     """
     np.dot(inp, W, out)
-    n, m = out.shape
-    for i in range(n):
-        for j in range(m):
-            out[i, j] += b[j]
+    for i in range(out.shape[0]):
+        oi = out[i]  # row views let LLVM vectorize
+        for j in range(oi.shape[0]):
+            oi[j] += b[j]
 
 
 @jit
@@ -34,11 +34,11 @@ def dense_backward(dinp, dW, db, dout, inp, W):
     dout : (n_rows, n_out); inp : (n_rows, n_in); W : (n_in, n_out).
     """
     np.dot(inp.T, dout, dW)
-    n, m = dout.shape
-    for j in range(m):
+    for j in range(db.shape[0]):
         db[j] = 0.0
-    for i in range(n):
-        for j in range(m):
-            db[j] += dout[i, j]
+    for i in range(dout.shape[0]):
+        di = dout[i]  # row views let LLVM vectorize
+        for j in range(db.shape[0]):
+            db[j] += di[j]
     if dinp.shape[0] > 0:
         np.dot(dout, W.T, dinp)

@@ -62,8 +62,10 @@ def output_delta(delta, out, y, sw, scale):
 
     delta, out, y : (n_rows, n_outputs); sw : (n_rows,).
     """
-    n, m = out.shape
-    for i in range(n):
+    for i in range(out.shape[0]):
         w = sw[i] * scale
-        for j in range(m):
-            delta[i, j] = (out[i, j] - y[i, j]) * w
+        di = delta[i]
+        oi = out[i]
+        yi = y[i]
+        for j in range(oi.shape[0]):
+            di[j] = (oi[j] - yi[j]) * w

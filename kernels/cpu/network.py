@@ -145,9 +145,10 @@ def gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows):
                 xb[r, indices[p]] += data[p]
     else:
         for r in range(n):
-            i = rows[r]
+            src = Xd[rows[r]]  # row views let LLVM vectorize the copy
+            dst = xb[r]
             for j in range(m):
-                xb[r, j] = Xd[i, j]
+                dst[j] = src[j]
 
 
 @jit
