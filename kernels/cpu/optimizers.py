@@ -17,12 +17,17 @@ def sgd_step(params, velocity, grad, lr, momentum, nesterov):
     Nesterov params += momentum * velocity - lr * grad.
     params, velocity, grad : (n_params,).
     """
-    for k in range(params.shape[0]):
-        v = momentum * velocity[k] - lr * grad[k]
-        velocity[k] = v
-        if nesterov:
-            v = momentum * v - lr * grad[k]
-        params[k] += v
+    # One loop per variant: a branch inside would keep LLVM from vectorizing.
+    if nesterov:
+        for k in range(params.shape[0]):
+            v = momentum * velocity[k] - lr * grad[k]
+            velocity[k] = v
+            params[k] += momentum * v - lr * grad[k]
+    else:
+        for k in range(params.shape[0]):
+            v = momentum * velocity[k] - lr * grad[k]
+            velocity[k] = v
+            params[k] += v
 
 
 @jit
