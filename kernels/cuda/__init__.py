@@ -1,0 +1,36 @@
+"""``numba.cuda`` twins of the CPU kernels (same names, same argument order).
+
+Only imported when a fit asks for ``device="cuda"``: ``import fastnn`` never
+touches CUDA. Host functions (no suffix) take device arrays (``d_``
+prefixed) and launch the ``*_kernel`` functions.
+
+Every reduction here is done in a fixed order by one thread (matrix
+products sum over k in sequence, bias gradients over rows in sequence), so
+a given ``random_state`` gives the same model twice: no float atomics.
+The matrix products are straightforward one-thread-per-output kernels;
+tiled shared-memory versions and fused per-tile training are not written
+yet.
+"""
+
+from .activations import activation_backward, activation_forward
+from .dense import dense_backward, dense_forward, gather_rows, matmul
+from .epochs import minibatch_epoch
+from .losses import loss_sum, output_delta
+from .network import predict
+from .optimizers import adam_step, finish_grad, sgd_step
+
+__all__ = [
+    "activation_backward",
+    "activation_forward",
+    "adam_step",
+    "dense_backward",
+    "dense_forward",
+    "finish_grad",
+    "gather_rows",
+    "loss_sum",
+    "matmul",
+    "minibatch_epoch",
+    "output_delta",
+    "predict",
+    "sgd_step",
+]

@@ -1,0 +1,80 @@
+"""One training epoch on the GPU; the twin of ``kernels.cpu.epochs``.
+
+Same arguments and return value as ``kernels.cpu.minibatch_epoch``, with
+params, state1, state2, Xd and Y as device arrays; ``SW`` and ``order``
+stay host arrays (the shuffle is drawn on the host; the batches' weight
+sums are taken there). The epoch's loss accumulates on the device and is
+read back once, at the end.
+"""
+
+import numpy as np
+from numba import cuda
+
+from .. import codes
+from .dense import gather_rows
+from .losses import loss_sum, output_delta
+from .network import SQSUM_THREADS, backward_pass, coef_sqnorm, forward_pass, layer_view, n_coef
+from .optimizers import adam_step, finish_grad, sgd_step
+from ..cpu.optimizers import adam_lr
+
+
+@cuda.jit
+def accumulate_loss_kernel(epoch_total, batch_loss, sqnorm, half_alpha, sw_sum, n_rows):
+    """epoch_total += (batch_loss + half_alpha * sqnorm) / sw_sum * n_rows."""
+    if cuda.grid(1) == 0:
+        epoch_total[0] += (batch_loss[0] + half_alpha * sqnorm[0]) / sw_sum * n_rows
+
+
+def minibatch_epoch(params, state1, state2,
+                    Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+                    units, hidden_code, out_code, loss_code, alpha,
+                    solver, lr, momentum, nesterov, beta1, beta2, eps, t):
+    if is_sparse:
+        raise ValueError("sparse input is not supported on the GPU")
+    dtype = np.dtype(params.dtype)
+    cast = dtype.type
+    n = order.shape[0]
+    units = [int(u) for u in units]
+    n_layers = len(units) - 1
+    width = sum(units[1:])
+    d_acts = cuda.device_array(batch_size * width, dtype=dtype)
+    d_deltas = cuda.device_array(batch_size * width, dtype=dtype)
+    d_grad = cuda.device_array(params.shape[0], dtype=dtype)
+    d_xb = cuda.device_array((batch_size, units[0]), dtype=dtype)
+    d_yb = cuda.device_array((batch_size, units[-1]), dtype=dtype)
+    d_swb = cuda.device_array(batch_size, dtype=dtype)
+    d_rows = cuda.to_device(np.ascontiguousarray(order, dtype=np.int64))
+    d_row_loss = cuda.device_array(batch_size, dtype=np.float64)
+    d_batch = cuda.device_array(1, dtype=np.float64)
+    d_sq = cuda.device_array(1, dtype=np.float64)
+    d_partial = cuda.device_array(SQSUM_THREADS, dtype=np.float64)
+    d_total = cuda.to_device(np.zeros(1))
+    d_SW = cuda.to_device(np.ascontiguousarray(SW[order], dtype=dtype))
+    sw_sorted = np.asarray(SW, dtype=np.float64)[order]
+    eps_clip = float(np.finfo(dtype).eps)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        nb = stop - start
+        sw_sum = float(np.sum(sw_sorted[start:stop]))
+        if sw_sum == 0.0:
+            continue  # an all-zero-weight batch carries no gradient
+        rows = d_rows[start:stop]
+        gather_rows(d_xb, Xd, rows)
+        gather_rows(d_yb, Y, rows)
+        x = d_xb[:nb]
+        y = d_yb[:nb]
+        sw = d_SW[start:stop]
+        out = forward_pass(d_acts, x, params, units, batch_size, hidden_code, out_code)
+        loss_sum(d_batch, d_row_loss, out, y, sw, loss_code, eps_clip)
+        coef_sqnorm(d_sq, d_partial, params, units)
+        accumulate_loss_kernel[1, 1](d_total, d_batch, d_sq, 0.5 * float(alpha), sw_sum, nb)
+        output_delta(layer_view(d_deltas, units, batch_size, n_layers, nb), out, y, sw, cast(1.0))
+        backward_pass(d_grad, d_deltas, d_acts, x, params, units, batch_size, hidden_code)
+        finish_grad(d_grad, params, n_coef(units), alpha, cast(sw_sum))
+        if solver == codes.SGD:
+            sgd_step(params, state1, d_grad, lr, momentum, nesterov)
+        else:
+            t += 1
+            adam_step(params, state1, state2, d_grad, cast(adam_lr(lr, beta1, beta2, t)),
+                      beta1, beta2, eps)
+    return float(d_total.copy_to_host()[0]), t

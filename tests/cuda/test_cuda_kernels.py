@@ -1,0 +1,179 @@
+"""Every CUDA kernel against its CPU twin (itself tested against
+tests/reference.py), at tiny shapes."""
+
+import numpy as np
+import pytest
+
+from fastnn.kernels import codes
+from fastnn.kernels import cpu as C
+
+cuda = pytest.importorskip("numba.cuda")
+G = pytest.importorskip("fastnn.kernels.cuda")
+
+DTYPES = [np.float64, np.float32]
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
+HIDDEN = ["identity", "logistic", "tanh", "relu"]
+OUTPUT_LOSS = [("identity", "squared_error"), ("exp", "poisson"),
+               ("softmax", "log_loss"), ("logistic", "binary_log_loss")]
+
+
+def rng_array(shape, dtype, seed=0, scale=1.0):
+    return (np.random.RandomState(seed).standard_normal(shape) * scale).astype(dtype)
+
+
+def dev(a):
+    return cuda.to_device(np.ascontiguousarray(a))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)])
+def test_matmul(dtype, trans_a, trans_b):
+    A = rng_array((3, 5) if not trans_a else (5, 3), dtype, 1)
+    B = rng_array((5, 4) if not trans_b else (4, 5), dtype, 2)
+    d_C = cuda.device_array((3, 4), dtype=dtype)
+    G.matmul(d_C, dev(A), dev(B), trans_a, trans_b)
+    expected = (A.T if trans_a else A).astype(np.float64) @ (B.T if trans_b else B).astype(np.float64)
+    np.testing.assert_allclose(d_C.copy_to_host(), expected, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_forward_backward(dtype):
+    inp, W, b = rng_array((5, 3), dtype, 1), rng_array((3, 4), dtype, 2), rng_array(4, dtype, 3)
+    dout = rng_array((5, 4), dtype, 4)
+    out = np.empty((5, 4), dtype)
+    C.dense_forward(out, inp, W, b)
+    d_out = cuda.device_array((5, 4), dtype=dtype)
+    G.dense_forward(d_out, dev(inp), dev(W), dev(b))
+    np.testing.assert_allclose(d_out.copy_to_host(), out, **TOL[dtype])
+    dinp, dW, db = np.empty((5, 3), dtype), np.empty((3, 4), dtype), np.empty(4, dtype)
+    C.dense_backward(dinp, dW, db, dout, inp, W)
+    d_dinp, d_dW, d_db = (cuda.device_array(a.shape, dtype=dtype) for a in (dinp, dW, db))
+    G.dense_backward(d_dinp, d_dW, d_db, dev(dout), dev(inp), dev(W))
+    for d, h in ((d_dinp, dinp), (d_dW, dW), (d_db, db)):
+        np.testing.assert_allclose(d.copy_to_host(), h, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(codes.ACTIVATIONS))
+def test_activations(dtype, name):
+    code = codes.ACTIVATIONS[name]
+    z = rng_array((5, 3), dtype, 5, scale=2.0)
+    expected = z.copy()
+    C.activation_forward(expected, code)
+    d_z = dev(z)
+    G.activation_forward(d_z, code)
+    np.testing.assert_allclose(d_z.copy_to_host(), expected, **TOL[dtype])
+    if name in HIDDEN:
+        delta = rng_array((5, 3), dtype, 6)
+        exp_delta = delta.copy()
+        C.activation_backward(exp_delta, expected, code)
+        d_delta = dev(delta)
+        G.activation_backward(d_delta, dev(expected), code)
+        np.testing.assert_allclose(d_delta.copy_to_host(), exp_delta, **TOL[dtype])
+
+
+def _outputs(out_name, dtype, n=6, m=3):
+    z = rng_array((n, m), dtype, 7)
+    C.activation_forward(z, codes.ACTIVATIONS[out_name])
+    if out_name in ("softmax", "logistic"):
+        y = np.zeros((n, m), dtype)
+        y[np.arange(n), np.arange(n) % m] = 1
+    else:
+        y = np.abs(rng_array((n, m), dtype, 8))
+    sw = np.random.RandomState(9).uniform(0.5, 2.0, n).astype(dtype)
+    return z, y, sw
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS)
+def test_losses_and_output_delta(dtype, out_name, loss):
+    out, y, sw = _outputs(out_name, dtype)
+    expected = C.loss_sum(out, y, sw, codes.LOSSES[loss])
+    d_total = cuda.device_array(1, dtype=np.float64)
+    d_rows = cuda.device_array(out.shape[0], dtype=np.float64)
+    G.loss_sum(d_total, d_rows, dev(out), dev(y), dev(sw), codes.LOSSES[loss],
+               float(np.finfo(dtype).eps))
+    np.testing.assert_allclose(d_total.copy_to_host()[0], expected, **TOL[dtype])
+    delta = np.empty_like(out)
+    C.output_delta(delta, out, y, sw, dtype(0.5))
+    d_delta = cuda.device_array(out.shape, dtype=dtype)
+    G.output_delta(d_delta, dev(out), dev(y), dev(sw), dtype(0.5))
+    np.testing.assert_allclose(d_delta.copy_to_host(), delta, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_optimizer_steps(dtype, nesterov):
+    n = 13
+    p, v, g, m = (rng_array(n, dtype, s) for s in (1, 2, 3, 4))
+    s2 = np.abs(rng_array(n, dtype, 5))
+    cast = dtype
+    p1, v1 = p.copy(), v.copy()
+    C.sgd_step(p1, v1, g, cast(0.1), cast(0.9), nesterov)
+    d_p, d_v = dev(p), dev(v)
+    G.sgd_step(d_p, d_v, dev(g), cast(0.1), cast(0.9), nesterov)
+    np.testing.assert_allclose(d_p.copy_to_host(), p1, **TOL[dtype])
+    np.testing.assert_allclose(d_v.copy_to_host(), v1, **TOL[dtype])
+    p2, m2, v2 = p.copy(), m.copy(), s2.copy()
+    C.adam_step(p2, m2, v2, g, cast(0.01), cast(0.9), cast(0.999), cast(1e-8))
+    d_p, d_m, d_v = dev(p), dev(m), dev(s2)
+    G.adam_step(d_p, d_m, d_v, dev(g), cast(0.01), cast(0.9), cast(0.999), cast(1e-8))
+    for d, h in ((d_p, p2), (d_m, m2), (d_v, v2)):
+        np.testing.assert_allclose(d.copy_to_host(), h, **TOL[dtype])
+
+
+def _net(dtype, units=(3, 5, 4, 2)):
+    units = np.array(units, dtype=np.int64)
+    params = rng_array(C.n_params(units), dtype, 11, scale=0.5)
+    return units, params
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS)
+def test_predict(dtype, hidden, out_name, loss):
+    units, params = _net(dtype)
+    X = rng_array((7, 3), dtype, 12)
+    out = np.empty((7, 2), dtype)
+    C.predict(out, X, np.empty(0, dtype), np.empty(0, np.int32), np.empty(0, np.int32), False,
+              params, units, codes.ACTIVATIONS[hidden], codes.ACTIVATIONS[out_name], 3)
+    d_out = cuda.device_array((7, 2), dtype=dtype)
+    G.predict(d_out, dev(X), dev(params), units, codes.ACTIVATIONS[hidden],
+              codes.ACTIVATIONS[out_name], 3)
+    np.testing.assert_allclose(d_out.copy_to_host(), out, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("solver,nesterov", [(codes.SGD, True), (codes.SGD, False), (codes.ADAM, True)])
+@pytest.mark.parametrize("hidden", ["tanh", "relu"])
+@pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS)
+def test_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, out_name, loss):
+    """Two epochs, batch 3 over 7 rows (a partial last batch), weighted rows
+    including a zero weight: the same steps as the CPU kernel."""
+    units, params = _net(dtype)
+    n = 7
+    X = rng_array((n, 3), dtype, 13)
+    Y, _, _ = _outputs(out_name, dtype, n=n, m=2)
+    if out_name in ("softmax", "logistic"):
+        Y = np.zeros((n, 2), dtype)
+        Y[np.arange(n), np.arange(n) % 2] = 1
+    SW = np.random.RandomState(14).uniform(0.5, 2.0, n).astype(dtype)
+    SW[2] = 0.0
+    order = np.random.RandomState(15).permutation(n).astype(np.int64)
+    cast = dtype
+    args = (codes.ACTIVATIONS[hidden], codes.ACTIVATIONS[out_name], codes.LOSSES[loss],
+            cast(1e-3), solver, cast(0.05), cast(0.9), nesterov, cast(0.9), cast(0.999), cast(1e-8))
+    p_cpu, s1, s2 = params.copy(), np.zeros_like(params), np.zeros_like(params)
+    empty = (np.empty(0, dtype), np.empty(0, np.int32), np.empty(0, np.int32), False)
+    d_p, d_s1, d_s2 = dev(params), dev(np.zeros_like(params)), dev(np.zeros_like(params))
+    d_X, d_Y = dev(X), dev(Y)
+    t_cpu = t_gpu = 0
+    for _ in range(2):
+        loss_cpu, t_cpu = C.minibatch_epoch(p_cpu, s1, s2, X, *empty, Y, SW, order, 3, units,
+                                            *args, t_cpu)
+        loss_gpu, t_gpu = G.minibatch_epoch(d_p, d_s1, d_s2, d_X, *empty, d_Y, SW, order, 3,
+                                            units, *args, t_gpu)
+        np.testing.assert_allclose(loss_gpu, loss_cpu, **TOL[dtype])
+    assert t_gpu == t_cpu
+    np.testing.assert_allclose(d_p.copy_to_host(), p_cpu, **TOL[dtype])
+    np.testing.assert_allclose(d_s1.copy_to_host(), s1, **TOL[dtype])
