@@ -19,8 +19,8 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .kernels import codes
-from .kernels import cpu as kernels
-from ._params import init_params, kernel_input, pack, unpack
+from ._backend import get_backend
+from ._params import init_params, pack, unpack
 from ._training import CHUNK_ROWS, fit_lbfgs, fit_stochastic
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -56,6 +56,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "device": [StrOptions({"cpu", "cuda"})],
     }
 
     def _is_classifier(self):
@@ -82,7 +83,19 @@ class BaseMultilayerPerceptron(BaseEstimator):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
+        backend = get_backend(self.device)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if backend.name == "cuda":
+            if self.solver == "lbfgs":
+                raise ValueError(
+                    "solver='lbfgs' does not run on device='cuda' yet; use "
+                    "device='cpu' or solver='sgd'/'adam'."
+                )
+            if sp.issparse(X):
+                raise ValueError(
+                    "Sparse input does not run on device='cuda' yet; use "
+                    "device='cpu' or densify X."
+                )
         n_samples, n_features = X.shape
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -101,7 +114,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         units_arr = np.asarray(units, dtype=np.int64)
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            fit_stochastic(self, X, y, sample_weight, params, units_arr, incremental)
+            fit_stochastic(self, X, y, sample_weight, params, units_arr, incremental, backend)
         else:
             fit_lbfgs(self, X, y, sample_weight, params, units_arr)
 
@@ -111,6 +124,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 " contain large values and need to be preprocessed."
             )
         self.coefs_, self.intercepts_ = unpack(params, units)
+        self.device_ = backend.name
         return self
 
     def _initialize(self, y, units, dtype):
@@ -203,9 +217,10 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
     # -- prediction --------------------------------------------------------
 
-    def _forward(self, X, params=None, units=None):
+    def _forward(self, X, params=None, units=None, device="cpu"):
         """Network output for validated X, from ``params`` (default: the
-        fitted coefs_/intercepts_), in bounded-size row chunks."""
+        fitted coefs_/intercepts_), in bounded-size row chunks, on
+        ``device``."""
         if params is None:
             units = np.array([c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]])
             dtype = np.float32 if (X.dtype == np.float32 and self.coefs_[0].dtype == np.float32) else np.float64
@@ -214,23 +229,26 @@ class BaseMultilayerPerceptron(BaseEstimator):
         hidden_code, out_code, _ = self._codes()
         units = np.asarray(units, dtype=np.int64)
         out = np.empty((X.shape[0], units[-1]), dtype=dtype)
+        backend = get_backend(device)
         # Input of another dtype (float32 into a float64 model, integers) is
-        # converted one block at a time, so memory stays bounded.
-        step = X.shape[0] if (X.dtype == dtype or sp.issparse(X)) else CONVERT_ROWS
+        # converted, and input for the GPU transferred, one block at a time,
+        # so memory stays bounded.
+        whole = backend.name == "cpu" and (X.dtype == dtype or sp.issparse(X))
+        step = max(1, X.shape[0]) if whole else CONVERT_ROWS
         for start in range(0, X.shape[0], step):
             block = X[start : start + step]
             if block.dtype != dtype:
                 block = block.astype(dtype)
-            kernels.predict(
-                out[start : start + step], *kernel_input(block), params, units,
-                hidden_code, out_code, CHUNK_ROWS,
-            )
+            backend.predict(out[start : start + step], block, params, units,
+                            hidden_code, out_code, CHUNK_ROWS)
         return out
 
     def _forward_pass_fast(self, X, check_input=True):
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        return self._forward(X)
+        if self.device == "cuda" and sp.issparse(X):
+            raise ValueError("Sparse input does not run on device='cuda' yet; use device='cpu'.")
+        return self._forward(X, device=self.device)
 
     def _score_params(self, params, units, X, y, sample_weight):
         """Validation score of candidate weights (early stopping)."""
@@ -255,6 +273,14 @@ _PARAMS_DOC = """
     ``validation_scores_``, ``best_validation_score_``, ``t_``, ``n_iter_``,
     ``n_layers_``, ``n_outputs_``, ``out_activation_``,{extra}
     ``n_features_in_`` and ``feature_names_in_``.
+
+    One parameter is fastnn's own: ``device`` ("cpu", the default, or
+    "cuda"), where ``fit`` and ``predict`` run. With "cuda" the data,
+    weights and optimizer state stay on the GPU for the whole fit (sgd and
+    adam, dense input); where CUDA cannot run it raises instead of falling
+    back to the CPU. The device a model was fitted on is ``device_``; its
+    weights are NumPy arrays, so a GPU-fitted model pickles and predicts on
+    the CPU after ``set_params(device="cpu")``.
 
     Differences from scikit-learn, all deliberate: training runs in
     compiled kernels; float32 input trains and predicts in float32 with
@@ -298,6 +324,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        device="cpu",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -322,6 +349,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.device = device
 
     loss = "log_loss"
 
@@ -499,6 +527,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        device="cpu",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -524,6 +553,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.device = device
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

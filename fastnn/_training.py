@@ -96,8 +96,10 @@ def _split_validation(est, X, y, sample_weight):
     return X_train, X_val, y_train, y_val, sw_train, sw_val
 
 
-def fit_stochastic(est, X, y, sample_weight, params, units, incremental):
-    """Train ``params`` (the flat buffer, updated in place) with sgd or adam.
+def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend):
+    """Train ``params`` (the flat buffer, updated in place) with sgd or adam
+    on ``backend`` (see _backend.py): data, parameters and optimizer state
+    live there for the whole fit; each epoch reads back its loss.
 
     Sets the fitted attributes scikit-learn's ``_fit_stochastic`` sets. The
     caller restores the estimator if this raises.
@@ -132,11 +134,13 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental):
             )
         batch_size = int(np.clip(est.batch_size, 1, n_samples))
 
-    Xd, data, indices, indptr, is_sparse = kernel_input(X_train)
-    Y = np.ascontiguousarray(y_train, dtype=dtype)
+    be = backend
+    X_in = tuple(be.to_device(a) if hasattr(a, "shape") else a for a in kernel_input(X_train))
+    Y = be.to_device(np.ascontiguousarray(y_train, dtype=dtype))
     SW = _as_weights(sw_train, n_samples, dtype)
+    d_params, d_state1, d_state2 = (be.to_device(a) for a in (params, opt.state1, opt.state2))
     hidden_code, out_code, loss_code = est._codes()
-    epoch = kernels.sample_epoch if batch_size == 1 else kernels.minibatch_epoch
+    epoch = be.epoch(batch_size)
     cast = dtype.type
     solver_code = codes.SOLVERS[est.solver]
 
@@ -147,14 +151,13 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental):
         est.validation_scores_ = list(est.validation_scores_ or [])
     # What a Ctrl-C restores: the state after the last completed epoch.
     est.n_iter_ = 0
-    last = _Snapshot(est, params)
+    last = _Snapshot(est, be, d_params, d_state1, d_state2)
     try:
         for it in range(est.max_iter):
             if est.shuffle:
                 sample_idx = sk_shuffle(sample_idx, random_state=est._random_state)
             accumulated_loss, opt.t = epoch(
-                params, opt.state1, opt.state2,
-                Xd, data, indices, indptr, is_sparse, Y, SW, sample_idx, batch_size,
+                d_params, d_state1, d_state2, *X_in, Y, SW, sample_idx, batch_size,
                 units, hidden_code, out_code, loss_code, cast(est.alpha),
                 solver_code, cast(opt.learning_rate), cast(est.momentum), bool(est.nesterovs_momentum),
                 cast(est.beta_1), cast(est.beta_2), cast(est.epsilon), opt.t,
@@ -176,7 +179,7 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental):
                 print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
 
             _update_no_improvement_count(
-                est, params, units, early_stopping, X_val, y_val, sw_val
+                est, be, d_params, units, early_stopping, X_val, y_val, sw_val
             )
             opt.iteration_ends(est, est.t_)
 
@@ -196,7 +199,7 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental):
                     break
                 est._no_improvement_count = 0
 
-            last = _Snapshot(est, params)
+            last = _Snapshot(est, be, d_params, d_state1, d_state2)
             if incremental:
                 break
             if est.n_iter_ == est.max_iter:
@@ -207,29 +210,35 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental):
                 )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
-        last.restore(est, params)
+        last.restore(est, be, d_params, d_state1, d_state2)
 
+    params[:] = be.to_host(d_params)
+    opt.state1 = be.to_host(d_state1)
+    if opt.state2.size:
+        opt.state2 = be.to_host(d_state2)
     if early_stopping:
         params[:] = est._best_params
     return params
 
 
 class _Snapshot:
-    """The training state after a completed epoch, for Ctrl-C to return to."""
+    """The training state after a completed epoch, for Ctrl-C to return to
+    (parameters and optimizer buffers copied where they live)."""
 
     _SCALARS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_",
                 "_no_improvement_count", "_best_params")
 
-    def __init__(self, est, params):
-        self.params = params.copy()
-        self.optimizer = est._optimizer.copy()
+    def __init__(self, est, be, *arrays):
+        self.arrays = [be.copy(a) for a in arrays]
+        self.optimizer = (est._optimizer.t, est._optimizer.learning_rate)
         self.scalars = {k: getattr(est, k, None) for k in self._SCALARS}
         self.n_losses = len(est.loss_curve_)
         self.n_scores = len(est.validation_scores_ or ())
 
-    def restore(self, est, params):
-        params[:] = self.params
-        est._optimizer = self.optimizer
+    def restore(self, est, be, *arrays):
+        for dst, src in zip(arrays, self.arrays):
+            be.copy_into(dst, src)
+        est._optimizer.t, est._optimizer.learning_rate = self.optimizer
         for k, v in self.scalars.items():
             setattr(est, k, v)
         del est.loss_curve_[self.n_losses :]
@@ -237,8 +246,9 @@ class _Snapshot:
             del est.validation_scores_[self.n_scores :]
 
 
-def _update_no_improvement_count(est, params, units, early_stopping, X_val, y_val, sw_val):
+def _update_no_improvement_count(est, be, d_params, units, early_stopping, X_val, y_val, sw_val):
     if early_stopping:
+        params = be.to_host(d_params)  # the validation score is taken on the host
         val_score = est._score_params(params, units, X_val, y_val, sw_val)
         est.validation_scores_.append(val_score)
         if est.verbose:

@@ -158,3 +158,19 @@ def test_warm_start_with_different_classes():
         clf.fit(X, y_cls)
         with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same classes"):
             clf.fit(X, y_cls + 5)
+
+
+def test_cuda_without_a_gpu_is_a_clear_error():
+    """No silent fallback to the CPU: where CUDA cannot run, device='cuda'
+    says what is needed, and the estimator stays unfitted."""
+    try:
+        from numba import cuda
+
+        if cuda.is_available():
+            pytest.skip("a CUDA device is available here")
+    except ImportError:
+        pass
+    est = MLPClassifier(device="cuda", max_iter=2)
+    with pytest.raises(RuntimeError, match=r"pip install 'fastnn\[cuda\]'"):
+        est.fit(X, y_cls)
+    assert not hasattr(est, "coefs_")

@@ -1,0 +1,99 @@
+"""The compute backend of a fit: CPU kernels or their CUDA twins.
+
+``get_backend("cpu")`` never imports CUDA. ``get_backend("cuda")`` raises a
+clear error where CUDA cannot run; it never falls back to the CPU. A
+backend moves arrays (``to_device``/``to_host``/``copy``/``copy_into``:
+identities and NumPy copies on the CPU) and names the kernels of the
+training loop, so ``_training`` reads the same for both.
+"""
+
+import numpy as np
+
+from ._params import kernel_input
+
+CUDA_INSTALL_HINT = (
+    "device='cuda' needs an NVIDIA GPU with its driver and the numba-cuda "
+    "package: pip install 'fastnn[cuda]'"
+)
+
+
+class CPUBackend:
+    name = "cpu"
+
+    def __init__(self):
+        from .kernels import cpu
+
+        self.kernels = cpu
+
+    def epoch(self, batch_size):
+        k = self.kernels
+        return k.sample_epoch if batch_size == 1 else k.minibatch_epoch
+
+    def to_device(self, a):
+        return a
+
+    def to_host(self, a):
+        return a
+
+    def copy(self, a):
+        return a.copy()
+
+    def copy_into(self, dst, src):
+        dst[:] = src
+
+    def predict(self, out, X, params, units, hidden_code, out_code, chunk):
+        """out[:] = network output for X (host arrays)."""
+        self.kernels.predict(out, *kernel_input(X), params, units, hidden_code, out_code, chunk)
+
+
+class CUDABackend:
+    name = "cuda"
+
+    def __init__(self):
+        try:
+            from numba import cuda
+        except ImportError as exc:  # numba without its CUDA target
+            raise RuntimeError(CUDA_INSTALL_HINT) from exc
+        try:
+            available = cuda.is_available()
+        except Exception:  # a broken driver or toolkit install
+            available = False
+        if not available:
+            raise RuntimeError(CUDA_INSTALL_HINT + "; no usable CUDA device was found.")
+        from .kernels import cuda as cuda_kernels
+
+        self.cuda = cuda
+        self.kernels = cuda_kernels
+
+    def epoch(self, batch_size):
+        # batch_size=1 runs as mini-batches of one row: correct, but the
+        # CPU's fused per-sample path is faster for it.
+        return self.kernels.minibatch_epoch
+
+    def to_device(self, a):
+        if a.size == 0:  # an unused buffer (SGD's second state, dense X's CSR dummies)
+            return self.cuda.device_array(1, dtype=a.dtype)
+        return self.cuda.to_device(np.ascontiguousarray(a))
+
+    def to_host(self, a):
+        return a.copy_to_host()
+
+    def copy(self, a):
+        b = self.cuda.device_array_like(a)
+        b.copy_to_device(a)
+        return b
+
+    def copy_into(self, dst, src):
+        dst.copy_to_device(src)
+
+    def predict(self, out, X, params, units, hidden_code, out_code, chunk):
+        """out[:] = network output for dense host X, computed on the GPU."""
+        d_out = self.cuda.device_array(out.shape, dtype=out.dtype)
+        self.kernels.predict(d_out, self.to_device(X), self.to_device(params), units,
+                             hidden_code, out_code, chunk)
+        d_out.copy_to_host(out)
+
+
+def get_backend(device):
+    """The backend for ``device`` ("cpu" or "cuda")."""
+    return CUDABackend() if device == "cuda" else CPUBackend()

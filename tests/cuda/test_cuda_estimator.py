@@ -1,0 +1,91 @@
+"""device="cuda" fits and predictions against device="cpu" ones on tiny
+data (under the simulator in CI)."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastnn import MLPClassifier, MLPRegressor
+
+pytest.importorskip("numba.cuda")
+
+rng = np.random.RandomState(0)
+X = rng.standard_normal((10, 3))
+y_multi = np.arange(10) % 3
+y_bin = (X[:, 0] > 0).astype(int)
+Y_reg = np.column_stack([X[:, 0] - X[:, 1], X[:, 2]])
+
+
+def fit_both(Est, X, y, sample_weight=None, **params):
+    params = {"hidden_layer_sizes": (4,), "max_iter": 2, "random_state": 0, **params}
+    out = []
+    for device in ("cpu", "cuda"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out.append(Est(device=device, **params).fit(X, y, sample_weight=sample_weight))
+    return out
+
+
+def assert_same(cpu, gpu, rtol=1e-10):
+    for a, b in zip(cpu.coefs_ + cpu.intercepts_, gpu.coefs_ + gpu.intercepts_):
+        assert isinstance(b, np.ndarray)
+        np.testing.assert_allclose(b, a, rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=rtol)
+    assert gpu.device_ == "cuda" and cpu.device_ == "cpu"
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("batch_size", [1, 3])
+@pytest.mark.parametrize("Est,y", [(MLPClassifier, y_multi), (MLPClassifier, y_bin),
+                                   (MLPRegressor, Y_reg)])
+def test_fit_matches_cpu(Est, y, solver, batch_size):
+    cpu, gpu = fit_both(Est, X, y, solver=solver, batch_size=batch_size)
+    assert_same(cpu, gpu)
+    np.testing.assert_allclose(gpu.predict(X) if Est is MLPRegressor else gpu.predict_proba(X),
+                               cpu.predict(X) if Est is MLPRegressor else cpu.predict_proba(X),
+                               rtol=1e-10)
+
+
+def test_weights_and_early_stopping_match_cpu():
+    X2 = np.random.RandomState(1).standard_normal((16, 3))
+    y2 = np.arange(16) % 2
+    sw = np.linspace(0.5, 2.0, 16)
+    sw[3] = 0.0
+    cpu, gpu = fit_both(MLPClassifier, X2, y2, sample_weight=sw, early_stopping=True,
+                        validation_fraction=0.25, batch_size=4, max_iter=3)
+    assert_same(cpu, gpu)
+    np.testing.assert_allclose(gpu.validation_scores_, cpu.validation_scores_)
+
+
+def test_float32_stays_float32_on_gpu():
+    cpu, gpu = fit_both(MLPRegressor, X.astype(np.float32), Y_reg, batch_size=4)
+    assert gpu.coefs_[0].dtype == np.float32
+    assert_same(cpu, gpu, rtol=1e-5)
+
+
+def test_partial_fit_and_warm_start_on_gpu():
+    models = []
+    for device in ("cpu", "cuda"):
+        est = MLPClassifier(hidden_layer_sizes=(4,), random_state=0, device=device, batch_size=4)
+        for _ in range(2):
+            est.partial_fit(X, y_multi, classes=[0, 1, 2])
+        models.append(est)
+    assert_same(*models)
+
+
+def test_gpu_model_pickles_and_predicts_on_cpu():
+    _, gpu = fit_both(MLPClassifier, X, y_multi, batch_size=4)
+    loaded = pickle.loads(pickle.dumps(gpu))
+    proba_gpu = loaded.predict_proba(X)
+    loaded.set_params(device="cpu")
+    np.testing.assert_allclose(loaded.predict_proba(X), proba_gpu, rtol=1e-10)
+
+
+def test_unsupported_on_gpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="lbfgs.*device='cuda'"):
+        MLPClassifier(solver="lbfgs", device="cuda").fit(X, y_multi)
+    with pytest.raises(ValueError, match="Sparse input.*device='cuda'"):
+        MLPClassifier(device="cuda", max_iter=1).fit(sp.csr_matrix(X), y_multi)
