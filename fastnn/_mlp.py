@@ -86,11 +86,6 @@ class BaseMultilayerPerceptron(BaseEstimator):
         backend = get_backend(self.device)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if backend.name == "cuda":
-            if self.solver == "lbfgs":
-                raise ValueError(
-                    "solver='lbfgs' does not run on device='cuda' yet; use "
-                    "device='cpu' or solver='sgd'/'adam'."
-                )
             if sp.issparse(X):
                 raise ValueError(
                     "Sparse input does not run on device='cuda' yet; use "
@@ -116,7 +111,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         if self.solver in _STOCHASTIC_SOLVERS:
             fit_stochastic(self, X, y, sample_weight, params, units_arr, incremental, backend)
         else:
-            fit_lbfgs(self, X, y, sample_weight, params, units_arr)
+            fit_lbfgs(self, X, y, sample_weight, params, units_arr, backend)
 
         if not np.isfinite(params).all():
             raise ValueError(
@@ -277,7 +272,8 @@ _PARAMS_DOC = """
     One parameter is fastnn's own: ``device`` ("cpu", the default, or
     "cuda"), where ``fit`` and ``predict`` run. With "cuda" the data,
     weights and optimizer state stay on the GPU for the whole fit (sgd and
-    adam, dense input); where CUDA cannot run it raises instead of falling
+    adam; lbfgs computes its loss and gradient there; dense input only);
+    where CUDA cannot run it raises instead of falling
     back to the CPU. The device a model was fitted on is ``device_``; its
     weights are NumPy arrays, so a GPU-fitted model pickles and predicts on
     the CPU after ``set_params(device="cpu")``.

@@ -18,7 +18,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import shuffle as sk_shuffle
 
 from .kernels import codes
-from .kernels import cpu as kernels
 from ._params import kernel_input, unpack
 
 #: Rows per chunk when the whole data set is forwarded (L-BFGS, predict).
@@ -269,9 +268,10 @@ def _update_no_improvement_count(est, be, d_params, units, early_stopping, X_val
             est.best_loss_ = est.loss_curve_[-1]
 
 
-def fit_lbfgs(est, X, y, sample_weight, params, units):
+def fit_lbfgs(est, X, y, sample_weight, params, units, backend):
     """Minimise the full-batch loss with SciPy's L-BFGS-B; the loss and its
-    gradient come from one kernel call per evaluation.
+    gradient come from one kernel call per evaluation, on ``backend`` (the
+    data stay there; each evaluation moves the weights and gradient).
 
     For multi-output squared error the gradient is that of the loss
     reported (scikit-learn's is ``n_outputs`` times too large there,
@@ -279,22 +279,23 @@ def fit_lbfgs(est, X, y, sample_weight, params, units):
     """
     dtype = params.dtype
     n = X.shape[0]
-    Xd, data, indices, indptr, is_sparse = kernel_input(X)
-    Y = np.ascontiguousarray(y, dtype=dtype)
+    be = backend
+    X_in = tuple(be.to_device(a) if hasattr(a, "shape") else a for a in kernel_input(X))
+    Y = be.to_device(np.ascontiguousarray(y, dtype=dtype))
     SW = _as_weights(sample_weight, n, dtype)
     hidden_code, out_code, loss_code = est._codes()
-    n_outputs = Y.shape[1]
+    n_outputs = y.shape[1]
     delta_scale = 1.0 / n_outputs if loss_code == codes.SQUARED_ERROR else 1.0
     alpha = dtype.type(est.alpha)
-    grad = np.empty_like(params)
+    d_grad = be.to_device(np.empty_like(params))
 
     def loss_and_grad(packed):
-        p = packed.astype(dtype, copy=False)
-        loss = kernels.loss_grad(
-            grad, p, Xd, data, indices, indptr, is_sparse, Y, SW, units,
+        d_p = be.to_device(packed.astype(dtype, copy=False))
+        loss = be.kernels.loss_grad(
+            d_grad, d_p, *X_in, Y, SW, units,
             hidden_code, out_code, loss_code, alpha, dtype.type(delta_scale), CHUNK_ROWS,
         )
-        return loss, grad.astype(np.float64)
+        return loss, np.array(be.to_host(d_grad), dtype=np.float64)  # a copy: scipy keeps it
 
     options = {"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol}
     if _scipy_takes_iprint():

@@ -139,7 +139,9 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(monkeypatch):
     params = dict(max_iter=10, random_state=0, solver="sgd", tol=0, n_iter_no_change=100)
     reference = quiet(MLPClassifier(**{**params, "max_iter": 2}).fit, Xc, yc)
 
-    real_epoch = _training.kernels.minibatch_epoch
+    from fastnn.kernels import cpu as cpu_kernels
+
+    real_epoch = cpu_kernels.minibatch_epoch
     calls = []
 
     def interrupted_epoch(*args):
@@ -149,7 +151,7 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(monkeypatch):
             raise KeyboardInterrupt
         return real_epoch(*args)
 
-    monkeypatch.setattr(_training.kernels, "minibatch_epoch", interrupted_epoch)
+    monkeypatch.setattr(cpu_kernels, "minibatch_epoch", interrupted_epoch)
     with pytest.warns(UserWarning, match="Training interrupted by user"):
         est = quiet(MLPClassifier(**params).fit, Xc, yc)
     assert est.n_iter_ == 2 and len(est.loss_curve_) == 2

@@ -16,7 +16,7 @@ from .activations import activation_backward, activation_forward
 from .dense import dense_backward, dense_forward, gather_rows, matmul
 from .epochs import minibatch_epoch
 from .losses import loss_sum, output_delta
-from .network import predict
+from .network import loss_grad, predict
 from .optimizers import adam_step, finish_grad, sgd_step
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "dense_forward",
     "finish_grad",
     "gather_rows",
+    "loss_grad",
     "loss_sum",
     "matmul",
     "minibatch_epoch",

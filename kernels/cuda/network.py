@@ -103,3 +103,64 @@ def _copy_rows(d_dst, d_src):
     blocks, threads = _launch.grid2(d_dst.shape[0], d_dst.shape[1])
     copy_kernel[blocks, threads](d_dst, d_src)
 
+
+
+@cuda.jit
+def add_into_kernel(dst, src):
+    k = cuda.grid(1)
+    if k < dst.shape[0]:
+        dst[k] += src[k]
+
+
+@cuda.jit
+def fill_kernel(dst, value):
+    k = cuda.grid(1)
+    if k < dst.shape[0]:
+        dst[k] = value
+
+
+def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
+              hidden_code, out_code, loss_code, alpha, delta_scale, chunk):
+    """Full-batch loss and gradient on the GPU, in row chunks; the twin of
+    the CPU ``loss_grad`` (same arguments; Xd and Y device arrays, SW a host
+    array). Returns the loss (two numbers read back) and leaves the
+    gradient in d_grad."""
+    from .losses import loss_sum, output_delta
+    from .optimizers import finish_grad
+
+    if is_sparse:
+        raise ValueError("sparse input is not supported on the GPU")
+    units = [int(u) for u in units]
+    n_layers = len(units) - 1
+    n = Y.shape[0]
+    cap = max(1, min(chunk, n))
+    dtype = d_params.dtype
+    width = sum(units[1:])
+    d_acts = cuda.device_array(cap * width, dtype=dtype)
+    d_deltas = cuda.device_array(cap * width, dtype=dtype)
+    d_part = cuda.device_array(d_grad.shape[0], dtype=dtype)
+    d_row_loss = cuda.device_array(cap, dtype=np.float64)
+    d_chunk_loss = cuda.device_array(1, dtype=np.float64)
+    d_total = cuda.to_device(np.zeros(1))
+    d_sq = cuda.device_array(1, dtype=np.float64)
+    d_partial = cuda.device_array(SQSUM_THREADS, dtype=np.float64)
+    d_SW = cuda.to_device(np.ascontiguousarray(SW, dtype=dtype))
+    blocks, threads = _launch.grid1(d_grad.shape[0])
+    fill_kernel[blocks, threads](d_grad, 0.0)
+    eps_clip = float(np.finfo(dtype).eps)
+    for start in range(0, n, cap):
+        stop = min(start + cap, n)
+        x, y, sw = Xd[start:stop], Y[start:stop], d_SW[start:stop]
+        out = forward_pass(d_acts, x, d_params, units, cap, hidden_code, out_code)
+        loss_sum(d_chunk_loss, d_row_loss, out, y, sw, loss_code, eps_clip)
+        sum_in_order_kernel[1, 1](d_total, d_chunk_loss, 1, 1.0, 1.0)
+        output_delta(layer_view(d_deltas, units, cap, n_layers, stop - start), out, y, sw,
+                     delta_scale)
+        backward_pass(d_part, d_deltas, d_acts, x, d_params, units, cap, hidden_code)
+        add_into_kernel[blocks, threads](d_grad, d_part)
+    sw_sum = float(np.sum(np.asarray(SW, dtype=np.float64)))
+    finish_grad(d_grad, d_params, n_coef(units), alpha, dtype.type(sw_sum))
+    coef_sqnorm(d_sq, d_partial, d_params, units)
+    data_loss = float(d_total.copy_to_host()[0])
+    sq = float(d_sq.copy_to_host()[0])
+    return (data_loss + 0.5 * float(alpha) * sq) / sw_sum

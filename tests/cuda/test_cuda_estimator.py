@@ -84,8 +84,16 @@ def test_gpu_model_pickles_and_predicts_on_cpu():
     np.testing.assert_allclose(loaded.predict_proba(X), proba_gpu, rtol=1e-10)
 
 
+@pytest.mark.parametrize("Est,y", [(MLPClassifier, y_multi), (MLPRegressor, Y_reg)])
+def test_lbfgs_matches_cpu(Est, y, monkeypatch):
+    monkeypatch.setattr("fastnn._training.CHUNK_ROWS", 4)  # several chunks
+    cpu, gpu = fit_both(Est, X, y, solver="lbfgs", max_iter=5)
+    for a, b in zip(cpu.coefs_ + cpu.intercepts_, gpu.coefs_ + gpu.intercepts_):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
+    assert gpu.n_iter_ == cpu.n_iter_
+    assert gpu.loss_ == pytest.approx(cpu.loss_, rel=1e-10)
+
+
 def test_unsupported_on_gpu_is_a_clear_error():
-    with pytest.raises(ValueError, match="lbfgs.*device='cuda'"):
-        MLPClassifier(solver="lbfgs", device="cuda").fit(X, y_multi)
     with pytest.raises(ValueError, match="Sparse input.*device='cuda'"):
         MLPClassifier(device="cuda", max_iter=1).fit(sp.csr_matrix(X), y_multi)

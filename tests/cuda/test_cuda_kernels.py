@@ -177,3 +177,24 @@ def test_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, out_name, 
     assert t_gpu == t_cpu
     np.testing.assert_allclose(d_p.copy_to_host(), p_cpu, **TOL[dtype])
     np.testing.assert_allclose(d_s1.copy_to_host(), s1, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hidden", ["logistic", "relu"])
+@pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS)
+def test_loss_grad_matches_cpu(dtype, hidden, out_name, loss):
+    units, params = _net(dtype)
+    n = 7
+    X = rng_array((n, 3), dtype, 16)
+    Y = np.zeros((n, 2), dtype)
+    Y[np.arange(n), np.arange(n) % 2] = 1
+    SW = np.random.RandomState(17).uniform(0.5, 2.0, n).astype(dtype)
+    empty = (np.empty(0, dtype), np.empty(0, np.int32), np.empty(0, np.int32), False)
+    args = (units, codes.ACTIVATIONS[hidden], codes.ACTIVATIONS[out_name], codes.LOSSES[loss],
+            dtype(1e-2), dtype(0.5), 3)
+    grad = np.empty_like(params)
+    expected = C.loss_grad(grad, params, X, *empty, Y, SW, *args)
+    d_grad = cuda.device_array(params.shape[0], dtype=dtype)
+    got = G.loss_grad(d_grad, dev(params), dev(X), *empty, dev(Y), SW, *args)
+    np.testing.assert_allclose(got, expected, **TOL[dtype])
+    np.testing.assert_allclose(d_grad.copy_to_host(), grad, **TOL[dtype])
