@@ -1,4 +1,5 @@
-"""The same MLP trained with PyTorch on the CPU, as a third reference.
+"""The same MLP trained with PyTorch (on the CPU, or ``device="cuda"``), as a
+third reference.
 
 ``TorchMLP(estimator, params, n_epochs, dtype)`` mirrors a scikit-learn
 ``MLPClassifier``/``MLPRegressor`` configuration:
@@ -55,13 +56,14 @@ def supported(params):
 
 
 class TorchMLP:
-    def __init__(self, estimator, params, n_epochs, dtype=np.float64):
+    def __init__(self, estimator, params, n_epochs, dtype=np.float64, device="cpu"):
         self.is_classifier = estimator == "MLPClassifier"
         self.p = dict(_DEFAULTS, **params)
         if not supported(self.p):
             raise ValueError("configuration not mirrored in PyTorch")
         self.n_epochs = int(n_epochs)
         self.dtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+        self.device = torch.device(device)
 
     # -- model -------------------------------------------------------------
     def _build(self, units, rs):
@@ -115,11 +117,11 @@ class TorchMLP:
     # -- estimator API -------------------------------------------------------
     def fit(self, X, y):
         rs = check_random_state(self.p["random_state"])
-        X_t = torch.from_numpy(np.ascontiguousarray(X)).to(self.dtype)
-        y_t = self._targets(y)
+        X_t = torch.from_numpy(np.ascontiguousarray(X)).to(self.device, self.dtype)
+        y_t = self._targets(y).to(self.device)
         n, n_features = X_t.shape
         units = [n_features, *self.p["hidden_layer_sizes"], self.n_outputs]
-        self.model = self._build(units, rs)
+        self.model = self._build(units, rs).to(self.device)
         bs = self.p["batch_size"]
         bs = min(200, n) if bs == "auto" else int(np.clip(bs, 1, n))
         opt = self._optimizer(self.model, bs)
@@ -129,8 +131,8 @@ class TorchMLP:
         for _ in range(self.n_epochs):
             if self.p["shuffle"]:
                 idx = sk_shuffle(idx, random_state=rs)
-            order = torch.from_numpy(idx)
-            total = torch.zeros((), dtype=torch.float64)
+            order = torch.from_numpy(idx).to(self.device)
+            total = torch.zeros((), dtype=torch.float64, device=self.device)
             for start in range(0, n, bs):
                 rows = order[start : start + bs]
                 xb = X_t.index_select(0, rows)
@@ -147,7 +149,8 @@ class TorchMLP:
     def _output(self, X):
         self.model.eval()
         with torch.no_grad():
-            return self.model(torch.from_numpy(np.ascontiguousarray(X)).to(self.dtype)).numpy()
+            X_t = torch.from_numpy(np.ascontiguousarray(X)).to(self.device, self.dtype)
+            return self.model(X_t).cpu().numpy()
 
     def predict(self, X):
         out = self._output(X)

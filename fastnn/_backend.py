@@ -7,6 +7,8 @@ identities and NumPy copies on the CPU) and names the kernels of the
 training loop, so ``_training`` reads the same for both.
 """
 
+from contextlib import contextmanager, nullcontext
+
 import numpy as np
 
 from ._params import kernel_input
@@ -41,6 +43,9 @@ class CPUBackend:
     def copy_into(self, dst, src):
         dst[:] = src
 
+    def device_errors(self):
+        return nullcontext()
+
     def predict(self, out, X, params, units, hidden_code, out_code, chunk):
         """out[:] = network output for X (host arrays)."""
         self.kernels.predict(out, *kernel_input(X), params, units, hidden_code, out_code, chunk)
@@ -64,6 +69,28 @@ class CUDABackend:
 
         self.cuda = cuda
         self.kernels = cuda_kernels
+        from numba.cuda.cudadrv import driver, error
+
+        self._errors = tuple(
+            getattr(mod, name)
+            for mod, name in ((driver, "CudaAPIError"), (error, "CudaSupportError"),
+                              (error, "CudaDriverError"))
+            if hasattr(mod, name)
+        )
+
+    @contextmanager
+    def device_errors(self):
+        """Turn CUDA driver errors into Python errors that say what to do
+        (the estimator's own guard then restores its previous state)."""
+        try:
+            yield
+        except self._errors as exc:
+            if "OUT_OF_MEMORY" in str(exc):
+                raise MemoryError(
+                    "The GPU ran out of memory. Use a smaller batch_size or "
+                    f"network, or device='cpu'. ({exc})"
+                ) from exc
+            raise RuntimeError(f"CUDA error on device='cuda': {exc}") from exc
 
     def epoch(self, batch_size):
         # batch_size=1 runs as mini-batches of one row: correct, but the

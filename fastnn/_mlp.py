@@ -108,10 +108,11 @@ class BaseMultilayerPerceptron(BaseEstimator):
             params = self._continue_from(units, X.dtype)
         units_arr = np.asarray(units, dtype=np.int64)
 
-        if self.solver in _STOCHASTIC_SOLVERS:
-            fit_stochastic(self, X, y, sample_weight, params, units_arr, incremental, backend)
-        else:
-            fit_lbfgs(self, X, y, sample_weight, params, units_arr, backend)
+        with backend.device_errors():
+            if self.solver in _STOCHASTIC_SOLVERS:
+                fit_stochastic(self, X, y, sample_weight, params, units_arr, incremental, backend)
+            else:
+                fit_lbfgs(self, X, y, sample_weight, params, units_arr, backend)
 
         if not np.isfinite(params).all():
             raise ValueError(
@@ -230,12 +231,13 @@ class BaseMultilayerPerceptron(BaseEstimator):
         # so memory stays bounded.
         whole = backend.name == "cpu" and (X.dtype == dtype or sp.issparse(X))
         step = max(1, X.shape[0]) if whole else CONVERT_ROWS
-        for start in range(0, X.shape[0], step):
-            block = X[start : start + step]
-            if block.dtype != dtype:
-                block = block.astype(dtype)
-            backend.predict(out[start : start + step], block, params, units,
-                            hidden_code, out_code, CHUNK_ROWS)
+        with backend.device_errors():
+            for start in range(0, X.shape[0], step):
+                block = X[start : start + step]
+                if block.dtype != dtype:
+                    block = block.astype(dtype)
+                backend.predict(out[start : start + step], block, params, units,
+                                hidden_code, out_code, CHUNK_ROWS)
         return out
 
     def _forward_pass_fast(self, X, check_input=True):

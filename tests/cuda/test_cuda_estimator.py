@@ -97,3 +97,24 @@ def test_lbfgs_matches_cpu(Est, y, monkeypatch):
 def test_unsupported_on_gpu_is_a_clear_error():
     with pytest.raises(ValueError, match="Sparse input.*device='cuda'"):
         MLPClassifier(device="cuda", max_iter=1).fit(sp.csr_matrix(X), y_multi)
+
+
+def test_device_out_of_memory_is_a_clear_error_and_leaves_model(monkeypatch):
+    from numba.cuda.cudadrv.driver import CudaAPIError
+
+    from fastnn.kernels import cuda as cuda_kernels
+
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0, device="cuda",
+                        warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y_multi)
+    before = pickle.dumps(est)
+
+    def out_of_memory(*args):
+        raise CudaAPIError(2, "Call to cuMemAlloc results in CUDA_ERROR_OUT_OF_MEMORY")
+
+    monkeypatch.setattr(cuda_kernels, "minibatch_epoch", out_of_memory)
+    with pytest.raises(MemoryError, match="GPU ran out of memory"):
+        est.fit(X, y_multi)
+    assert pickle.dumps(est) == before
