@@ -140,17 +140,8 @@ def plot_scaling_n(plt, payload, path):
         ref = [y[-1] * n / x[-1] for n in x]
         ax.plot(x, ref, color="gray", linewidth=0.8, linestyle=":", label="∝ n (through fastnn's last)")
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("training rows")
-    ax.set_ylabel("fit time (s)")
-    ax.set_title(_wrap(f"Fit time vs training rows: {data['description']}" + _title_suffix(payload)),
-                 fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _finish_scaling(plt, fig, ax, path, "training rows",
+                           f"Fit time vs training rows: {data['description']}", payload)
 
 
 def plot_scaling_width(plt, payload, path):
@@ -170,11 +161,16 @@ def plot_scaling_width(plt, payload, path):
         ax.plot([r["width"] for r in pts], ref, color="gray", linewidth=0.8, linestyle=":",
                 label="∝ multiply-adds (through fastnn's last)")
     ax.set_xscale("log", base=2)
+    return _finish_scaling(plt, fig, ax, path, "hidden width (one hidden layer)",
+                           f"Fit time vs hidden width: {data['description']}", payload)
+
+
+def _finish_scaling(plt, fig, ax, path, xlabel, title, payload):
+    """Log-scale fit-time axes, labels, legend; save and close."""
     ax.set_yscale("log")
-    ax.set_xlabel("hidden width (one hidden layer)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("fit time (s)")
-    ax.set_title(_wrap(f"Fit time vs hidden width: {data['description']}" + _title_suffix(payload)),
-                 fontsize=9)
+    ax.set_title(_wrap(title + _title_suffix(payload)), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -83,22 +83,23 @@ def minibatch_epoch(params, state1, state2,
         output_delta(layer_view(deltas, units, batch_size, n_layers, nb), out, y, sw, one)
         backward_pass(grad, deltas, acts, x, params, units, batch_size, hidden_code)
         finish_grad(grad, params, units, alpha, dtype(sw_sum))
-        step = lr
-        if solver == codes.ADAM:
-            t += 1
-            step = dtype(adam_lr(lr, beta1, beta2, t))
-        _optimizer_step(params, state1, state2, grad, solver, step, momentum, nesterov,
-                        beta1, beta2, eps)
+        t = _optimizer_step(params, state1, state2, grad, solver, lr, momentum, nesterov,
+                            beta1, beta2, eps, t)
     return total, t
 
 
 @jit
-def _optimizer_step(params, state1, state2, grad, solver, lr, momentum, nesterov, beta1, beta2, eps):
-    """sgd_step or adam_step (``lr`` already bias-corrected for Adam)."""
+def _optimizer_step(params, state1, state2, grad, solver, lr, momentum, nesterov,
+                    beta1, beta2, eps, t):
+    """One sgd_step or adam_step (Adam's step ``t`` counts up and its step
+    size is bias-corrected here); returns the new ``t``."""
     if solver == codes.SGD:
         sgd_step(params, state1, grad, lr, momentum, nesterov)
-    else:
-        adam_step(params, state1, state2, grad, lr, beta1, beta2, eps)
+        return t
+    t += 1
+    step = params.dtype.type(adam_lr(lr, beta1, beta2, t))
+    adam_step(params, state1, state2, grad, step, beta1, beta2, eps)
+    return t
 
 
 @jit
@@ -236,11 +237,7 @@ def sample_epoch(params, state1, state2,
             g_b = grad[bias_off[l] : bias_off[l] + fo]
             for j in range(fo):
                 g_b[j] = dout[j] * inv_w
-        step = lr
-        if solver == codes.ADAM:
-            t += 1
-            step = dtype(adam_lr(lr, beta1, beta2, t))
-        _optimizer_step(params, state1, state2, grad, solver, step, momentum, nesterov,
-                        beta1, beta2, eps)
+        t = _optimizer_step(params, state1, state2, grad, solver, lr, momentum, nesterov,
+                            beta1, beta2, eps, t)
         sqnorm = coef_sqnorm(params, units)
     return total, t
