@@ -31,6 +31,10 @@ class CPUBackend:
         k = self.kernels
         return k.sample_epoch if batch_size == 1 else k.minibatch_epoch
 
+    def kernel_input(self, X):
+        """X as the kernels take it (see _params.kernel_input), on the device."""
+        return kernel_input(X)
+
     def to_device(self, a):
         return a
 
@@ -48,7 +52,8 @@ class CPUBackend:
 
     def predict(self, out, X, params, units, hidden_code, out_code, chunk):
         """out[:] = network output for X (host arrays)."""
-        self.kernels.predict(out, *kernel_input(X), params, units, hidden_code, out_code, chunk)
+        self.kernels.predict(out, *self.kernel_input(X), params, units, hidden_code, out_code,
+                             chunk)
 
 
 class CUDABackend:
@@ -96,6 +101,11 @@ class CUDABackend:
         # batch_size=1 runs as mini-batches of one row: correct, but the
         # CPU's fused per-sample path is faster for it.
         return self.kernels.minibatch_epoch
+
+    def kernel_input(self, X):
+        """X as the kernels take it (see _params.kernel_input), on the device."""
+        Xd, data, indices, indptr, is_sparse = kernel_input(X)
+        return (*(self.to_device(a) for a in (Xd, data, indices, indptr)), is_sparse)
 
     def to_device(self, a):
         if a.size == 0:  # an unused buffer (SGD's second state, dense X's CSR dummies)

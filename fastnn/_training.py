@@ -18,7 +18,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import shuffle as sk_shuffle
 
 from .kernels import codes
-from ._params import kernel_input, unpack
 
 #: Rows per chunk when the whole data set is forwarded (L-BFGS, predict).
 CHUNK_ROWS = 4096
@@ -134,7 +133,7 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
         batch_size = int(np.clip(est.batch_size, 1, n_samples))
 
     be = backend
-    X_in = tuple(be.to_device(a) if hasattr(a, "shape") else a for a in kernel_input(X_train))
+    X_in = be.kernel_input(X_train)
     Y = be.to_device(np.ascontiguousarray(y_train, dtype=dtype))
     SW = _as_weights(sw_train, n_samples, dtype)
     d_params, d_state1, d_state2 = (be.to_device(a) for a in (params, opt.state1, opt.state2))
@@ -280,7 +279,7 @@ def fit_lbfgs(est, X, y, sample_weight, params, units, backend):
     dtype = params.dtype
     n = X.shape[0]
     be = backend
-    X_in = tuple(be.to_device(a) if hasattr(a, "shape") else a for a in kernel_input(X))
+    X_in = be.kernel_input(X)
     Y = be.to_device(np.ascontiguousarray(y, dtype=dtype))
     SW = _as_weights(sample_weight, n, dtype)
     hidden_code, out_code, loss_code = est._codes()
