@@ -5,11 +5,11 @@ touches CUDA. Host functions (no suffix) take device arrays (``d_``
 prefixed) and launch the ``*_kernel`` functions.
 
 Every reduction here is done in a fixed order by one thread (matrix
-products sum over k in sequence, bias gradients over rows in sequence), so
-a given ``random_state`` gives the same model twice: no float atomics.
-The matrix products are straightforward one-thread-per-output kernels;
-tiled shared-memory versions and fused per-tile training are not written
-yet.
+products sum over k in sequence, through shared-memory tiles; bias
+gradients over rows in sequence), so a given ``random_state`` gives the
+same model twice: no float atomics. Training runs layer by layer (a few
+launches per layer and step); the fused per-tile training step is not
+written yet.
 """
 
 from .activations import activation_backward, activation_forward

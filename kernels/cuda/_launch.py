@@ -1,12 +1,15 @@
 """Launch geometry shared by the CUDA kernels.
 
-``TPB`` (threads per block, 1-D) and ``TILE`` (the side of a 2-D block)
-are read at every launch, so tests can patch them small and make even
-tiny inputs span several blocks.
+``TPB`` (threads per block, 1-D), ``TILE`` (the side of a 2-D block) and
+``TILED_MIN_K`` are read at every launch, so tests can patch them small
+and make even tiny inputs span several blocks.
 """
 
 TPB = 128
 TILE = 16
+#: Matrix products with an inner dimension at least this long use
+#: shared-memory tiles; shorter ones, one plain thread per output.
+TILED_MIN_K = 32
 
 
 def grid1(n):

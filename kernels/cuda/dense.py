@@ -3,15 +3,60 @@
 Twins of ``kernels.cpu.dense`` (and ``network.gather_rows``).
 """
 
+import numba
+import numpy as np
 from numba import cuda
 
 from . import _launch
 
 
+def _make_matmul_kernel(dtype, tile):
+    """C = op(A) @ op(B) with op(X) = X.T when its flag is set, in square
+    shared-memory tiles of side ``tile``: each block stages a tile of A and
+    of B, then every thread adds their products for its element of C. Each
+    element sums over k in sequence (tile after tile), so the result is
+    deterministic. Threads run along C's columns (x), so loads of B and
+    stores of C are coalesced."""
+    nb_dtype = numba.from_dtype(np.dtype(dtype))
+
+    @cuda.jit
+    def matmul_kernel(C, A, B, trans_a, trans_b):
+        sA = cuda.shared.array((tile, tile), nb_dtype)
+        sB = cuda.shared.array((tile, tile), nb_dtype)
+        tx = cuda.threadIdx.x
+        ty = cuda.threadIdx.y
+        j = cuda.blockIdx.x * tile + tx  # column of C
+        i = cuda.blockIdx.y * tile + ty  # row of C
+        M = C.shape[0]
+        N = C.shape[1]
+        K = A.shape[0] if trans_a else A.shape[1]
+        acc = nb_dtype(0.0)
+        for k0 in range(0, K, tile):
+            ka = k0 + tx
+            if i < M and ka < K:
+                sA[ty, tx] = A[ka, i] if trans_a else A[i, ka]
+            else:
+                sA[ty, tx] = 0.0
+            kb = k0 + ty
+            if kb < K and j < N:
+                sB[ty, tx] = B[j, kb] if trans_b else B[kb, j]
+            else:
+                sB[ty, tx] = 0.0
+            cuda.syncthreads()
+            for kk in range(tile):
+                acc += sA[ty, kk] * sB[kk, tx]
+            cuda.syncthreads()
+        if i < M and j < N:
+            C[i, j] = acc
+
+    return matmul_kernel
+
+
 @cuda.jit
-def matmul_kernel(C, A, B, trans_a, trans_b):
-    """C = op(A) @ op(B), op(X) = X.T when its flag is set; one thread per
-    element of C, summing over k in sequence (deterministic)."""
+def matmul_simple_kernel(C, A, B, trans_a, trans_b):
+    """The same product with one thread per element of C and no shared
+    memory (same summation order): for small inner dimensions, where
+    staging tiles does not pay."""
     i, j = cuda.grid(2)
     if i >= C.shape[0] or j >= C.shape[1]:
         return
@@ -24,10 +69,26 @@ def matmul_kernel(C, A, B, trans_a, trans_b):
     C[i, j] = acc
 
 
+_MATMUL_KERNELS = {}
+
+
 def matmul(d_C, d_A, d_B, trans_a=False, trans_b=False):
-    """d_C = op(d_A) @ op(d_B) (see matmul_kernel)."""
-    blocks, threads = _launch.grid2(d_C.shape[0], d_C.shape[1])
-    matmul_kernel[blocks, threads](d_C, d_A, d_B, trans_a, trans_b)
+    """d_C = op(d_A) @ op(d_B): shared-memory tiles (see
+    _make_matmul_kernel, one compiled per dtype and tile size) once the
+    inner dimension reaches ``_launch.TILED_MIN_K``, the simple kernel
+    below it."""
+    rows, cols = d_C.shape
+    n_k = d_A.shape[0] if trans_a else d_A.shape[1]
+    if n_k < _launch.TILED_MIN_K:
+        blocks, threads = _launch.grid2(rows, cols)
+        matmul_simple_kernel[blocks, threads](d_C, d_A, d_B, trans_a, trans_b)
+        return
+    tile = _launch.TILE
+    key = (np.dtype(d_C.dtype), tile)
+    if key not in _MATMUL_KERNELS:
+        _MATMUL_KERNELS[key] = _make_matmul_kernel(d_C.dtype, tile)
+    blocks = (max(1, (cols + tile - 1) // tile), max(1, (rows + tile - 1) // tile))
+    _MATMUL_KERNELS[key][blocks, (tile, tile)](d_C, d_A, d_B, trans_a, trans_b)
 
 
 @cuda.jit

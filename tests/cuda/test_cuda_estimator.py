@@ -118,3 +118,13 @@ def test_device_out_of_memory_is_a_clear_error_and_leaves_model(monkeypatch):
     with pytest.raises(MemoryError, match="GPU ran out of memory"):
         est.fit(X, y_multi)
     assert pickle.dumps(est) == before
+
+
+def test_fit_with_tiled_products_matches_cpu(monkeypatch):
+    """The shared-memory tiled products (used for real layer sizes) inside
+    a whole fit."""
+    from fastnn.kernels.cuda import _launch
+
+    monkeypatch.setattr(_launch, "TILED_MIN_K", 0)
+    cpu, gpu = fit_both(MLPRegressor, X, Y_reg, solver="adam", batch_size=5, max_iter=1)
+    assert_same(cpu, gpu)

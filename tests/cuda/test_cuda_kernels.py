@@ -27,7 +27,13 @@ def dev(a):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)])
-def test_matmul(dtype, trans_a, trans_b):
+@pytest.mark.parametrize("tiled", [False, True])
+def test_matmul(dtype, trans_a, trans_b, tiled, monkeypatch):
+    """Both kernels, with sizes that are no multiple of the (patched) tile
+    so the tiles' edges are exercised."""
+    from fastnn.kernels.cuda import _launch
+
+    monkeypatch.setattr(_launch, "TILED_MIN_K", 0 if tiled else 10**9)
     A = rng_array((3, 5) if not trans_a else (5, 3), dtype, 1)
     B = rng_array((5, 4) if not trans_b else (4, 5), dtype, 2)
     d_C = cuda.device_array((3, 4), dtype=dtype)
