@@ -5,6 +5,7 @@ Parameters, validation, fitted attributes and errors follow scikit-learn
 replacements; the numeric work happens in ``fastnn.kernels``.
 """
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -64,15 +65,22 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
     # -- fitting -----------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
-        """Fit, leaving the estimator exactly as it was if anything raises."""
+    @contextmanager
+    def _unchanged_on_error(self):
+        """Leave the estimator exactly as it was if the block raises (fits
+        replace attributes rather than mutate them, so a shallow copy of
+        the attribute dict is enough)."""
         before = dict(self.__dict__)
         try:
-            return self._fit_unguarded(X, y, sample_weight, incremental)
+            yield
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        with self._unchanged_on_error():
+            return self._fit_unguarded(X, y, sample_weight, incremental)
 
     def _fit_unguarded(self, X, y, sample_weight, incremental):
         hidden_layer_sizes = self.hidden_layer_sizes
@@ -147,8 +155,6 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
-        for name in ("_optimizer",):
-            self.__dict__.pop(name, None)
         return params
 
     def _continue_from(self, units, dtype):
@@ -426,24 +432,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             The trained model.
         """
         self._validate_params()
-        before = dict(self.__dict__)
-        try:
+        with self._unchanged_on_error():
             if _check_partial_fit_first_call(self, classes):
                 self._label_binarizer = LabelBinarizer()
                 if type_of_target(y).startswith("multilabel"):
                     self._label_binarizer.fit(y)
                 else:
                     self._label_binarizer.fit(classes)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
-        try:
             return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
 
     def predict_log_proba(self, X):
         """Log of the probability estimates, ``log(predict_proba(X))``.
