@@ -209,7 +209,6 @@ def predict(out, Xd, data, indices, indptr, is_sparse, params, units,
     """Forward pass for prediction, in row chunks of ``chunk`` so the extra
     memory is bounded whatever the number of rows. out : (n, units[-1])."""
     n = out.shape[0]
-    n_layers = units.shape[0] - 1
     cap = max(1, min(chunk, n))
     width = units[1:].sum()
     acts = np.empty(cap * width, dtype=params.dtype)

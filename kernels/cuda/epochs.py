@@ -42,7 +42,6 @@ def minibatch_epoch(params, state1, state2,
     d_grad = cuda.device_array(params.shape[0], dtype=dtype)
     d_xb = cuda.device_array((batch_size, units[0]), dtype=dtype)
     d_yb = cuda.device_array((batch_size, units[-1]), dtype=dtype)
-    d_swb = cuda.device_array(batch_size, dtype=dtype)
     d_rows = cuda.to_device(np.ascontiguousarray(order, dtype=np.int64))
     d_row_loss = cuda.device_array(batch_size, dtype=np.float64)
     d_batch = cuda.device_array(1, dtype=np.float64)
