@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import check_random_state, column_or_1d, compute_sample_weight
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
@@ -92,7 +92,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         backend = get_backend(self.device)
-        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        X, y, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
         if backend.name == "cuda":
             if sp.issparse(X):
                 raise ValueError(
@@ -104,6 +104,14 @@ class BaseMultilayerPerceptron(BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
+        if class_sw is not None:  # class weights scale sample weights, as in linear models
+            class_sw = class_sw.astype(X.dtype)
+            sample_weight = class_sw if sample_weight is None else sample_weight * class_sw
+            if not np.any(sample_weight > 0):
+                raise ValueError(
+                    "class_weight and sample_weight together leave no sample with a "
+                    "positive weight."
+                )
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -298,9 +306,23 @@ _PARAMS_DOC = """
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
-    __doc__ = "Multi-layer perceptron classifier trained by compiled kernels.\n" + _PARAMS_DOC.format(
-        name="MLPClassifier", extra=" ``classes_``,"
+    __doc__ = (
+        "Multi-layer perceptron classifier trained by compiled kernels.\n"
+        + _PARAMS_DOC.format(name="MLPClassifier", extra=" ``classes_``,")
+        + """
+    ``class_weight`` (fastnn's own; None, "balanced" or a dict
+    ``{class_label: weight}``, a list of such dicts for multilabel y)
+    weights each sample by its class, as scikit-learn's linear classifiers
+    do: the weights multiply ``sample_weight``. "balanced" uses
+    ``n_samples / (n_classes * np.bincount(y))`` and is refused by
+    ``partial_fit``, where a batch's class frequencies are not the data's.
+"""
     )
+
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
+    }
 
     def __init__(
         self,
@@ -329,6 +351,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         device="cpu",
+        class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -354,6 +377,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.device = device
+        self.class_weight = class_weight
 
     loss = "log_loss"
 
@@ -364,6 +388,17 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        class_sw = None
+        if self.class_weight is not None:
+            if incremental and isinstance(self.class_weight, str):
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit: one "
+                    "batch's class frequencies are not the data's. Compute the "
+                    "weights once, e.g. compute_class_weight('balanced', "
+                    "classes=classes, y=y) on a large enough sample of the targets, "
+                    "and pass them as a dict."
+                )
+            class_sw = compute_sample_weight(self.class_weight, y)
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
@@ -383,7 +418,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
         y = self._label_binarizer.transform(y).astype(X.dtype)
-        return X, y
+        return X, y, class_sw
 
     def _output_to_prediction(self, y_pred):
         if self.n_outputs_ == 1:
@@ -561,7 +596,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                 "Some value(s) of y are negative or the sum of y is not positive, "
                 "which is not allowed for loss='poisson'."
             )
-        return X, y
+        return X, y, None
 
     def _output_to_prediction(self, y_pred):
         return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred

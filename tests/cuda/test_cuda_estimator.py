@@ -128,3 +128,8 @@ def test_fit_with_tiled_products_matches_cpu(monkeypatch):
     monkeypatch.setattr(_launch, "TILED_MIN_K", 0)
     cpu, gpu = fit_both(MLPRegressor, X, Y_reg, solver="adam", batch_size=5, max_iter=1)
     assert_same(cpu, gpu)
+
+
+def test_class_weight_on_gpu_matches_cpu():
+    cpu, gpu = fit_both(MLPClassifier, X, y_bin, class_weight="balanced", batch_size=4)
+    assert_same(cpu, gpu)
