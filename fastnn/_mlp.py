@@ -11,7 +11,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import accuracy_score, check_scoring, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d, compute_sample_weight
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .kernels import codes
 from ._backend import get_backend
 from ._params import init_params, pack, unpack
-from ._training import CHUNK_ROWS, fit_lbfgs, fit_stochastic
+from ._training import CHUNK_ROWS, Validation, fit_lbfgs, fit_stochastic
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -58,6 +58,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "device": [StrOptions({"cpu", "cuda"})],
+        "scoring": [None, str, callable],
     }
 
     def _is_classifier(self):
@@ -78,11 +79,11 @@ class BaseMultilayerPerceptron(BaseEstimator):
             self.__dict__.update(before)
             raise
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation=(None, None, None)):
         with self._unchanged_on_error():
-            return self._fit_unguarded(X, y, sample_weight, incremental)
+            return self._fit_unguarded(X, y, sample_weight, incremental, validation)
 
-    def _fit_unguarded(self, X, y, sample_weight, incremental):
+    def _fit_unguarded(self, X, y, sample_weight, incremental, validation):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -123,10 +124,20 @@ class BaseMultilayerPerceptron(BaseEstimator):
         else:
             params = self._continue_from(units, X.dtype)
         units_arr = np.asarray(units, dtype=np.int64)
+        validation = self._validation_data(*validation, X.dtype)
+        if self.scoring not in (None, "loss"):
+            try:  # fail before training, with the parameter's name
+                check_scoring(self, scoring=self.scoring)
+            except ValueError as exc:
+                raise ValueError(
+                    f"scoring={self.scoring!r} is neither 'loss' nor a scikit-learn "
+                    f"scorer. {exc}"
+                ) from exc
 
         with backend.device_errors():
             if self.solver in _STOCHASTIC_SOLVERS:
-                fit_stochastic(self, X, y, sample_weight, params, units_arr, incremental, backend)
+                fit_stochastic(self, X, y, sample_weight, params, units_arr, incremental, backend,
+                               validation)
             else:
                 fit_lbfgs(self, X, y, sample_weight, params, units_arr, backend)
 
@@ -138,6 +149,61 @@ class BaseMultilayerPerceptron(BaseEstimator):
         self.coefs_, self.intercepts_ = unpack(params, units)
         self.device_ = backend.name
         return self
+
+    def _validation_data(self, X_val, y_val, sample_weight_val, dtype):
+        """The user's validation set, validated like the training data, or
+        None."""
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val needs X_val and y_val.")
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together.")
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError(
+                "Validation data (X_val, y_val) is used by solver='sgd' and "
+                f"'adam'; got solver={self.solver!r}."
+            )
+        X_val, y_val = validate_data(
+            self, X_val, y_val, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=dtype, reset=False, y_numeric=not is_classifier(self),
+        )
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if is_classifier(self):
+            unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+            if len(unknown):
+                raise ValueError(f"y_val has classes not in the training data: {unknown}.")
+            Y = self._label_binarizer.transform(y_val).astype(dtype)
+        else:
+            Y = y_val.reshape((y_val.shape[0], -1)).astype(dtype)
+            if Y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y_val has {Y.shape[1]} outputs, y has {self.n_outputs_}."
+                )
+        if sample_weight_val is not None:
+            sample_weight_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
+            )
+        return Validation(X_val, y_val, Y, sample_weight_val)
+
+    def _validation_score(self, params, units, validation, val_loss):
+        """What early stopping maximizes: scoring=None, the estimator's own
+        score (scikit-learn's choice); "loss", minus the validation loss;
+        otherwise the named or given scikit-learn scorer."""
+        if self.scoring is None:
+            return self._score_params(
+                params, units, validation.X, validation.y, validation.sample_weight
+            )
+        if self.scoring == "loss":
+            return -val_loss
+        scorer = check_scoring(self, scoring=self.scoring)
+        # The scorer calls predict: give it the candidate weights (a failed
+        # fit restores the estimator, a finished one sets them anyway).
+        self.coefs_, self.intercepts_ = unpack(params.copy(), list(units))
+        kwargs = {} if validation.sample_weight is None else {
+            "sample_weight": validation.sample_weight}
+        return scorer(self, validation.X, validation.y, **kwargs)
 
     def _initialize(self, y, units, dtype):
         """First fit: scikit-learn's fitted-state defaults and fresh weights."""
@@ -154,6 +220,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         self._best_params = params.copy()
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
+            self.validation_loss_curve_ = None
             self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
@@ -179,6 +246,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         if self.solver in _STOCHASTIC_SOLVERS and not hasattr(self, "loss_curve_"):
             # Continuing an lbfgs fit with a stochastic solver.
             self.loss_curve_ = []
+            self.validation_loss_curve_ = None
             self._no_improvement_count = 0
             self.best_loss_ = None if self.early_stopping else np.inf
             self.validation_scores_ = [] if self.early_stopping else None
@@ -196,7 +264,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
             codes.LOSSES[loss],
         )
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -208,6 +276,14 @@ class BaseMultilayerPerceptron(BaseEstimator):
             in regression).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        X_val, y_val : array-like, default=None
+            A validation set (sgd and adam), as HistGradientBoosting takes
+            it: with ``early_stopping=True`` it replaces the split of
+            ``validation_fraction`` of X; either way its loss (without the
+            L2 penalty) is recorded after each epoch in
+            ``validation_loss_curve_``.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples.
 
         Returns
         -------
@@ -215,7 +291,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation=(X_val, y_val, sample_weight_val))
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -294,6 +371,12 @@ _PARAMS_DOC = """
     weights are NumPy arrays, so a GPU-fitted model pickles and predicts on
     the CPU after ``set_params(device="cpu")``.
 
+    ``scoring`` (fastnn's own; None, "loss" or a scikit-learn scorer) is
+    what early stopping maximizes: None is the estimator's ``score`` (as in
+    scikit-learn), "loss" minus the validation loss. ``fit`` also takes a
+    validation set (``X_val``, ``y_val``, ``sample_weight_val``), whose
+    loss is recorded per epoch in ``validation_loss_curve_``.
+
     Differences from scikit-learn, all deliberate: training runs in
     compiled kernels; float32 input trains and predicts in float32 with
     every solver; sparse input is never densified whole; for multi-output
@@ -351,6 +434,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         device="cpu",
+        scoring=None,
         class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -377,6 +461,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.device = device
+        self.scoring = scoring
         self.class_weight = class_weight
 
     loss = "log_loss"
@@ -557,6 +642,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         device="cpu",
+        scoring=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -583,6 +669,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.device = device
+        self.scoring = scoring
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

@@ -18,6 +18,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import shuffle as sk_shuffle
 
 from .kernels import codes
+from .kernels import cpu as cpu_kernels
 
 #: Rows per chunk when the whole data set is forwarded (L-BFGS, predict).
 CHUNK_ROWS = 4096
@@ -71,6 +72,22 @@ def _as_weights(sample_weight, n, dtype):
     return np.ascontiguousarray(sample_weight, dtype=dtype)
 
 
+class Validation:
+    """Held-out data scored after every epoch: ``X``, ``y`` as the user's
+    labels/targets (for scorers), ``Y`` as the network's targets (for the
+    loss), ``sample_weight`` (or None)."""
+
+    def __init__(self, X, y, Y, sample_weight):
+        self.X, self.y, self.Y, self.sample_weight = X, y, Y, sample_weight
+
+    def loss(self, est, params, units):
+        """The data loss (no L2 penalty) of ``params`` on this set."""
+        out = est._forward(self.X, params, units)
+        Y = np.ascontiguousarray(self.Y, dtype=out.dtype)
+        SW = _as_weights(self.sample_weight, Y.shape[0], out.dtype)
+        return cpu_kernels.loss_sum(out, Y, SW, est._codes()[2]) / float(SW.sum())
+
+
 def _split_validation(est, X, y, sample_weight):
     """scikit-learn's early-stopping split: stratified for single-output
     classifiers, drawn from the estimator's RandomState."""
@@ -82,22 +99,26 @@ def _split_validation(est, X, y, sample_weight):
         test_size=est.validation_fraction,
         stratify=stratify,
     )
-    X_train, X_val, y_train, y_val = parts[:4]
+    X_train, X_val, y_train, Y_val = parts[:4]
     sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
     if X_val.shape[0] < 2:
         raise ValueError(
             "The validation set is too small. Increase 'validation_fraction' "
             "or the size of your dataset."
         )
-    if est._is_classifier():
-        y_val = est._label_binarizer.inverse_transform(y_val)
-    return X_train, X_val, y_train, y_val, sw_train, sw_val
+    y_val = est._label_binarizer.inverse_transform(Y_val) if est._is_classifier() else Y_val
+    return X_train, y_train, sw_train, Validation(X_val, y_val, Y_val, sw_val)
 
 
-def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend):
+def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend,
+                   validation=None):
     """Train ``params`` (the flat buffer, updated in place) with sgd or adam
     on ``backend`` (see _backend.py): data, parameters and optimizer state
     live there for the whole fit; each epoch reads back its loss.
+
+    ``validation`` (a Validation of the user's X_val/y_val) replaces the
+    early-stopping split; with either, the validation loss is recorded in
+    ``validation_loss_curve_``.
 
     Sets the fitted attributes scikit-learn's ``_fit_stochastic`` sets. The
     caller restores the estimator if this raises.
@@ -112,13 +133,9 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     early_stopping = est.early_stopping
-    if early_stopping:
-        X_train, X_val, y_train, y_val, sw_train, sw_val = _split_validation(
-            est, X, y, sample_weight
-        )
-    else:
-        X_train, y_train, sw_train = X, y, sample_weight
-        X_val = y_val = sw_val = None
+    X_train, y_train, sw_train = X, y, sample_weight
+    if validation is None and early_stopping:
+        X_train, y_train, sw_train, validation = _split_validation(est, X, y, sample_weight)
 
     n_samples = X_train.shape[0]
     sample_idx = np.arange(n_samples, dtype=np.int64)
@@ -147,6 +164,8 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     loss_curve = est.loss_curve_ = list(est.loss_curve_)
     if est.validation_scores_ is not None or early_stopping:
         est.validation_scores_ = list(est.validation_scores_ or [])
+    if est.validation_loss_curve_ is not None or validation is not None:
+        est.validation_loss_curve_ = list(est.validation_loss_curve_ or [])
     # What a Ctrl-C restores: the state after the last completed epoch.
     est.n_iter_ = 0
     last = _Snapshot(est, be, d_params, d_state1, d_state2)
@@ -176,9 +195,7 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
             if est.verbose:
                 print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
 
-            _update_no_improvement_count(
-                est, be, d_params, units, early_stopping, X_val, y_val, sw_val
-            )
+            _update_no_improvement_count(est, be, d_params, units, early_stopping, validation)
             opt.iteration_ends(est, est.t_)
 
             if est._no_improvement_count > est.n_iter_no_change:
@@ -232,6 +249,7 @@ class _Snapshot:
         self.scalars = {k: getattr(est, k, None) for k in self._SCALARS}
         self.n_losses = len(est.loss_curve_)
         self.n_scores = len(est.validation_scores_ or ())
+        self.n_val_losses = len(est.validation_loss_curve_ or ())
 
     def restore(self, est, be, *arrays):
         for dst, src in zip(arrays, self.arrays):
@@ -242,12 +260,17 @@ class _Snapshot:
         del est.loss_curve_[self.n_losses :]
         if est.validation_scores_ is not None:
             del est.validation_scores_[self.n_scores :]
+        if est.validation_loss_curve_ is not None:
+            del est.validation_loss_curve_[self.n_val_losses :]
 
 
-def _update_no_improvement_count(est, be, d_params, units, early_stopping, X_val, y_val, sw_val):
+def _update_no_improvement_count(est, be, d_params, units, early_stopping, validation):
+    if validation is not None:
+        params = be.to_host(d_params)  # validation runs on the host
+        val_loss = validation.loss(est, params, units)
+        est.validation_loss_curve_.append(val_loss)
     if early_stopping:
-        params = be.to_host(d_params)  # the validation score is taken on the host
-        val_score = est._score_params(params, units, X_val, y_val, sw_val)
+        val_score = est._validation_score(params, units, validation, val_loss)
         est.validation_scores_.append(val_score)
         if est.verbose:
             print("Validation score: %f" % val_score)

@@ -133,3 +133,19 @@ def test_fit_with_tiled_products_matches_cpu(monkeypatch):
 def test_class_weight_on_gpu_matches_cpu():
     cpu, gpu = fit_both(MLPClassifier, X, y_bin, class_weight="balanced", batch_size=4)
     assert_same(cpu, gpu)
+
+
+def test_validation_data_and_scoring_on_gpu_match_cpu():
+    X2 = np.random.RandomState(2).standard_normal((12, 3))
+    y2 = np.arange(12) % 3
+    models = []
+    for device in ("cpu", "cuda"):
+        est = MLPClassifier(hidden_layer_sizes=(4,), early_stopping=True, scoring="loss",
+                            batch_size=4, max_iter=3, random_state=0, device=device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            models.append(est.fit(X, y_multi, X_val=X2, y_val=y2))
+    cpu, gpu = models
+    assert_same(cpu, gpu)
+    np.testing.assert_allclose(gpu.validation_loss_curve_, cpu.validation_loss_curve_,
+                               rtol=1e-10)
