@@ -21,6 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .kernels import codes
 from ._backend import get_backend
+from ._callbacks import CallbackSupportMixin, with_callbacks
 from ._params import init_params, pack, unpack
 from ._training import CHUNK_ROWS, Validation, fit_lbfgs, fit_stochastic
 
@@ -30,7 +31,7 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 CONVERT_ROWS = 65536
 
 
-class BaseMultilayerPerceptron(BaseEstimator):
+class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
     """Shared machinery of the two estimators (not for direct use)."""
 
     _parameter_constraints: dict = {
@@ -59,6 +60,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "device": [StrOptions({"cpu", "cuda"})],
         "scoring": [None, str, callable],
+        "progress": ["boolean"],
     }
 
     def _is_classifier(self):
@@ -264,6 +266,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
             codes.LOSSES[loss],
         )
 
+    @with_callbacks
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
 
@@ -377,6 +380,13 @@ _PARAMS_DOC = """
     validation set (``X_val``, ``y_val``, ``sample_weight_val``), whose
     loss is recorded per epoch in ``validation_loss_curve_``.
 
+    ``progress`` (fastnn's own, default False) shows a tqdm progress bar
+    over epochs (loss, validation score, time left) for sgd and adam,
+    or one line per epoch where tqdm is not installed. With scikit-learn
+    1.9's experimental callback API, ``set_callbacks(...)`` attaches
+    callbacks that see each epoch (and a fitted copy of the model at its
+    end) and can stop training.
+
     Differences from scikit-learn, all deliberate: training runs in
     compiled kernels; float32 input trains and predicts in float32 with
     every solver; sparse input is never densified whole; for multi-output
@@ -435,6 +445,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         device="cpu",
         scoring=None,
+        progress=False,
         class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -462,6 +473,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.max_fun = max_fun
         self.device = device
         self.scoring = scoring
+        self.progress = progress
         self.class_weight = class_weight
 
     loss = "log_loss"
@@ -643,6 +655,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         device="cpu",
         scoring=None,
+        progress=False,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -670,6 +683,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self.max_fun = max_fun
         self.device = device
         self.scoring = scoring
+        self.progress = progress
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

@@ -17,6 +17,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import shuffle as sk_shuffle
 
+from ._callbacks import EpochHooks
+from ._params import unpack
 from .kernels import codes
 from .kernels import cpu as cpu_kernels
 
@@ -169,8 +171,15 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     # What a Ctrl-C restores: the state after the last completed epoch.
     est.n_iter_ = 0
     last = _Snapshot(est, be, d_params, d_state1, d_state2)
+
+    def fitted_state():  # what a callback's fitted copy of the model needs
+        coefs, intercepts = unpack(be.to_host(d_params).copy(), list(units))
+        return {"coefs_": coefs, "intercepts_": intercepts}
+
+    hooks = EpochHooks(est, X_train, y_train, 1 if incremental else est.max_iter, fitted_state)
     try:
         for it in range(est.max_iter):
+            hooks.begin()
             if est.shuffle:
                 sample_idx = sk_shuffle(sample_idx, random_state=est._random_state)
             accumulated_loss, opt.t = epoch(
@@ -215,7 +224,7 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
                 est._no_improvement_count = 0
 
             last = _Snapshot(est, be, d_params, d_state1, d_state2)
-            if incremental:
+            if hooks.end() or incremental:
                 break
             if est.n_iter_ == est.max_iter:
                 warnings.warn(
@@ -226,6 +235,8 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
         last.restore(est, be, d_params, d_state1, d_state2)
+    finally:
+        hooks.close()
 
     params[:] = be.to_host(d_params)
     opt.state1 = be.to_host(d_state1)

@@ -149,3 +149,27 @@ def test_validation_data_and_scoring_on_gpu_match_cpu():
     assert_same(cpu, gpu)
     np.testing.assert_allclose(gpu.validation_loss_curve_, cpu.validation_loss_curve_,
                                rtol=1e-10)
+
+
+def test_callback_stops_a_gpu_fit():
+    pytest.importorskip("sklearn.callback")
+
+    class StopAtTwo:
+        def setup(self, estimator, context):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context):
+            return context.task_name == "epoch" and context.task_id == 1
+
+    est = MLPClassifier(hidden_layer_sizes=(4,), batch_size=4, max_iter=10, device="cuda",
+                        random_state=0).set_callbacks(StopAtTwo())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y_multi)
+    assert est.n_iter_ == 2

@@ -1,0 +1,94 @@
+"""Per-epoch hooks of the training loop: scikit-learn's experimental
+callback API (``sklearn.callback``, scikit-learn 1.9) where it exists, and
+the ``progress`` bar.
+
+The API is experimental upstream; where it is missing (older
+scikit-learn) the estimators simply have no ``set_callbacks``.
+"""
+
+import sys
+import time
+
+try:
+    from sklearn.callback import CallbackSupportMixin, with_callbacks
+except ImportError:  # scikit-learn without the callback API
+
+    class CallbackSupportMixin:
+        pass
+
+    def with_callbacks(method):
+        return method
+
+
+class EpochHooks:
+    """What the epoch loop calls: ``begin`` before each epoch, ``end`` after
+    it (returns True when a callback asks to stop), ``close`` once."""
+
+    def __init__(self, est, X, y, n_epochs, reconstruction):
+        self.est, self.X, self.y = est, X, y
+        self.reconstruction = reconstruction
+        self.ctx = self.sub = None
+        if getattr(est, "_skl_callbacks", None) and hasattr(est, "_init_callback_context"):
+            self.ctx = est._init_callback_context(max_subtasks=n_epochs)
+            self.ctx.call_on_fit_task_begin(estimator=est, X=X, y=y)
+        self.bar = _ProgressBar(n_epochs) if est.progress else None
+
+    def begin(self):
+        if self.ctx is not None:
+            self.sub = self.ctx.subcontext(task_name="epoch")
+            self.sub.call_on_fit_task_begin(estimator=self.est, X=self.X, y=self.y)
+
+    def end(self):
+        if self.bar is not None:
+            scores = self.est.validation_scores_
+            self.bar.update(self.est.loss_, scores[-1] if scores else None)
+        if self.sub is None:
+            return False
+        return bool(self.sub.call_on_fit_task_end(
+            estimator=self.est, X=self.X, y=self.y,
+            reconstruction_attributes=self.reconstruction,
+        ))
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+        if self.ctx is not None:
+            self.ctx.call_on_fit_task_end(
+                estimator=self.est, X=self.X, y=self.y,
+                reconstruction_attributes=self.reconstruction,
+            )
+
+
+class _ProgressBar:
+    """tqdm over epochs when tqdm is installed, else one line per epoch on
+    stderr (epoch, loss, validation score, time left)."""
+
+    def __init__(self, total):
+        self.total = total
+        self.done = 0
+        self.start = time.perf_counter()
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self.tqdm = None
+        else:
+            self.tqdm = tqdm(total=total, unit="epoch")
+
+    def update(self, loss, val_score):
+        self.done += 1
+        if self.tqdm is not None:
+            post = {"loss": f"{loss:.4g}"}
+            if val_score is not None:
+                post["val"] = f"{val_score:.4g}"
+            self.tqdm.set_postfix(post)
+            self.tqdm.update(1)
+            return
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / self.done * (self.total - self.done)
+        val = "" if val_score is None else f", validation score {val_score:.4f}"
+        print(f"epoch {self.done}/{self.total}, loss {loss:.6f}{val}, "
+              f"about {left:.0f} s left at most", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.tqdm is not None:
+            self.tqdm.close()

@@ -1,0 +1,83 @@
+"""Per-epoch callbacks (scikit-learn 1.9's experimental API) and the
+progress option."""
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from fastnn import MLPClassifier
+
+pytest.importorskip("sklearn.callback")
+
+X = np.random.RandomState(0).standard_normal((80, 4))
+y = (X[:, 0] > 0).astype(int)
+
+
+class StopAfter:
+    """Records every task and stops training after ``n`` epochs."""
+
+    def __init__(self, n):
+        self.n = n
+        self.events = []
+        self.scores = []
+
+    def setup(self, estimator, context):
+        self.events.append("setup")
+
+    def teardown(self, estimator, context):
+        self.events.append("teardown")
+
+    def on_fit_task_begin(self, estimator, context):
+        self.events.append(("begin", context.task_name))
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        self.events.append(("end", context.task_name))
+        if context.task_name == "epoch":
+            self.scores.append(fitted_estimator.score(X, y))
+            return len(self.scores) >= self.n
+        return False
+
+
+def test_callback_sees_each_epoch_and_can_stop_training():
+    cb = StopAfter(3)
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=50, random_state=0).set_callbacks(cb)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    assert est.n_iter_ == 3
+    assert cb.events[0] == "setup" and cb.events[-1] == "teardown"
+    assert cb.events.count(("end", "epoch")) == 3
+    assert ("end", "fit") in cb.events
+    # the fitted copy at the last epoch's end is the returned model
+    assert cb.scores[-1] == est.score(X, y)
+
+
+def test_callbacks_leave_the_model_as_without_them():
+    params = dict(hidden_layer_sizes=(5,), max_iter=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = MLPClassifier(**params).fit(X, y)
+        with_cb = MLPClassifier(**params).set_callbacks(StopAfter(100)).fit(X, y)
+    np.testing.assert_array_equal(plain.coefs_[0], with_cb.coefs_[0])
+
+
+def test_progress_without_tqdm_prints_one_line_per_epoch(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, progress=True, early_stopping=True,
+                      validation_fraction=0.25, random_state=0).fit(X, y)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("epoch 1/3, loss ") and "validation score" in lines[0]
+    assert "s left" in lines[-1]
+
+
+def test_progress_off_prints_nothing(capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    assert capsys.readouterr().err == ""
