@@ -81,3 +81,17 @@ def test_progress_off_prints_nothing(capsys):
         warnings.simplefilter("ignore")
         MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
     assert capsys.readouterr().err == ""
+
+
+def test_sklearn_scoring_monitor_records_every_epoch():
+    from sklearn.callback import ScoringMonitor
+
+    monitor = ScoringMonitor(scoring="accuracy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=4, random_state=0)
+        est.set_callbacks(monitor).fit(X, y)
+    rows = monitor.get_logs().data
+    epochs = [r for r in rows if r["task_name"] == "epoch"]
+    assert len(epochs) == 4
+    assert epochs[-1]["accuracy"] == est.score(X, y)
