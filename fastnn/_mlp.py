@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .kernels import codes
 from ._backend import get_backend
 from ._callbacks import CallbackSupportMixin, with_callbacks
+from ._interop import from_sklearn, to_sklearn
 from ._params import init_params, pack, unpack
 from ._training import CHUNK_ROWS, Validation, fit_lbfgs, fit_stochastic
 
@@ -350,6 +351,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
 
     def _predict(self, X, check_input=True):
         return self._output_to_prediction(self._forward_pass_fast(X, check_input=check_input))
+
+    def to_sklearn(self):
+        """This fitted model as a fitted ``sklearn.neural_network`` estimator
+        (same parameters, weights and predictions; fastnn-only parameters
+        are dropped). Export it to ONNX with skl2onnx."""
+        return to_sklearn(self)
+
+    @classmethod
+    def from_sklearn(cls, estimator):
+        """A fitted fastnn model from a fitted scikit-learn MLP of the same
+        kind (its parameters, weights and training record)."""
+        return from_sklearn(cls, estimator)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
