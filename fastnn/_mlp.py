@@ -190,14 +190,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             )
         return Validation(X_val, y_val, Y, sample_weight_val)
 
-    def _validation_score(self, params, units, validation, val_loss):
+    def _validation_score(self, params, units, validation, out, val_loss):
         """What early stopping maximizes: scoring=None, the estimator's own
         score (scikit-learn's choice); "loss", minus the validation loss;
-        otherwise the named or given scikit-learn scorer."""
+        otherwise the named or given scikit-learn scorer. ``out`` is the
+        network's output on the validation set."""
         if self.scoring is None:
-            return self._score_params(
-                params, units, validation.X, validation.y, validation.sample_weight
-            )
+            return self._score_outputs(out, validation.y, validation.sample_weight)
         if self.scoring == "loss":
             return -val_loss
         scorer = check_scoring(self, scoring=self.scoring)
@@ -342,9 +341,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             raise ValueError("Sparse input does not run on device='cuda' yet; use device='cpu'.")
         return self._forward(X, device=self.device)
 
-    def _score_params(self, params, units, X, y, sample_weight):
-        """Validation score of candidate weights (early stopping)."""
-        y_pred = self._output_to_prediction(self._forward(X, params, units))
+    def _score_outputs(self, out, y, sample_weight):
+        """The estimator's score from network outputs (early stopping)."""
+        y_pred = self._output_to_prediction(out)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
         return self._score_function(y, y_pred, sample_weight=sample_weight)

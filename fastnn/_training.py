@@ -82,9 +82,9 @@ class Validation:
     def __init__(self, X, y, Y, sample_weight):
         self.X, self.y, self.Y, self.sample_weight = X, y, Y, sample_weight
 
-    def loss(self, est, params, units):
-        """The data loss (no L2 penalty) of ``params`` on this set."""
-        out = est._forward(self.X, params, units)
+    def loss(self, est, out):
+        """The data loss (no L2 penalty) of the network outputs ``out`` on
+        this set."""
         Y = np.ascontiguousarray(self.Y, dtype=out.dtype)
         SW = _as_weights(self.sample_weight, Y.shape[0], out.dtype)
         return cpu_kernels.loss_sum(out, Y, SW, est._codes()[2]) / float(SW.sum())
@@ -278,10 +278,11 @@ class _Snapshot:
 def _update_no_improvement_count(est, be, d_params, units, early_stopping, validation):
     if validation is not None:
         params = be.to_host(d_params)  # validation runs on the host
-        val_loss = validation.loss(est, params, units)
+        out = est._forward(validation.X, params, units)  # once, for loss and score
+        val_loss = validation.loss(est, out)
         est.validation_loss_curve_.append(val_loss)
     if early_stopping:
-        val_score = est._validation_score(params, units, validation, val_loss)
+        val_score = est._validation_score(params, units, validation, out, val_loss)
         est.validation_scores_.append(val_score)
         if est.verbose:
             print("Validation score: %f" % val_score)
