@@ -7,6 +7,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._params import pack
 
+SKLEARN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+
 #: Parameters fastnn has and scikit-learn's MLPs do not.
 FASTNN_ONLY = ("device", "scoring", "progress", "class_weight")
 
@@ -33,6 +35,12 @@ def to_sklearn(est):
     """A fitted ``sklearn.neural_network`` MLP with the same parameters and
     weights, so the same predictions."""
     check_is_fitted(est)
+    if est.activation not in SKLEARN_ACTIVATIONS:
+        raise ValueError(
+            f"activation={est.activation!r} has no scikit-learn equivalent "
+            f"(scikit-learn's MLPs offer {', '.join(SKLEARN_ACTIVATIONS)}); this model "
+            "cannot be converted."
+        )
     sk_class = sk_nn.MLPClassifier if is_classifier(est) else sk_nn.MLPRegressor
     params = {k: v for k, v in est.get_params(deep=False).items() if k not in FASTNN_ONLY}
     return _copy_fitted(est, sk_class(**params))

@@ -5,14 +5,17 @@ parameters into these codes, and the kernels branch on them outside their
 inner loops (compiled code never receives Python functions).
 """
 
-# Activations (hidden layers use the first four; outputs use IDENTITY,
-# LOGISTIC, SOFTMAX or EXP).
+# Activations (hidden layers use IDENTITY, LOGISTIC, TANH, RELU, ELU and
+# SOFTPLUS, all with derivatives computable from their output; outputs use
+# IDENTITY, LOGISTIC, SOFTMAX or EXP).
 IDENTITY = 0
 LOGISTIC = 1
 TANH = 2
 RELU = 3
 SOFTMAX = 4
 EXP = 5
+ELU = 6  # z if z > 0 else exp(z) - 1
+SOFTPLUS = 7  # log(1 + exp(z))
 
 ACTIVATIONS = {
     "identity": IDENTITY,
@@ -21,6 +24,8 @@ ACTIVATIONS = {
     "relu": RELU,
     "softmax": SOFTMAX,
     "exp": EXP,
+    "elu": ELU,
+    "softplus": SOFTPLUS,
 }
 
 # Losses. Each is paired with the output activation that makes its

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, xlogy
 
-HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "elu", "softplus")
 OUTPUT_ACTIVATIONS = ("identity", "logistic", "softmax", "exp")
 LOSSES = ("squared_error", "poisson", "log_loss", "binary_log_loss")
 
@@ -56,6 +56,10 @@ def activation(name, z):
         return np.tanh(z)
     if name == "relu":
         return np.maximum(z, 0)
+    if name == "elu":
+        return np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
+    if name == "softplus":
+        return np.logaddexp(0.0, z)
     if name == "exp":
         return np.exp(z)
     if name == "softmax":
@@ -79,6 +83,10 @@ def activation_derivative(name, a, delta):
     if name == "relu":
         delta[a == 0] = 0
         return delta
+    if name == "elu":  # 1 where z > 0 (a > 0), else exp(z) = a + 1
+        return delta * np.where(a > 0, 1.0, a + 1.0)
+    if name == "softplus":  # sigmoid(z), and a = log(1 + exp(z)) gives 1 - exp(-a)
+        return delta * (1.0 - np.exp(-a))
     raise ValueError(f"no derivative for activation {name!r}")
 
 

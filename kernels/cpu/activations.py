@@ -38,6 +38,19 @@ def activation_forward(z, code):
             zi = z[i]
             for j in range(m):
                 zi[j] = np.exp(zi[j])
+    elif code == codes.ELU:
+        for i in range(n):
+            zi = z[i]
+            for j in range(m):
+                if not zi[j] > 0.0:  # NaN takes this branch and stays NaN
+                    zi[j] = np.expm1(zi[j])
+    elif code == codes.SOFTPLUS:
+        for i in range(n):
+            zi = z[i]
+            for j in range(m):
+                # log(1 + e^z) without overflow: max(z, 0) + log1p(e^-|z|)
+                x = zi[j]
+                zi[j] = max(x, 0.0) + np.log1p(np.exp(-abs(x)))
     elif code == codes.SOFTMAX:
         for i in range(n):
             zi = z[i]
@@ -82,3 +95,16 @@ def activation_backward(delta, a, code):
             for j in range(m):
                 if ai[j] == 0.0:
                     di[j] = 0.0
+    elif code == codes.ELU:  # 1 for a > 0, else e^z = a + 1
+        for i in range(n):
+            di = delta[i]
+            ai = a[i]
+            for j in range(m):
+                if not ai[j] > 0.0:
+                    di[j] *= ai[j] + 1.0
+    elif code == codes.SOFTPLUS:  # sigmoid(z) = 1 - e^-a
+        for i in range(n):
+            di = delta[i]
+            ai = a[i]
+            for j in range(m):
+                di[j] *= -np.expm1(-ai[j])

@@ -23,6 +23,12 @@ def activation_forward_kernel(z, code):
             z[i, j] = 0.0
     elif code == codes.EXP:
         z[i, j] = math.exp(z[i, j])
+    elif code == codes.ELU:
+        if not z[i, j] > 0.0:
+            z[i, j] = math.expm1(z[i, j])
+    elif code == codes.SOFTPLUS:
+        x = z[i, j]
+        z[i, j] = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
 @cuda.jit
@@ -69,6 +75,11 @@ def activation_backward_kernel(delta, a, code):
     elif code == codes.RELU:
         if a[i, j] == 0.0:
             delta[i, j] = 0.0
+    elif code == codes.ELU:
+        if not a[i, j] > 0.0:
+            delta[i, j] *= a[i, j] + 1.0
+    elif code == codes.SOFTPLUS:
+        delta[i, j] *= -math.expm1(-a[i, j])
 
 
 def activation_backward(d_delta, d_a, code):

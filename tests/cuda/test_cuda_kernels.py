@@ -12,7 +12,7 @@ G = pytest.importorskip("fastnn.kernels.cuda")
 
 DTYPES = [np.float64, np.float32]
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
-HIDDEN = ["identity", "logistic", "tanh", "relu"]
+HIDDEN = ["identity", "logistic", "tanh", "relu", "elu", "softplus"]
 OUTPUT_LOSS = [("identity", "squared_error"), ("exp", "poisson"),
                ("softmax", "log_loss"), ("logistic", "binary_log_loss")]
 
