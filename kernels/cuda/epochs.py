@@ -48,13 +48,13 @@ def minibatch_epoch(params, state1, state2,
     d_sq = cuda.device_array(1, dtype=np.float64)
     d_partial = cuda.device_array(SQSUM_THREADS, dtype=np.float64)
     d_total = cuda.to_device(np.zeros(1))
-    d_SW = cuda.to_device(np.ascontiguousarray(SW[order], dtype=dtype))
-    sw_sorted = np.asarray(SW, dtype=np.float64)[order]
+    sw_sorted = np.ascontiguousarray(SW[order], dtype=dtype)  # in batch order
+    d_SW = cuda.to_device(sw_sorted)
     eps_clip = float(np.finfo(dtype).eps)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         nb = stop - start
-        sw_sum = float(np.sum(sw_sorted[start:stop]))
+        sw_sum = float(np.sum(sw_sorted[start:stop], dtype=np.float64))
         if sw_sum == 0.0:
             continue  # an all-zero-weight batch carries no gradient
         rows = d_rows[start:stop]

@@ -11,8 +11,8 @@ from numba import cuda
 from . import _launch
 from .activations import activation_backward, activation_forward
 from .dense import dense_backward, dense_forward
-from .optimizers import strided_sqsum_kernel
-from .losses import sum_in_order_kernel
+from .losses import loss_sum, output_delta, sum_in_order_kernel
+from .optimizers import finish_grad, strided_sqsum_kernel
 
 #: Threads of the deterministic two-step sum of squares.
 SQSUM_THREADS = 256
@@ -89,20 +89,7 @@ def predict(d_out, d_X, d_params, units, hidden_code, out_code, chunk):
     for start in range(0, n, cap):
         stop = min(start + cap, n)
         res = forward_pass(d_acts, d_X[start:stop], d_params, units, cap, hidden_code, out_code)
-        _copy_rows(d_out[start:stop], res)
-
-
-@cuda.jit
-def copy_kernel(dst, src):
-    i, j = cuda.grid(2)
-    if i < dst.shape[0] and j < dst.shape[1]:
-        dst[i, j] = src[i, j]
-
-
-def _copy_rows(d_dst, d_src):
-    blocks, threads = _launch.grid2(d_dst.shape[0], d_dst.shape[1])
-    copy_kernel[blocks, threads](d_dst, d_src)
-
+        d_out[start:stop].copy_to_device(res)  # both contiguous: a device-to-device copy
 
 
 @cuda.jit
@@ -125,9 +112,6 @@ def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, uni
     the CPU ``loss_grad`` (same arguments; Xd and Y device arrays, SW a host
     array). Returns the loss (two numbers read back) and leaves the
     gradient in d_grad."""
-    from .losses import loss_sum, output_delta
-    from .optimizers import finish_grad
-
     if is_sparse:
         raise ValueError("sparse input is not supported on the GPU")
     units = [int(u) for u in units]
