@@ -50,10 +50,10 @@ class CPUBackend:
     def device_errors(self):
         return nullcontext()
 
-    def predict(self, out, X, params, units, hidden_code, out_code, chunk):
+    def predict(self, out, X, params, units, hidden_code, act_param, out_code, chunk):
         """out[:] = network output for X (host arrays)."""
-        self.kernels.predict(out, *self.kernel_input(X), params, units, hidden_code, out_code,
-                             chunk)
+        self.kernels.predict(out, *self.kernel_input(X), params, units, hidden_code, act_param,
+                             out_code, chunk)
 
 
 class CUDABackend:
@@ -123,11 +123,11 @@ class CUDABackend:
     def copy_into(self, dst, src):
         dst.copy_to_device(src)
 
-    def predict(self, out, X, params, units, hidden_code, out_code, chunk):
+    def predict(self, out, X, params, units, hidden_code, act_param, out_code, chunk):
         """out[:] = network output for dense host X, computed on the GPU."""
         d_out = self.cuda.device_array(out.shape, dtype=out.dtype)
         self.kernels.predict(d_out, self.to_device(X), self.to_device(params), units,
-                             hidden_code, out_code, chunk)
+                             hidden_code, act_param, out_code, chunk)
         d_out.copy_to_host(out)
 
 

@@ -10,7 +10,12 @@ from ._params import pack
 SKLEARN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
 #: Parameters fastnn has and scikit-learn's MLPs do not.
-FASTNN_ONLY = ("device", "scoring", "progress", "class_weight")
+FASTNN_ONLY = ("device", "scoring", "progress", "class_weight", "negative_slope", "dropout",
+               "huber_delta")
+
+#: Training losses whose model (identity output) scikit-learn expresses
+#: with loss="squared_error": the loss shapes training, not prediction.
+_IDENTITY_OUTPUT_LOSSES = ("absolute_error", "huber")
 
 #: Fitted state that makes an MLP predict (plus its training record).
 _FITTED = ("coefs_", "intercepts_", "n_layers_", "n_outputs_", "out_activation_",
@@ -33,7 +38,9 @@ def _copy_fitted(src, dst):
 
 def to_sklearn(est):
     """A fitted ``sklearn.neural_network`` MLP with the same parameters and
-    weights, so the same predictions."""
+    weights, so the same predictions. fastnn's own parameters are dropped,
+    and a regressor trained with loss="absolute_error" or "huber" becomes
+    one with loss="squared_error" (the same identity-output network)."""
     check_is_fitted(est)
     if est.activation not in SKLEARN_ACTIVATIONS:
         raise ValueError(
@@ -43,6 +50,8 @@ def to_sklearn(est):
         )
     sk_class = sk_nn.MLPClassifier if is_classifier(est) else sk_nn.MLPRegressor
     params = {k: v for k, v in est.get_params(deep=False).items() if k not in FASTNN_ONLY}
+    if params.get("loss") in _IDENTITY_OUTPUT_LOSSES:
+        params["loss"] = "squared_error"
     return _copy_fitted(est, sk_class(**params))
 
 

@@ -37,7 +37,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "elu", "softplus"})],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "elu", "softplus",
+                                   "leaky_relu", "gelu", "silu"})],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -62,6 +63,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         "device": [StrOptions({"cpu", "cuda"})],
         "scoring": [None, str, callable],
         "progress": ["boolean"],
+        "negative_slope": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     }
 
     def _is_classifier(self):
@@ -96,6 +99,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         backend = get_backend(self.device)
+        self._dropout_rates(len(hidden_layer_sizes))  # fail before any work
         X, y, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
         if backend.name == "cuda":
             if sp.issparse(X):
@@ -255,16 +259,39 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             self.best_validation_score_ = -np.inf if self.early_stopping else None
         return pack(self.coefs_, self.intercepts_, dtype)
 
-    def _codes(self):
-        """(hidden activation, output activation, loss) kernel codes."""
+    def _codes(self, dtype):
+        """The network as the kernels take it: (hidden activation code, its
+        parameter, output activation code, loss code, its parameter), the
+        parameters as ``dtype`` scalars."""
         loss = self.loss
         if loss == "log_loss" and self.out_activation_ == "logistic":
             loss = "binary_log_loss"
+        cast = np.dtype(dtype).type
         return (
             codes.ACTIVATIONS[self.activation],
+            cast(self.negative_slope),
             codes.ACTIVATIONS[self.out_activation_],
             codes.LOSSES[loss],
+            cast(getattr(self, "huber_delta", 1.0)),
         )
+
+    def _dropout_rates(self, n_hidden):
+        """The dropout rate of each hidden layer (float64), from ``dropout``
+        (one rate for all, or one per hidden layer)."""
+        rates = np.asarray(self.dropout, dtype=np.float64)
+        if rates.ndim == 0:
+            rates = np.full(n_hidden, float(rates))
+        if rates.shape != (n_hidden,) or not np.all((rates >= 0) & (rates < 1)):
+            raise ValueError(
+                "dropout must be a rate in [0, 1) or one such rate per hidden "
+                f"layer ({n_hidden}); got {self.dropout!r}."
+            )
+        if self.solver == "lbfgs" and rates.any():
+            raise ValueError(
+                "dropout needs solver='sgd' or 'adam' (lbfgs minimises a "
+                "deterministic full-batch loss); got solver='lbfgs'."
+            )
+        return rates
 
     @with_callbacks
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
@@ -316,7 +343,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             dtype = np.float32 if (X.dtype == np.float32 and self.coefs_[0].dtype == np.float32) else np.float64
             params = pack(self.coefs_, self.intercepts_, dtype)
         dtype = params.dtype
-        hidden_code, out_code, _ = self._codes()
+        hidden_code, act_param, out_code, _, _ = self._codes(dtype)
         units = np.asarray(units, dtype=np.int64)
         out = np.empty((X.shape[0], units[-1]), dtype=dtype)
         backend = get_backend(device)
@@ -331,7 +358,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
                 if block.dtype != dtype:
                     block = block.astype(dtype)
                 backend.predict(out[start : start + step], block, params, units,
-                                hidden_code, out_code, CHUNK_ROWS)
+                                hidden_code, act_param, out_code, CHUNK_ROWS)
         return out
 
     def _forward_pass_fast(self, X, check_input=True):
@@ -459,6 +486,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         scoring=None,
         progress=False,
         class_weight=None,
+        negative_slope=0.01,
+        dropout=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -487,6 +516,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.scoring = scoring
         self.progress = progress
         self.class_weight = class_weight
+        self.negative_slope = negative_slope
+        self.dropout = dropout
 
     loss = "log_loss"
 
@@ -635,7 +666,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -668,6 +700,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         device="cpu",
         scoring=None,
         progress=False,
+        negative_slope=0.01,
+        dropout=0.0,
+        huber_delta=1.0,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -696,6 +731,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self.device = device
         self.scoring = scoring
         self.progress = progress
+        self.negative_slope = negative_slope
+        self.dropout = dropout
+        self.huber_delta = huber_delta
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

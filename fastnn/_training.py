@@ -87,7 +87,8 @@ class Validation:
         this set."""
         Y = np.ascontiguousarray(self.Y, dtype=out.dtype)
         SW = _as_weights(self.sample_weight, Y.shape[0], out.dtype)
-        return cpu_kernels.loss_sum(out, Y, SW, est._codes()[2]) / float(SW.sum())
+        _, _, _, loss_code, loss_param = est._codes(out.dtype)
+        return cpu_kernels.loss_sum(out, Y, SW, loss_code, loss_param) / float(SW.sum())
 
 
 def _split_validation(est, X, y, sample_weight):
@@ -156,7 +157,8 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     Y = be.to_device(np.ascontiguousarray(y_train, dtype=dtype))
     SW = _as_weights(sw_train, n_samples, dtype)
     d_params, d_state1, d_state2 = (be.to_device(a) for a in (params, opt.state1, opt.state2))
-    hidden_code, out_code, loss_code = est._codes()
+    net_codes = est._codes(dtype)
+    drop = est._dropout_rates(len(units) - 2)
     epoch = be.epoch(batch_size)
     cast = dtype.type
     solver_code = codes.SOLVERS[est.solver]
@@ -182,9 +184,12 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
             hooks.begin()
             if est.shuffle:
                 sample_idx = sk_shuffle(sample_idx, random_state=est._random_state)
+            # Drawn only with dropout, so without it the random stream (and
+            # the model) is scikit-learn's.
+            seed = int(est._random_state.randint(2**32)) if drop.any() else 0
             accumulated_loss, opt.t = epoch(
                 d_params, d_state1, d_state2, *X_in, Y, SW, sample_idx, batch_size,
-                units, hidden_code, out_code, loss_code, cast(est.alpha),
+                units, *net_codes, cast(est.alpha), drop, seed,
                 solver_code, cast(opt.learning_rate), cast(est.momentum), bool(est.nesterovs_momentum),
                 cast(est.beta_1), cast(est.beta_2), cast(est.epsilon), opt.t,
             )
@@ -317,7 +322,8 @@ def fit_lbfgs(est, X, y, sample_weight, params, units, backend):
     X_in = be.kernel_input(X)
     Y = be.to_device(np.ascontiguousarray(y, dtype=dtype))
     SW = _as_weights(sample_weight, n, dtype)
-    hidden_code, out_code, loss_code = est._codes()
+    net_codes = est._codes(dtype)
+    loss_code = net_codes[3]
     n_outputs = y.shape[1]
     delta_scale = 1.0 / n_outputs if loss_code == codes.SQUARED_ERROR else 1.0
     alpha = dtype.type(est.alpha)
@@ -326,8 +332,8 @@ def fit_lbfgs(est, X, y, sample_weight, params, units, backend):
     def loss_and_grad(packed):
         d_p = be.to_device(packed.astype(dtype, copy=False))
         loss = be.kernels.loss_grad(
-            d_grad, d_p, *X_in, Y, SW, units,
-            hidden_code, out_code, loss_code, alpha, dtype.type(delta_scale), CHUNK_ROWS,
+            d_grad, d_p, *X_in, Y, SW, units, *net_codes, alpha, dtype.type(delta_scale),
+            CHUNK_ROWS,
         )
         return loss, np.array(be.to_host(d_grad), dtype=np.float64)  # a copy: scipy keeps it
 

@@ -7,8 +7,9 @@ scikit-learn's own estimators (``tests/test_reference.py``).
 It is written for clarity, not speed, and follows scikit-learn 1.9.1's math
 line by line:
 
-- ``sklearn/neural_network/_base.py``: the activations, their derivatives
-  (written in terms of the activation's *output*) and the losses;
+- ``sklearn/neural_network/_base.py``: the activations and the losses
+  (derivatives here are written in terms of the pre-activation ``z``,
+  which every activation has, where scikit-learn's use the output);
 - ``sklearn/neural_network/_multilayer_perceptron.py``: ``_forward_pass``,
   ``_backprop``, ``_compute_loss_grad`` and the mini-batch loop of
   ``_fit_stochastic``;
@@ -21,32 +22,43 @@ Parameters are lists of per-layer arrays, as scikit-learn keeps them:
 scikit-learn's ``_pack`` (every coef raveled, then every intercept), which is
 the layout the kernels work on.
 
+Beyond scikit-learn: the activations leaky_relu (negative slope
+``slope``), elu, softplus, gelu and silu; the losses absolute_error and
+huber (threshold ``huber_delta``); inverted dropout on hidden layers with
+the masks of ``dropout_mask``.
+
 Only NumPy and SciPy are imported: never fastnn, never scikit-learn.
 """
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, xlogy
+from scipy.special import erf, expit, xlogy
 
-HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "elu", "softplus")
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "elu", "softplus",
+                      "leaky_relu", "gelu", "silu")
 OUTPUT_ACTIVATIONS = ("identity", "logistic", "softmax", "exp")
-LOSSES = ("squared_error", "poisson", "log_loss", "binary_log_loss")
+LOSSES = ("squared_error", "poisson", "log_loss", "binary_log_loss", "absolute_error",
+          "huber")
 
-#: The output activation each loss is paired with (its canonical link, for
-#: which d loss / d output pre-activation is ``output - y``).
+#: The output activation each loss is paired with (for the first four their
+#: canonical link, for which d loss / d output pre-activation is
+#: ``output - y``).
 OUTPUT_FOR_LOSS = {
     "squared_error": "identity",
     "poisson": "exp",
     "log_loss": "softmax",
     "binary_log_loss": "logistic",
+    "absolute_error": "identity",
+    "huber": "identity",
 }
 
 
 # -- activations -----------------------------------------------------------
 
 
-def activation(name, z):
-    """The activation ``name`` applied to ``z`` (n_rows, n_units); a new array."""
+def activation(name, z, slope=0.01):
+    """The activation ``name`` applied to ``z`` (n_rows, n_units); a new
+    array. ``slope``: leaky_relu's negative slope."""
     z = np.array(z, copy=True)
     if name == "identity":
         return z
@@ -60,6 +72,12 @@ def activation(name, z):
         return np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
     if name == "softplus":
         return np.logaddexp(0.0, z)
+    if name == "leaky_relu":
+        return np.where(z > 0, z, slope * z)
+    if name == "gelu":
+        return z * _normal_cdf(z)
+    if name == "silu":
+        return z * expit(z)
     if name == "exp":
         return np.exp(z)
     if name == "softmax":
@@ -69,35 +87,71 @@ def activation(name, z):
     raise ValueError(f"unknown activation {name!r}")
 
 
-def activation_derivative(name, a, delta):
-    """``delta`` times the derivative of hidden activation ``name``, given the
-    activation's output ``a`` (as scikit-learn's ``inplace_*_derivative``);
-    a new array."""
-    delta = np.array(delta, copy=True)
+def activation_derivative(name, z, slope=0.01):
+    """The derivative f'(z) of hidden activation ``name`` at the
+    pre-activation ``z``; a new array."""
+    z = np.asarray(z)
     if name == "identity":
-        return delta
+        return np.ones_like(z)
     if name == "logistic":
-        return delta * a * (1 - a)
+        return expit(z) * (1 - expit(z))
     if name == "tanh":
-        return delta * (1 - a**2)
+        return 1 - np.tanh(z) ** 2
     if name == "relu":
-        delta[a == 0] = 0
-        return delta
-    if name == "elu":  # 1 where z > 0 (a > 0), else exp(z) = a + 1
-        return delta * np.where(a > 0, 1.0, a + 1.0)
-    if name == "softplus":  # sigmoid(z), and a = log(1 + exp(z)) gives 1 - exp(-a)
-        return delta * (1.0 - np.exp(-a))
+        return np.where(z > 0, 1.0, 0.0)
+    if name == "elu":
+        return np.where(z > 0, 1.0, np.exp(np.minimum(z, 0)))
+    if name == "softplus":
+        return expit(z)
+    if name == "leaky_relu":
+        return np.where(z > 0, 1.0, slope)
+    if name == "gelu":  # Phi(z) + z * phi(z)
+        return _normal_cdf(z) + z * np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
+    if name == "silu":  # s + z s (1 - s)
+        return expit(z) * (1 + z * (1 - expit(z)))
     raise ValueError(f"no derivative for activation {name!r}")
+
+
+def _normal_cdf(z):
+    return 0.5 * (1 + erf(z / np.sqrt(2)))
+
+
+# -- dropout ---------------------------------------------------------------
+
+
+def dropout_mask(seed, rows, units, rate):
+    """The kept (True) / dropped mask of the units ``units`` (1-D, their
+    positions among all hidden units) of the rows at epoch positions
+    ``rows`` (1-D): the hash of ``kernels/dropout.py``, written here
+    independently, vectorized (a unit is kept when its uniform number
+    ``hash / 2**32`` is at least ``rate``)."""
+    m32 = np.uint64(0xFFFFFFFF)
+
+    def mix(h):
+        h = h ^ (h >> np.uint64(16))
+        h = (h * np.uint64(0x7FEB352D)) & m32
+        h = h ^ (h >> np.uint64(15))
+        h = (h * np.uint64(0x846CA68B)) & m32
+        return h ^ (h >> np.uint64(16))
+
+    rows = np.asarray(rows, dtype=np.uint64)[:, None]
+    units = np.asarray(units, dtype=np.uint64)[None, :]
+    h = mix((np.uint64(seed) & m32) ^ rows)
+    h = mix(h ^ units)
+    return h.astype(np.float64) / 2.0**32 >= rate
 
 
 # -- losses ----------------------------------------------------------------
 
 
-def loss(y, out, sw, loss_name, eps=None):
+def loss(y, out, sw, loss_name, eps=None, huber_delta=1.0):
     """scikit-learn's loss of predictions ``out`` for targets ``y``: the
     ``sw``-weighted mean over rows (``sw=None``: unweighted) of
 
     - squared_error: half the mean over outputs of ``(y - out)**2``;
+    - absolute_error: the mean over outputs of ``|y - out|``;
+    - huber: the mean over outputs of ``r**2 / 2`` where ``|r| <= delta``
+      and ``delta * (|r| - delta / 2)`` elsewhere, ``r = y - out``;
     - poisson: the sum over outputs of half the Poisson deviance,
       ``y*log(y/out) - y + out``;
     - log_loss: ``-sum_j y_j log p_j``, p clipped to [eps, 1-eps] (a single
@@ -114,6 +168,13 @@ def loss(y, out, sw, loss_name, eps=None):
         eps = np.finfo(out.dtype).eps
     if loss_name == "squared_error":
         return 0.5 * np.average((y - out) ** 2, weights=sw, axis=0).mean()
+    if loss_name == "absolute_error":
+        return np.average(np.abs(y - out), weights=sw, axis=0).mean()
+    if loss_name == "huber":
+        r = np.abs(y - out)
+        d = huber_delta
+        return np.average(np.where(r <= d, 0.5 * r**2, d * (r - 0.5 * d)), weights=sw,
+                          axis=0).mean()
     if loss_name == "poisson":
         return np.average(xlogy(y, y / out) - y + out, weights=sw, axis=0).sum()
     if loss_name == "log_loss":
@@ -129,13 +190,21 @@ def loss(y, out, sw, loss_name, eps=None):
     raise ValueError(f"unknown loss {loss_name!r}")
 
 
-def output_delta(out, y, sw, delta_scale=1.0):
-    """Gradient of the weighted loss *sum* w.r.t. the output pre-activation:
-    ``(out - y) * sw[:, None] * delta_scale`` (``sw=None``: all ones)."""
+def output_delta(out, y, sw, delta_scale=1.0, loss_name="squared_error", huber_delta=1.0):
+    """Gradient of the weighted loss *sum* w.r.t. the output pre-activation,
+    times ``delta_scale`` (``sw=None``: all ones): ``(out - y) * sw[:, None]``
+    for the canonical-link losses; for absolute_error ``sign(out - y)`` and
+    for huber ``clip(out - y, -delta, delta)`` in place of ``out - y``,
+    divided by n_outputs (these losses average over outputs)."""
     out = np.asarray(out)
     y = np.asarray(y, dtype=out.dtype).reshape(out.shape)
     sw = _weights(sw, out.shape[0])
-    return (out - y) * sw[:, None] * delta_scale
+    r = out - y
+    if loss_name == "absolute_error":
+        r = np.sign(r) / out.shape[1]
+    elif loss_name == "huber":
+        r = np.clip(r, -huber_delta, huber_delta) / out.shape[1]
+    return r * sw[:, None] * delta_scale
 
 
 # -- one dense layer -------------------------------------------------------
@@ -154,17 +223,44 @@ def dense_backward(dout, inp, W):
 # -- the network -----------------------------------------------------------
 
 
-def forward(coefs, intercepts, X, hidden, out):
+def forward(coefs, intercepts, X, hidden, out, **net):
     """All activations ``[X, a_1, ..., a_L]``: ``a_{i+1} = f(a_i @ W_i + b_i)``
     with ``f`` the hidden activation, except the output activation on the
-    last layer (scikit-learn's ``_forward_pass``)."""
+    last layer (scikit-learn's ``_forward_pass``). ``net``: see
+    ``forward_train``."""
+    return forward_train(coefs, intercepts, X, hidden, out, **net)[0]
+
+
+def forward_train(coefs, intercepts, X, hidden, out, slope=0.01, drop=None, seed=0, row0=0):
+    """``(activations, derivatives)``: the activations of ``forward`` and,
+    for each hidden layer i (1-based), ``f'(z_i)`` times its dropout factor.
+
+    ``drop``: None, or the dropout rate of each hidden layer: a hidden
+    output is multiplied by ``mask / (1 - rate)`` with the
+    ``dropout_mask`` of ``seed`` for rows at epoch positions ``row0, row0 +
+    1, ...`` and the layer's units numbered on from the previous hidden
+    layers' (inverted dropout)."""
     activations = [_dense(X)]
+    derivatives = [None]
     n_layers = len(coefs)
+    col0 = 0
     for i in range(n_layers):
         z = dense_forward(activations[i], coefs[i], intercepts[i])
-        name = out if i == n_layers - 1 else hidden
-        activations.append(activation(name, z))
-    return activations
+        if i == n_layers - 1:
+            activations.append(activation(out, z))
+            break
+        a = activation(hidden, z, slope)
+        d = activation_derivative(hidden, z, slope)
+        width = z.shape[1]
+        if drop is not None and drop[i] > 0:
+            keep = dropout_mask(seed, row0 + np.arange(z.shape[0]), col0 + np.arange(width),
+                                drop[i])
+            factor = np.where(keep, 1.0 / (1.0 - drop[i]), 0.0)
+            a, d = a * factor, d * factor
+        activations.append(a)
+        derivatives.append(d)
+        col0 += width
+    return activations, derivatives
 
 
 def penalty(coefs, alpha, sw_sum):
@@ -177,15 +273,18 @@ def penalty(coefs, alpha, sw_sum):
     return 0.5 * alpha * values / sw_sum
 
 
-def objective(coefs, intercepts, X, y, sw, hidden, out, loss_name, alpha):
+def objective(coefs, intercepts, X, y, sw, hidden, out, loss_name, alpha, huber_delta=1.0,
+              **net):
     """scikit-learn's training loss (data loss plus the L2 term) at these
     weights; what ``backprop`` returns as its first value."""
-    activations = forward(coefs, intercepts, X, hidden, out)
+    activations = forward(coefs, intercepts, X, hidden, out, **net)
     sw_sum = _weights(sw, activations[0].shape[0]).sum()
-    return loss(y, activations[-1], sw, loss_name) + penalty(coefs, alpha, sw_sum)
+    return loss(y, activations[-1], sw, loss_name, huber_delta=huber_delta) + penalty(
+        coefs, alpha, sw_sum)
 
 
-def backprop(coefs, intercepts, X, y, sw, hidden, out, loss_name, alpha, delta_scale=1.0):
+def backprop(coefs, intercepts, X, y, sw, hidden, out, loss_name, alpha, delta_scale=1.0,
+             huber_delta=1.0, **net):
     """scikit-learn's ``_backprop``: returns ``(loss, coef_grads, intercept_grads)``.
 
     loss = weighted mean loss + ``0.5*alpha*||W||^2 / sum(sw)``; the output
@@ -196,23 +295,26 @@ def backprop(coefs, intercepts, X, y, sw, hidden, out, loss_name, alpha, delta_s
     of the loss for every loss except multi-output squared error, whose loss
     averages over outputs while the delta does not (scikit-learn#8349):
     ``delta_scale=1/n_outputs`` gives the true gradient there.
+
+    ``net`` (slope, drop, seed, row0) as for ``forward_train``.
     """
-    activations = forward(coefs, intercepts, X, hidden, out)
+    activations, derivatives = forward_train(coefs, intercepts, X, hidden, out, **net)
     n_samples = activations[0].shape[0]
     y = np.asarray(y, dtype=activations[-1].dtype).reshape(activations[-1].shape)
     sw_sum = _weights(sw, n_samples).sum()
-    value = loss(y, activations[-1], sw, loss_name) + penalty(coefs, alpha, sw_sum)
+    value = loss(y, activations[-1], sw, loss_name, huber_delta=huber_delta) + penalty(
+        coefs, alpha, sw_sum)
 
     n_layers = len(coefs)
     coef_grads = [None] * n_layers
     intercept_grads = [None] * n_layers
-    delta = output_delta(activations[-1], y, sw, delta_scale)
+    delta = output_delta(activations[-1], y, sw, delta_scale, loss_name, huber_delta)
     for i in range(n_layers - 1, -1, -1):
         # scikit-learn's _compute_loss_grad for layer i
         coef_grads[i] = (activations[i].T @ delta + alpha * coefs[i]) / sw_sum
         intercept_grads[i] = delta.sum(axis=0) / sw_sum
         if i > 0:
-            delta = activation_derivative(hidden, activations[i], delta @ coefs[i].T)
+            delta = (delta @ coefs[i].T) * derivatives[i]
     return value, coef_grads, intercept_grads
 
 
@@ -278,7 +380,8 @@ def init_optimizer(solver, coefs, intercepts):
 
 def epoch(coefs, intercepts, opt_state, X, Y, SW, order, batch_size,
           hidden, out, loss_name, alpha, lr,
-          momentum=0.9, nesterov=True, beta1=0.9, beta2=0.999, eps=1e-8):
+          momentum=0.9, nesterov=True, beta1=0.9, beta2=0.999, eps=1e-8,
+          slope=0.01, huber_delta=1.0, drop=None, seed=0):
     """One epoch of scikit-learn's ``_fit_stochastic``: the rows ``order``
     in consecutive batches of ``batch_size`` (the last one shorter), for each
     ``_backprop`` then one optimizer step. ``coefs``, ``intercepts`` and
@@ -291,6 +394,9 @@ def epoch(coefs, intercepts, opt_state, X, Y, SW, order, batch_size,
     ``SW=None`` means unweighted. A batch whose weights are all zero is
     skipped (no loss, no step): the kernels' convention, where scikit-learn
     would raise ``ZeroDivisionError`` in ``np.average``.
+
+    With dropout rates ``drop``, the batch starting at epoch position
+    ``start`` uses the masks of ``seed`` for positions ``start, ...``.
     """
     params = list(coefs) + list(intercepts)
     n = len(order)
@@ -303,7 +409,8 @@ def epoch(coefs, intercepts, opt_state, X, Y, SW, order, batch_size,
         if sw_batch is not None and sw_batch.sum() == 0:
             continue
         batch_loss, coef_grads, intercept_grads = backprop(
-            coefs, intercepts, X_batch, y_batch, sw_batch, hidden, out, loss_name, alpha
+            coefs, intercepts, X_batch, y_batch, sw_batch, hidden, out, loss_name, alpha,
+            huber_delta=huber_delta, slope=slope, drop=drop, seed=seed, row0=start,
         )
         accumulated_loss += batch_loss * len(rows)
         grads = coef_grads + intercept_grads

@@ -27,9 +27,11 @@ DTYPES = [np.float64, np.float32]
 DTYPE_IDS = ["f64", "f32"]
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=1e-5, atol=1e-5)}
 
-HIDDEN = list(ref.HIDDEN_ACTIVATIONS)  # identity, logistic, tanh, relu
-LOSSES = list(ref.LOSSES)  # squared_error, poisson, log_loss, binary_log_loss
-ALL_ACTIVATIONS = list(codes.ACTIVATIONS)  # the four hidden ones, softmax, exp
+HIDDEN = list(ref.HIDDEN_ACTIVATIONS)  # sklearn's four, elu, softplus, leaky_relu, gelu, silu
+LOSSES = list(ref.LOSSES)  # sklearn's, binary_log_loss, absolute_error, huber
+ALL_ACTIVATIONS = list(codes.ACTIVATIONS)  # the hidden ones, softmax, exp
+SLOPE = 0.2  # leaky_relu's negative slope in these tests (not the default, to be seen)
+HUBER_DELTA = 0.7  # likewise, Huber's threshold
 
 # (name, momentum, nesterov) for the SGD variants, plus Adam
 SOLVERS = [
@@ -70,7 +72,7 @@ def loss_codes(loss_name):
 def make_targets(rng, loss_name, n, n_out):
     """Targets valid for ``loss_name``: real values, non-negative counts with
     zeros, one-hot rows, 0/1 labels (plus one fractional target)."""
-    if loss_name == "squared_error":
+    if loss_name in ("squared_error", "absolute_error", "huber"):
         return rng.normal(size=(n, n_out))
     if loss_name == "poisson":
         return rng.poisson(1.5, size=(n, n_out)).astype(float)
@@ -133,9 +135,9 @@ def test_activation_forward(name, dtype):
     z[0] = [0.0, -0.0, 1e-3, -1e-3]  # around relu's kink
     z[1] = [-60.0, 60.0, -30.0, 30.0]  # saturating logistic/tanh; large exp; softmax shift
     z = z.astype(dtype)
-    expected = ref.activation(name, f64(z))
+    expected = ref.activation(name, f64(z), float(dtype(SLOPE)))
     out = z.copy()
-    K.activation_forward(out, codes.ACTIVATIONS[name])
+    K.activation_forward(out, z[:0, :0], codes.ACTIVATIONS[name], dtype(SLOPE))
     assert out.dtype == dtype
     assert_close(out, expected, dtype)
     if name == "relu":
@@ -146,18 +148,41 @@ def test_activation_forward(name, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("name", HIDDEN)
-def test_activation_backward(name, dtype):
+def test_activation_forward_train_and_backward(name, dtype):
+    """Training writes f'(z) beside the activation; backward multiplies by it."""
     rng = rng_for("act-bwd", name, dtype.__name__)
     z = rng.uniform(-3, 3, size=(5, 4))
     z[0, :2] = 0.0
-    a = ref.activation(name, z).astype(dtype)  # relu: exact zeros where z <= 0
+    z[1] = [-60.0, 60.0, -30.0, 30.0]
+    z = z.astype(dtype)
+    a = z.copy()
+    dz = np.full_like(z, np.nan)
+    K.activation_forward(a, dz, codes.ACTIVATIONS[name], dtype(SLOPE))
+    slope = float(dtype(SLOPE))
+    assert_close(a, ref.activation(name, f64(z), slope), dtype)
+    assert_close(dz, ref.activation_derivative(name, f64(z), slope), dtype)
     delta = rng.normal(size=(5, 4)).astype(dtype)
-    expected = ref.activation_derivative(name, f64(a), f64(delta))
     got = delta.copy()
-    K.activation_backward(got, a, codes.ACTIVATIONS[name])
-    assert_close(got, expected, dtype)
-    if name == "relu":
-        assert (got[a == 0] == 0).all()
+    K.activation_backward(got, dz)
+    assert_close(got, f64(delta) * f64(dz), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("rate", [0.0, 0.3, 0.9])
+def test_dropout_forward(rate, dtype):
+    rng = rng_for("dropout", rate, dtype.__name__)
+    a = rng.normal(size=(40, 7)).astype(dtype)
+    dz = rng.uniform(0.1, 1.0, size=(40, 7)).astype(dtype)
+    got_a, got_dz = a.copy(), dz.copy()
+    K.dropout_forward(got_a, got_dz, rate, 99, 1000, 5)
+    keep = ref.dropout_mask(99, 1000 + np.arange(40), 5 + np.arange(7), rate)
+    factor = np.where(keep, float(dtype(1.0 / (1.0 - rate))), 0.0)
+    assert_close(got_a, f64(a) * factor, dtype)
+    assert_close(got_dz, f64(dz) * factor, dtype)
+    if rate == 0.0:
+        assert keep.all()
+    else:
+        assert 0 < (~keep).sum() < keep.size
 
 
 # -- losses ---------------------------------------------------------------------
@@ -187,9 +212,10 @@ def test_loss_sum(loss_name, dtype, weighted):
     out, y = _loss_case(rng, loss_name, dtype)
     n = out.shape[0]
     sw = (make_weights(rng, n) if weighted else np.ones(n)).astype(dtype)
-    got = K.loss_sum(out, y, sw, codes.LOSSES[loss_name])
+    got = K.loss_sum(out, y, sw, codes.LOSSES[loss_name], dtype(HUBER_DELTA))
     eps = np.finfo(dtype).eps  # the clip uses the kernel dtype's eps
-    expected = ref.loss(f64(y), f64(out), f64(sw), loss_name, eps=eps) * f64(sw).sum()
+    expected = ref.loss(f64(y), f64(out), f64(sw), loss_name, eps=eps,
+                        huber_delta=float(dtype(HUBER_DELTA))) * f64(sw).sum()
     # the kernel accumulates in float64 from the same float32 inputs, so
     # even float32 agrees to float64 precision here
     assert_close(got, expected, np.float64)
@@ -197,14 +223,17 @@ def test_loss_sum(loss_name, dtype, weighted):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("scale", [1.0, 1.0 / 3.0])
-def test_output_delta(scale, dtype):
-    rng = rng_for("delta", scale, dtype.__name__)
+@pytest.mark.parametrize("loss_name", ["squared_error", "absolute_error", "huber"])
+def test_output_delta(loss_name, scale, dtype):
+    rng = rng_for("delta", loss_name, scale, dtype.__name__)
     out = rng.normal(size=(6, 3)).astype(dtype)
     y = rng.normal(size=(6, 3)).astype(dtype)
+    y[0, 0] = out[0, 0]  # a zero residual: sign 0
     sw = make_weights(rng, 6).astype(dtype)
     delta = np.full_like(out, np.nan)
-    K.output_delta(delta, out, y, sw, dtype(scale))
-    expected = ref.output_delta(f64(out), f64(y), f64(sw), float(dtype(scale)))
+    K.output_delta(delta, out, y, sw, dtype(scale), codes.LOSSES[loss_name], dtype(HUBER_DELTA))
+    expected = ref.output_delta(f64(out), f64(y), f64(sw), float(dtype(scale)), loss_name,
+                                float(dtype(HUBER_DELTA)))
     assert_close(delta, expected, dtype)
 
 
@@ -329,15 +358,18 @@ def test_gather_rows_csr_with_duplicate_entries(dtype):
     np.testing.assert_array_equal(xb, X.toarray()[[1, 0]])
 
 
+@pytest.mark.parametrize("drop", [None, (0.5, 0.3)], ids=["", "dropout"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("loss_name", LOSSES)
 @pytest.mark.parametrize("hidden", HIDDEN)
-def test_forward_backward_finish_grad(hidden, loss_name, dtype):
+def test_forward_backward_finish_grad(hidden, loss_name, dtype, drop):
     """forward_pass, then output_delta into the last block, backward_pass
     (raw sums) and finish_grad (penalty, normalisation) against the
     reference's forward and backprop. The buffers hold more rows (cap)
     than the batch, as the last batch of an epoch does."""
-    rng = rng_for("net", hidden, loss_name, dtype.__name__)
+    if drop is not None and loss_name not in ("log_loss", "huber"):
+        pytest.skip("dropout: two losses are enough")
+    rng = rng_for("net", hidden, loss_name, dtype.__name__, drop)
     units = np.array(UNITS, dtype=np.int64)
     n, cap = 6, 8
     out_code, _ = loss_codes(loss_name)
@@ -348,26 +380,36 @@ def test_forward_backward_finish_grad(hidden, loss_name, dtype):
     alpha = dtype(0.1)
     width = sum(UNITS[1:])
     acts = np.full(cap * width, np.nan, dtype=dtype)
+    dacts = np.full(cap * width, np.nan, dtype=dtype)
     deltas = np.full(cap * width, np.nan, dtype=dtype)
+    rates = np.zeros(len(UNITS) - 2) if drop is None else np.array(drop)
+    seed, row0 = 31, 17
 
-    out = K.forward_pass(acts, X, params, units, cap, codes.ACTIVATIONS[hidden], out_code)
+    out = K.forward_pass(acts, dacts, X, params, units, cap, codes.ACTIVATIONS[hidden],
+                         dtype(SLOPE), out_code, rates, seed, row0)
     coefs, intercepts = ref_net(params, UNITS)
-    r_acts = ref.forward(coefs, intercepts, f64(X), hidden, ref.OUTPUT_FOR_LOSS[loss_name])
+    net = dict(slope=float(dtype(SLOPE)), drop=drop, seed=seed, row0=row0)
+    r_acts = ref.forward(coefs, intercepts, f64(X), hidden, ref.OUTPUT_FOR_LOSS[loss_name],
+                         **net)
     for l in range(1, len(UNITS)):
         assert_close(block(acts, UNITS, cap, l, n), r_acts[l], dtype, err_msg=f"layer {l}")
     assert_close(out, r_acts[-1], dtype)
 
-    K.output_delta(block(deltas, UNITS, cap, len(UNITS) - 1, n), out, Y, sw, dtype(1.0))
+    hd = dtype(HUBER_DELTA)
+    K.output_delta(block(deltas, UNITS, cap, len(UNITS) - 1, n), out, Y, sw, dtype(1.0),
+                   codes.LOSSES[loss_name], hd)
     grad = np.full(params.shape[0], np.nan, dtype=dtype)
-    K.backward_pass(grad, deltas, acts, X, params, units, cap, codes.ACTIVATIONS[hidden])
+    K.backward_pass(grad, deltas, acts, dacts, X, params, units, cap)
     sw_sum = f64(sw).sum()
     _, cg, ig = ref.backprop(coefs, intercepts, f64(X), f64(Y), f64(sw), hidden,
-                             ref.OUTPUT_FOR_LOSS[loss_name], loss_name, 0.0)
+                             ref.OUTPUT_FOR_LOSS[loss_name], loss_name, 0.0,
+                             huber_delta=float(hd), **net)
     assert_close(grad, ref.pack(cg, ig) * sw_sum, dtype)  # raw sums: no penalty, no division
 
     K.finish_grad(grad, params, units, alpha, dtype(sw_sum))
     _, cg, ig = ref.backprop(coefs, intercepts, f64(X), f64(Y), f64(sw), hidden,
-                             ref.OUTPUT_FOR_LOSS[loss_name], loss_name, float(alpha))
+                             ref.OUTPUT_FOR_LOSS[loss_name], loss_name, float(alpha),
+                             huber_delta=float(hd), **net)
     assert_close(grad, ref.pack(cg, ig), dtype)
 
 
@@ -388,9 +430,20 @@ def _loss_grad(params, X, Y, SW, hidden, loss_name, alpha, delta_scale, chunk, s
     out_code, loss_code = loss_codes(loss_name)
     grad = np.full(params.shape[0], np.nan, dtype=dtype)
     value = K.loss_grad(grad, params, *kernel_X(X, dtype, sparse), Y, SW,
-                        np.array(UNITS, dtype=np.int64), codes.ACTIVATIONS[hidden],
-                        out_code, loss_code, dtype(alpha), dtype(delta_scale), chunk)
+                        np.array(UNITS, dtype=np.int64), codes.ACTIVATIONS[hidden], dtype(SLOPE),
+                        out_code, loss_code, dtype(HUBER_DELTA), dtype(alpha), dtype(delta_scale),
+                        chunk)
     return value, grad
+
+
+def _ref_backprop(params, X, Y, SW, hidden, loss_name, alpha):
+    """The reference's (loss, coef_grads, intercept_grads) with this file's
+    leaky_relu slope and Huber threshold, at the kernel dtype's values."""
+    dtype = params.dtype.type
+    coefs, intercepts = ref_net(params, UNITS)
+    return ref.backprop(coefs, intercepts, f64(X), f64(Y), f64(SW), hidden,
+                        ref.OUTPUT_FOR_LOSS[loss_name], loss_name, float(alpha),
+                        huber_delta=float(dtype(HUBER_DELTA)), slope=float(dtype(SLOPE)))
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
@@ -403,9 +456,7 @@ def test_loss_grad(hidden, loss_name, dtype, sparse):
     alpha = dtype(0.05)
     value, grad = _loss_grad(params, X, Y, SW, hidden, loss_name, alpha, 1.0, chunk=4,
                              sparse=sparse)
-    coefs, intercepts = ref_net(params, UNITS)
-    r_value, cg, ig = ref.backprop(coefs, intercepts, f64(X), f64(Y), f64(SW), hidden,
-                                   ref.OUTPUT_FOR_LOSS[loss_name], loss_name, float(alpha))
+    r_value, cg, ig = _ref_backprop(params, X, Y, SW, hidden, loss_name, alpha)
     assert_close(value, r_value, dtype)
     assert_close(grad, ref.pack(cg, ig), dtype)
 
@@ -414,9 +465,7 @@ def test_loss_grad(hidden, loss_name, dtype, sparse):
 def test_loss_grad_chunking_does_not_matter(chunk):
     X, Y, SW, params = _full_batch_case("lossgrad-chunk", "tanh", "log_loss", np.float64)
     value, grad = _loss_grad(params, X, Y, SW, "tanh", "log_loss", 0.05, 1.0, chunk=chunk)
-    coefs, intercepts = ref_net(params, UNITS)
-    r_value, cg, ig = ref.backprop(coefs, intercepts, X, Y, SW, "tanh", "softmax",
-                                   "log_loss", 0.05)
+    r_value, cg, ig = _ref_backprop(params, X, Y, SW, "tanh", "log_loss", 0.05)
     assert_close(value, r_value, np.float64)
     assert_close(grad, ref.pack(cg, ig), np.float64)
 
@@ -466,9 +515,10 @@ def test_predict(hidden, out_name, dtype, sparse):
     params = make_params(rng, UNITS).astype(dtype)
     out = np.full((n, UNITS[-1]), np.nan, dtype=dtype)
     K.predict(out, *kernel_X(X, dtype, sparse), params, np.array(UNITS, dtype=np.int64),
-              codes.ACTIVATIONS[hidden], codes.ACTIVATIONS[out_name], 4)
+              codes.ACTIVATIONS[hidden], dtype(SLOPE), codes.ACTIVATIONS[out_name], 4)
     coefs, intercepts = ref_net(params, UNITS)
-    expected = ref.forward(coefs, intercepts, f64(X), hidden, out_name)[-1]
+    expected = ref.forward(coefs, intercepts, f64(X), hidden, out_name,
+                           slope=float(dtype(SLOPE)))[-1]
     assert_close(out, expected, dtype)
 
 
@@ -476,10 +526,11 @@ def test_predict(hidden, out_name, dtype, sparse):
 
 
 def _run_epochs(kernel, hidden, loss_name, dtype, solver, batch_size, sparse=False,
-                n=11, n_epochs=2, zero_batch=False):
+                n=11, n_epochs=2, zero_batch=False, drop=None):
     """``n_epochs`` epochs of ``kernel`` and of the reference from the same
-    weights and state, each epoch in its own random order. Returns the
-    kernel's and the reference's (totals, params, state1, state2, t)."""
+    weights and state, each epoch in its own random order (and dropout
+    seed, with rates ``drop``). Returns the kernel's and the reference's
+    (totals, params, state1, state2, t)."""
     name, solver_name, momentum, nesterov = solver
     rng = rng_for("epoch", hidden, loss_name, dtype.__name__, name, sparse,
                   zero_batch)
@@ -496,17 +547,21 @@ def _run_epochs(kernel, hidden, loss_name, dtype, solver, batch_size, sparse=Fal
     lr = dtype(0.01 if solver_name == "adam" else (0.05 if batch_size > 1 else 0.02))
     b1, b2, eps = dtype(0.9), dtype(0.999), dtype(1e-8)
     solver_code = codes.SOLVERS[solver_name]
+    seeds = [1000 + e for e in range(n_epochs)]
+    rates = np.zeros(len(UNITS) - 2) if drop is None else np.array(drop)
 
     # the reference, on float64 copies of the same values
     coefs, intercepts = ref_net(params, UNITS)
     state = ref.init_optimizer(solver_name, coefs, intercepts)
     r_totals = []
-    for order in orders:
+    for order, seed in zip(orders, seeds):
         r_totals.append(ref.epoch(
             coefs, intercepts, state, f64(X), f64(Y), f64(SW), order, batch_size,
             hidden, ref.OUTPUT_FOR_LOSS[loss_name], loss_name, float(alpha), float(lr),
             momentum=float(dtype(momentum)), nesterov=nesterov,
-            beta1=float(b1), beta2=float(b2), eps=float(eps)))
+            beta1=float(b1), beta2=float(b2), eps=float(eps),
+            slope=float(dtype(SLOPE)), huber_delta=float(dtype(HUBER_DELTA)),
+            drop=drop, seed=seed))
     L = len(coefs)
     if solver_name == "sgd":
         r_state = (state["velocities"], None, 0)
@@ -526,11 +581,12 @@ def _run_epochs(kernel, hidden, loss_name, dtype, solver, batch_size, sparse=Fal
     t = 0
     totals = []
     Xk = kernel_X(X, dtype, sparse)
-    for order in orders:
+    for order, seed in zip(orders, seeds):
         total, t = kernel(params, state1, state2, *Xk, Y, SW, order, batch_size,
                           np.array(UNITS, dtype=np.int64), codes.ACTIVATIONS[hidden],
-                          out_code, loss_code, alpha, solver_code, lr, dtype(momentum),
-                          nesterov, b1, b2, eps, t)
+                          dtype(SLOPE), out_code, loss_code, dtype(HUBER_DELTA), alpha,
+                          rates, seed, solver_code, lr, dtype(momentum), nesterov, b1, b2,
+                          eps, t)
         totals.append(total)
     k = (totals, params, state1, None if solver_name == "sgd" else state2, t)
     return k, r
@@ -619,11 +675,27 @@ def test_sample_epoch_equals_minibatch_epoch_of_one(solver):
     _check_epochs(a, b, np.float64)
 
 
+@pytest.mark.parametrize("solver", [SOLVERS[0], SOLVERS[3]], ids=[SOLVER_IDS[0], SOLVER_IDS[3]])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("hidden", ["relu", "gelu"])
+def test_epochs_with_dropout(hidden, batch_size, dtype, solver):
+    """Dropout in both epoch kernels: the masks of each epoch's seed at each
+    row's epoch position, as the reference draws them."""
+    kernel = K.sample_epoch if batch_size == 1 else K.minibatch_epoch
+    k, r = _run_epochs(kernel, hidden, "log_loss", dtype, solver, batch_size=batch_size,
+                       drop=(0.5, 0.25))
+    _check_epochs(k, r, dtype, **epoch_tol(dtype, solver))
+    base = _run_epochs(kernel, hidden, "log_loss", dtype, solver, batch_size=batch_size)[0]
+    assert not np.allclose(k[1], base[1])  # the masks did change the training
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("name", ALL_ACTIVATIONS)
 def test_activation_forward_propagates_nan(name, dtype):
     """A NaN pre-activation stays NaN (the fit then fails loudly instead of
     training on a silently clipped value)."""
     z = np.array([[np.nan, 1.0, -1.0]], dtype=dtype)
-    K.activation_forward(z, codes.ACTIVATIONS[name])
+    K.activation_forward(z, z[:0, :0], codes.ACTIVATIONS[name], dtype(SLOPE))
     assert np.isnan(z[0, 0])
+

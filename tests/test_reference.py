@@ -26,7 +26,7 @@ def make_problem(rng, loss_name, n=9, n_in=4, n_out=3):
     log_loss (its gradient is ``p - y`` only when each row of y sums to 1),
     0/1 and fractional targets for binary log loss."""
     X = rng.normal(size=(n, n_in))
-    if loss_name == "squared_error":
+    if loss_name in ("squared_error", "absolute_error", "huber"):
         Y = rng.normal(size=(n, n_out))
     elif loss_name == "poisson":
         Y = rng.poisson(1.5, size=(n, n_out)).astype(float)
@@ -80,9 +80,53 @@ def test_activation_derivative_matches_finite_differences(name):
     # keep pre-activations away from relu's kink
     z = rng.uniform(0.1, 2.0, size=(5, 3)) * rng.choice([-1, 1], size=(5, 3))
     h = 1e-6
-    numeric = (ref.activation(name, z + h) - ref.activation(name, z - h)) / (2 * h)
-    analytic = ref.activation_derivative(name, ref.activation(name, z), np.ones_like(z))
+    numeric = (ref.activation(name, z + h, 0.2) - ref.activation(name, z - h, 0.2)) / (2 * h)
+    analytic = ref.activation_derivative(name, z, 0.2)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-7, atol=1e-9)
+
+
+def test_new_activations_values():
+    z = np.array([[-2.0, 0.0, 1.5]])
+    np.testing.assert_allclose(ref.activation("leaky_relu", z, 0.1), [[-0.2, 0.0, 1.5]])
+    # gelu(z) = z * Phi(z): Phi(-2) = 0.02275..., Phi(1.5) = 0.93319...
+    np.testing.assert_allclose(ref.activation("gelu", z),
+                               [[-2 * 0.022750131948179, 0.0, 1.5 * 0.933192798731142]])
+    np.testing.assert_allclose(ref.activation("silu", z), z / (1 + np.exp(-z)))
+
+
+def test_dropout_mask_rate_and_independence():
+    keep = ref.dropout_mask(7, np.arange(2000), np.arange(50), 0.3)
+    assert keep.shape == (2000, 50)
+    assert abs(1 - keep.mean() - 0.3) < 0.01
+    # neighbouring rows and units are not correlated
+    assert abs(np.corrcoef(keep[:-1].ravel(), keep[1:].ravel())[0, 1]) < 0.02
+    assert abs(np.corrcoef(keep[:, :-1].ravel(), keep[:, 1:].ravel())[0, 1]) < 0.02
+    other = ref.dropout_mask(8, np.arange(2000), np.arange(50), 0.3)
+    assert 0.35 < (keep != other).mean() < 0.49  # another seed, another mask (2pq = 0.42)
+    assert ref.dropout_mask(7, [0], [0], 0.0).all()
+
+
+def test_dropout_backprop_matches_finite_differences():
+    """With the masks fixed by the seed, the dropped-out network is a
+    deterministic function of the weights; its gradient is exact."""
+    rng = np.random.default_rng(11)
+    units = [4, 6, 5, 2]
+    X, Y = make_problem(rng, "squared_error", n_out=2)
+    coefs, intercepts = make_net(rng, units)
+    net = dict(drop=[0.5, 0.25], seed=123, row0=40, slope=0.01)
+    value, cg, ig = ref.backprop(coefs, intercepts, X, Y, None, "tanh", "identity",
+                                 "squared_error", 0.1, 0.5, **net)
+    acts = ref.forward(coefs, intercepts, X, "tanh", "identity", **net)
+    assert (acts[1] == 0).any() and (acts[2] == 0).any()
+
+    def f(flat):
+        c, b = ref.unpack(flat, units)
+        return ref.objective(c, b, X, Y, None, "tanh", "identity", "squared_error", 0.1, **net)
+
+    flat = ref.pack(coefs, intercepts)
+    assert value == pytest.approx(f(flat), rel=1e-14)
+    np.testing.assert_allclose(ref.pack(cg, ig), central_differences(f, flat),
+                               rtol=1e-6, atol=1e-8)
 
 
 def test_activations_values():
@@ -141,12 +185,14 @@ def test_backprop_matches_finite_differences(hidden, loss_name, out, weighted):
     # delta_scale = 1/n_outputs (scikit-learn's delta lacks it, #8349)
     scale = 1.0 / n_out if loss_name == "squared_error" else 1.0
 
-    value, cg, ig = ref.backprop(coefs, intercepts, X, Y, sw, hidden, out, loss_name, alpha, scale)
+    value, cg, ig = ref.backprop(coefs, intercepts, X, Y, sw, hidden, out, loss_name, alpha, scale,
+                                 huber_delta=0.7, slope=0.2)
     analytic = ref.pack(cg, ig)
 
     def f(flat):
         c, b = ref.unpack(flat, units)
-        return ref.objective(c, b, X, Y, sw, hidden, out, loss_name, alpha)
+        return ref.objective(c, b, X, Y, sw, hidden, out, loss_name, alpha, huber_delta=0.7,
+                             slope=0.2)
 
     flat = ref.pack(coefs, intercepts)
     assert value == pytest.approx(f(flat), rel=1e-14)

@@ -1,6 +1,6 @@
 """``@njit`` CPU kernels (see DESIGN.md, "Kernel conventions")."""
 
-from .activations import activation_backward, activation_forward
+from .activations import activation_backward, activation_forward, dropout_forward
 from .dense import dense_backward, dense_forward
 from .epochs import minibatch_epoch, sample_epoch
 from .losses import loss_sum, output_delta
@@ -25,6 +25,7 @@ __all__ = [
     "coef_sqnorm",
     "dense_backward",
     "dense_forward",
+    "dropout_forward",
     "finish_grad",
     "forward_pass",
     "gather_rows",

@@ -1,38 +1,66 @@
-"""Activations and their derivatives, in place on ``(n_rows, n_units)`` arrays.
+"""Activations, their derivatives and dropout, in place on ``(n_rows, n_units)``
+arrays.
 
-Derivatives are written in terms of the activation's *output* ``a`` (as
-scikit-learn does), so the forward pass need not keep pre-activations.
+In training, the forward pass of a hidden layer also writes the derivative
+of its output with respect to its pre-activation into a buffer ``dz`` of
+the same shape (times the dropout mask, where there is dropout), so the
+backward pass is one multiplication, whatever the activation: derivatives
+of ``gelu`` and ``silu`` need the pre-activation, which the activation
+itself overwrites.
 """
+
+import math
 
 import numpy as np
 
 from .. import codes
+from ..dropout import dropout_keep
 from ._jit import jit
+
+keep = jit(dropout_keep)
 
 
 @jit
-def activation_forward(z, code):
-    """Apply activation ``code`` to ``z`` in place. z : (n_rows, n_units)."""
+def activation_forward(z, dz, code, param):
+    """Apply activation ``code`` to ``z`` in place; when ``dz`` has rows
+    (training), also write the derivative f'(z) into it.
+
+    z : (n_rows, n_units); dz : (n_rows, n_units) or (0, 0). ``param`` is
+    leaky_relu's negative slope (of z's dtype; ignored by the others).
+    """
     n, m = z.shape
-    if code == codes.IDENTITY:
-        return
+    train = dz.shape[0] > 0
+    one = z.dtype.type(1.0)
     # Loops run over row views (zi[j], not z[i, j]) so LLVM vectorizes them.
-    if code == codes.LOGISTIC:
+    if code == codes.IDENTITY:
+        if train:
+            dz[:] = one
+    elif code == codes.LOGISTIC:
         for i in range(n):
             zi = z[i]
+            di = dz[i] if train else zi
             for j in range(m):
-                zi[j] = 1.0 / (1.0 + np.exp(-zi[j]))
+                zi[j] = one / (one + np.exp(-zi[j]))
+                if train:
+                    di[j] = zi[j] * (one - zi[j])
     elif code == codes.TANH:
         for i in range(n):
             zi = z[i]
+            di = dz[i] if train else zi
             for j in range(m):
                 zi[j] = np.tanh(zi[j])
-    elif code == codes.RELU:
+                if train:
+                    di[j] = one - zi[j] * zi[j]
+    elif code == codes.RELU or code == codes.LEAKY_RELU:
+        slope = param if code == codes.LEAKY_RELU else z.dtype.type(0.0)
         for i in range(n):
             zi = z[i]
+            di = dz[i] if train else zi
             for j in range(m):
+                if train:
+                    di[j] = one if zi[j] > 0.0 else slope
                 if zi[j] < 0.0:  # not max(): NaN must survive to be caught
-                    zi[j] = 0.0
+                    zi[j] *= slope
     elif code == codes.EXP:
         for i in range(n):
             zi = z[i]
@@ -41,16 +69,47 @@ def activation_forward(z, code):
     elif code == codes.ELU:
         for i in range(n):
             zi = z[i]
+            di = dz[i] if train else zi
             for j in range(m):
+                if train:
+                    di[j] = one
                 if not zi[j] > 0.0:  # NaN takes this branch and stays NaN
                     zi[j] = np.expm1(zi[j])
+                    if train:
+                        di[j] = zi[j] + one  # e^z
     elif code == codes.SOFTPLUS:
         for i in range(n):
             zi = z[i]
+            di = dz[i] if train else zi
             for j in range(m):
-                # log(1 + e^z) without overflow: max(z, 0) + log1p(e^-|z|)
                 x = zi[j]
+                if train:
+                    di[j] = one / (one + np.exp(-x))  # sigmoid(z)
+                # log(1 + e^z) without overflow: max(z, 0) + log1p(e^-|z|)
                 zi[j] = max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+    elif code == codes.GELU:
+        half = z.dtype.type(0.5)
+        inv_sqrt2 = z.dtype.type(1.0 / math.sqrt(2.0))
+        inv_sqrt2pi = z.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
+        for i in range(n):
+            zi = z[i]
+            di = dz[i] if train else zi
+            for j in range(m):
+                x = zi[j]
+                cdf = half * (one + math.erf(x * inv_sqrt2))
+                if train:  # Phi(z) + z phi(z); phi underflows to 0 far out
+                    di[j] = cdf + x * (inv_sqrt2pi * np.exp(-half * x * x))
+                zi[j] = x * cdf
+    elif code == codes.SILU:
+        for i in range(n):
+            zi = z[i]
+            di = dz[i] if train else zi
+            for j in range(m):
+                x = zi[j]
+                s = one / (one + np.exp(-x))  # 0 or 1 far out: no overflow below
+                zi[j] = x * s
+                if train:
+                    di[j] = s * (one + x * (one - s))
     elif code == codes.SOFTMAX:
         for i in range(n):
             zi = z[i]
@@ -67,44 +126,35 @@ def activation_forward(z, code):
 
 
 @jit
-def activation_backward(delta, a, code):
-    """Multiply ``delta`` in place by the derivative of hidden activation ``code``.
+def activation_backward(delta, dz):
+    """delta *= dz: from the gradient w.r.t. a hidden layer's output to the
+    gradient w.r.t. its pre-activation, with ``dz`` as the forward pass
+    wrote it. delta, dz : (n_rows, n_units)."""
+    for i in range(delta.shape[0]):
+        di = delta[i]
+        gi = dz[i]
+        for j in range(di.shape[0]):
+            di[j] *= gi[j]
 
-    delta : (n_rows, n_units), gradient w.r.t. the activation's output on
-    entry, w.r.t. its input on exit. a : (n_rows, n_units), the activation's
-    output from the forward pass.
+
+@jit
+def dropout_forward(a, dz, rate, seed, row0, col0):
+    """Inverted dropout in place: each unit is dropped (a and dz set to 0)
+    with probability ``rate``, and kept ones scaled by 1 / (1 - rate).
+
+    a, dz : (n_rows, n_units), a hidden layer's output and derivative. The
+    mask of row i, unit j is ``dropout_keep(seed, row0 + i, col0 + j,
+    rate)`` (see kernels/dropout.py): ``row0`` is the batch's position in
+    the epoch, ``col0`` the layer's first unit among all hidden units.
     """
-    n, m = delta.shape
-    if code == codes.LOGISTIC:
-        for i in range(n):
-            di = delta[i]
-            ai = a[i]
-            for j in range(m):
-                di[j] *= ai[j]
-                di[j] *= 1.0 - ai[j]
-    elif code == codes.TANH:
-        for i in range(n):
-            di = delta[i]
-            ai = a[i]
-            for j in range(m):
-                di[j] *= 1.0 - ai[j] ** 2
-    elif code == codes.RELU:
-        for i in range(n):
-            di = delta[i]
-            ai = a[i]
-            for j in range(m):
-                if ai[j] == 0.0:
-                    di[j] = 0.0
-    elif code == codes.ELU:  # 1 for a > 0, else e^z = a + 1
-        for i in range(n):
-            di = delta[i]
-            ai = a[i]
-            for j in range(m):
-                if not ai[j] > 0.0:
-                    di[j] *= ai[j] + 1.0
-    elif code == codes.SOFTPLUS:  # sigmoid(z) = 1 - e^-a
-        for i in range(n):
-            di = delta[i]
-            ai = a[i]
-            for j in range(m):
-                di[j] *= -np.expm1(-ai[j])
+    scale = a.dtype.type(1.0 / (1.0 - rate))
+    for i in range(a.shape[0]):
+        ai = a[i]
+        di = dz[i]
+        for j in range(ai.shape[0]):
+            if keep(seed, row0 + i, col0 + j, rate):
+                ai[j] *= scale
+                di[j] *= scale
+            else:
+                ai[j] = 0.0
+                di[j] = 0.0

@@ -17,17 +17,21 @@ Arguments: params (n_params,) updated in place; state1, state2 the
 optimizer state (SGD: velocity, unused; Adam: first and second moments),
 updated in place; X as ``Xd`` or
 CSR ``data, indices, indptr`` (``is_sparse``); Y (n, n_outputs); SW (n,);
-order (n,) int64 row order; units (int64) the layer widths; the activation
-and loss codes; alpha; solver (codes.SGD or codes.ADAM); lr (SGD's
-learning rate or Adam's learning_rate_init); momentum, nesterov; beta1,
-beta2, eps; t (Adam's step count before the epoch). Every float scalar
-must have the arrays' dtype.
+order (n,) int64 row order; units (int64) the layer widths; the hidden
+activation's code and parameter, the output activation's code, the loss's
+code and parameter (see ``kernels.codes``); alpha; drop (float64, the
+dropout rate of each hidden layer) and seed (int64, this epoch's dropout
+seed; row ``order[r]`` gets the masks of position ``r``); solver
+(codes.SGD or codes.ADAM); lr (SGD's learning rate or Adam's
+learning_rate_init); momentum, nesterov; beta1, beta2, eps; t (Adam's step
+count before the epoch). Every other float scalar must have the arrays'
+dtype.
 """
 
 import numpy as np
 
 from .. import codes
-from .activations import activation_backward, activation_forward
+from .activations import activation_backward, activation_forward, dropout_forward
 from .losses import loss_sum, output_delta
 from .network import (
     backward_pass,
@@ -44,8 +48,8 @@ from ._jit import jit
 @jit
 def minibatch_epoch(params, state1, state2,
                     Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
-                    units, hidden_code, out_code, loss_code, alpha,
-                    solver, lr, momentum, nesterov, beta1, beta2, eps, t):
+                    units, hidden_code, act_param, out_code, loss_code, loss_param, alpha,
+                    drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
     n = order.shape[0]
     dtype = params.dtype.type  # scalars made here keep the arrays' dtype
     one = dtype(1.0)
@@ -53,6 +57,7 @@ def minibatch_epoch(params, state1, state2,
     n_out = units[n_layers]
     width = units[1:].sum()
     acts = np.empty(batch_size * width, dtype=params.dtype)
+    dacts = np.empty(batch_size * width, dtype=params.dtype)
     deltas = np.empty(batch_size * width, dtype=params.dtype)
     grad = np.empty_like(params)
     xb = np.empty((batch_size, units[0]), dtype=params.dtype)
@@ -76,12 +81,14 @@ def minibatch_epoch(params, state1, state2,
         x = xb[:nb]
         y = yb[:nb]
         sw = swb[:nb]
-        out = forward_pass(acts, x, params, units, batch_size, hidden_code, out_code)
-        batch_loss = loss_sum(out, y, sw, loss_code)
+        out = forward_pass(acts, dacts, x, params, units, batch_size, hidden_code, act_param,
+                           out_code, drop, seed, start)
+        batch_loss = loss_sum(out, y, sw, loss_code, loss_param)
         batch_loss = (batch_loss + 0.5 * alpha * coef_sqnorm(params, units)) / sw_sum
         total += batch_loss * nb
-        output_delta(layer_view(deltas, units, batch_size, n_layers, nb), out, y, sw, one)
-        backward_pass(grad, deltas, acts, x, params, units, batch_size, hidden_code)
+        output_delta(layer_view(deltas, units, batch_size, n_layers, nb), out, y, sw, one,
+                     loss_code, loss_param)
+        backward_pass(grad, deltas, acts, dacts, x, params, units, batch_size)
         finish_grad(grad, params, units, alpha, dtype(sw_sum))
         t = _optimizer_step(params, state1, state2, grad, solver, lr, momentum, nesterov,
                             beta1, beta2, eps, t)
@@ -127,9 +134,12 @@ _WIDE = 8
 
 
 @jit
-def _row_forward(acts, x, params, units, coef_off, bias_off, act_off, hidden_code, out_code):
+def _row_forward(acts, dacts, x, params, units, coef_off, bias_off, act_off,
+                 hidden_code, act_param, out_code, drop, seed, row):
     """Forward one row ``x`` (n_features,) with plain loops; layer ``l``'s
-    output lands in ``acts`` at ``act_off[l]``. Returns the output."""
+    output lands in ``acts`` at ``act_off[l]``, a hidden layer's derivative
+    (times its dropout mask, for epoch position ``row``) in ``dacts``.
+    Returns the output."""
     n_layers = units.shape[0] - 1
     inp = x
     for l in range(n_layers):
@@ -156,7 +166,14 @@ def _row_forward(acts, x, params, units, coef_off, bias_off, act_off, hidden_cod
                 out[j] = acc
         for j in range(fo):
             out[j] += b[j]
-        activation_forward(out.reshape((1, fo)), hidden_code if l < n_layers - 1 else out_code)
+        z = out.reshape((1, fo))
+        if l < n_layers - 1:
+            dz = dacts[act_off[l] : act_off[l] + fo].reshape((1, fo))
+            activation_forward(z, dz, hidden_code, act_param)
+            if drop[l] > 0.0:
+                dropout_forward(z, dz, drop[l], seed, row, act_off[l])
+        else:
+            activation_forward(z, dacts[:0].reshape((0, 0)), out_code, act_param)
         inp = out
     return inp
 
@@ -164,8 +181,8 @@ def _row_forward(acts, x, params, units, coef_off, bias_off, act_off, hidden_cod
 @jit
 def sample_epoch(params, state1, state2,
                  Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
-                 units, hidden_code, out_code, loss_code, alpha,
-                 solver, lr, momentum, nesterov, beta1, beta2, eps, t):
+                 units, hidden_code, act_param, out_code, loss_code, loss_param, alpha,
+                 drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
     """The fused per-sample epoch (``batch_size`` must be 1): plain loops on
     one row at a time; one pass per layer forms the weight gradient and
     backpropagates through the old weights, then one optimizer step
@@ -175,6 +192,7 @@ def sample_epoch(params, state1, state2,
     one = dtype(1.0)
     n_layers = units.shape[0] - 1
     acts = np.empty(units[1:].sum(), dtype=params.dtype)
+    dacts = np.empty_like(acts)
     deltas = np.empty_like(acts)
     grad = np.empty_like(params)
     xb = np.empty((1, units[0]), dtype=params.dtype)
@@ -191,14 +209,15 @@ def sample_epoch(params, state1, state2,
             x = xb[0]
         else:
             x = Xd[i]
-        out = _row_forward(acts, x, params, units, coef_off, bias_off, act_off,
-                           hidden_code, out_code).reshape((1, units[n_layers]))
+        out = _row_forward(acts, dacts, x, params, units, coef_off, bias_off, act_off,
+                           hidden_code, act_param, out_code, drop, seed,
+                           r).reshape((1, units[n_layers]))
         y = Y[i : i + 1]
         sw = SW[i : i + 1]
-        total += (loss_sum(out, y, sw, loss_code) + 0.5 * alpha * sqnorm) / w
+        total += (loss_sum(out, y, sw, loss_code, loss_param) + 0.5 * alpha * sqnorm) / w
         last = act_off[n_layers - 1]
         output_delta(deltas[last : last + units[n_layers]].reshape((1, units[n_layers])),
-                     out, y, sw, one)
+                     out, y, sw, one, loss_code, loss_param)
         inv_w = one / w
         for l in range(n_layers - 1, -1, -1):
             fi = units[l]
@@ -233,7 +252,8 @@ def sample_epoch(params, state1, state2,
                         if l > 0:
                             dinp[k] += d * wv
             if l > 0:
-                activation_backward(dinp.reshape((1, fi)), inp.reshape((1, fi)), hidden_code)
+                dz = dacts[act_off[l - 1] : act_off[l - 1] + fi]
+                activation_backward(dinp.reshape((1, fi)), dz.reshape((1, fi)))
             g_b = grad[bias_off[l] : bias_off[l] + fo]
             for j in range(fo):
                 g_b[j] = dout[j] * inv_w

@@ -4,14 +4,14 @@ Layout (scikit-learn's ``_pack``): ``coefs_[0].ravel(), ..., coefs_[L-1].ravel()
 intercepts_[0], ..., intercepts_[L-1]``, where ``units`` (int64, length
 L + 1) gives the width of every layer from the input to the output.
 
-Activation and delta buffers are flat too: for a batch of at most
+Activation, derivative and delta buffers are flat too: for a batch of at most
 ``cap`` rows, layer ``l``'s block (l = 1..L) starts at
 ``cap * (units[1] + ... + units[l-1])``.
 """
 
 import numpy as np
 
-from .activations import activation_backward, activation_forward
+from .activations import activation_backward, activation_forward, dropout_forward
 from .dense import dense_backward, dense_forward
 from .losses import loss_sum, output_delta
 from ._jit import jit, jit_sum
@@ -70,32 +70,47 @@ def coef_sqnorm(params, units):
 
 
 @jit
-def forward_pass(acts, x, params, units, cap, hidden_code, out_code):
+def forward_pass(acts, dacts, x, params, units, cap, hidden_code, act_param, out_code,
+                 drop, seed, row0):
     """Forward the rows of ``x`` through the network into ``acts``.
 
     acts : flat activation buffer (see module doc); x : (n_rows, units[0]),
     n_rows <= cap. Returns the output layer's view, (n_rows, units[-1]).
+
+    Training passes ``dacts``, laid out as ``acts``: each hidden layer's
+    derivative (see activations.py) lands there, and hidden layer ``l``
+    drops units at rate ``drop[l]`` (float64, one per hidden layer) with
+    the masks of ``seed`` for rows at epoch positions ``row0, row0 + 1,
+    ...``. Prediction passes an empty ``dacts`` (then ``drop`` is unused).
     """
     n_layers = units.shape[0] - 1
     n = x.shape[0]
+    train = dacts.shape[0] > 0
+    no_dz = dacts[:0].reshape((0, 0))
     inp = x
+    col0 = 0
     for l in range(n_layers):
         out = layer_view(acts, units, cap, l + 1, n)
         dense_forward(out, inp, coef_view(params, units, l), intercept_view(params, units, l))
         if l < n_layers - 1:
-            activation_forward(out, hidden_code)
+            dz = layer_view(dacts, units, cap, l + 1, n) if train else no_dz
+            activation_forward(out, dz, hidden_code, act_param)
+            if train and drop[l] > 0.0:
+                dropout_forward(out, dz, drop[l], seed, row0, col0)
+            col0 += units[l + 1]
         else:
-            activation_forward(out, out_code)
+            activation_forward(out, no_dz, out_code, act_param)
         inp = out
     return inp
 
 
 @jit
-def backward_pass(grad, deltas, acts, x, params, units, cap, hidden_code):
+def backward_pass(grad, deltas, acts, dacts, x, params, units, cap):
     """Backpropagate the output delta (already in ``deltas``' last block)
     and write the raw gradient sums into ``grad``: ``a.T @ delta`` for the
     weights and ``delta.sum(0)`` for the intercepts, with no penalty and no
-    normalisation. grad : (n_params,); x : (n_rows, units[0])."""
+    normalisation. ``acts`` and ``dacts`` are as a training forward_pass
+    left them. grad : (n_params,); x : (n_rows, units[0])."""
     n_layers = units.shape[0] - 1
     n = x.shape[0]
     empty = x[:0]
@@ -110,7 +125,7 @@ def backward_pass(grad, deltas, acts, x, params, units, cap, hidden_code):
         W = coef_view(params, units, l)
         dense_backward(dinp, coef_view(grad, units, l), intercept_view(grad, units, l), dout, inp, W)
         if l > 0:
-            activation_backward(dinp, inp, hidden_code)
+            activation_backward(dinp, layer_view(dacts, units, cap, l, n))
 
 
 @jit
@@ -163,14 +178,16 @@ def row_block(xb, Xd, data, indices, indptr, is_sparse, start, stop):
 
 @jit
 def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
-              hidden_code, out_code, loss_code, alpha, delta_scale, chunk):
+              hidden_code, act_param, out_code, loss_code, loss_param, alpha, delta_scale,
+              chunk):
     """Full-batch loss and gradient (for L-BFGS), in row chunks of ``chunk``.
 
     Returns scikit-learn's loss over all rows (weighted mean loss plus
     ``0.5 * alpha * ||W||^2 / sum(SW)``) and writes its gradient into
     ``grad``. ``delta_scale`` scales the output delta: 1 reproduces
     scikit-learn, ``1 / n_outputs`` for multi-output squared error makes
-    the gradient that of the reported loss.
+    the gradient that of the reported loss. No dropout (a full-batch
+    objective is deterministic).
 
     Y : (n, n_outputs); SW : (n,); grad, params : (n_params,).
     """
@@ -179,7 +196,9 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
     cap = min(chunk, n)
     width = units[1:].sum()
     acts = np.empty(cap * width, dtype=params.dtype)
+    dacts = np.empty(cap * width, dtype=params.dtype)
     deltas = np.empty(cap * width, dtype=params.dtype)
+    no_drop = np.zeros(n_layers - 1)
     part = np.empty_like(grad)
     xb = np.empty((cap, units[0]), dtype=params.dtype)
     grad[:] = 0.0
@@ -189,14 +208,16 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
         stop = min(start + cap, n)
         nb = stop - start
         x = row_block(xb, Xd, data, indices, indptr, is_sparse, start, stop)
-        out = forward_pass(acts, x, params, units, cap, hidden_code, out_code)
+        out = forward_pass(acts, dacts, x, params, units, cap, hidden_code, act_param, out_code,
+                           no_drop, 0, 0)
         y = Y[start:stop]
         sw = SW[start:stop]
-        data_loss += loss_sum(out, y, sw, loss_code)
+        data_loss += loss_sum(out, y, sw, loss_code, loss_param)
         for i in range(nb):
             sw_sum += sw[i]
-        output_delta(layer_view(deltas, units, cap, n_layers, nb), out, y, sw, delta_scale)
-        backward_pass(part, deltas, acts, x, params, units, cap, hidden_code)
+        output_delta(layer_view(deltas, units, cap, n_layers, nb), out, y, sw, delta_scale,
+                     loss_code, loss_param)
+        backward_pass(part, deltas, acts, dacts, x, params, units, cap)
         for k in range(grad.shape[0]):
             grad[k] += part[k]
     finish_grad(grad, params, units, alpha, params.dtype.type(sw_sum))
@@ -205,7 +226,7 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
 
 @jit
 def predict(out, Xd, data, indices, indptr, is_sparse, params, units,
-            hidden_code, out_code, chunk):
+            hidden_code, act_param, out_code, chunk):
     """Forward pass for prediction, in row chunks of ``chunk`` so the extra
     memory is bounded whatever the number of rows. out : (n, units[-1])."""
     n = out.shape[0]
@@ -213,8 +234,10 @@ def predict(out, Xd, data, indices, indptr, is_sparse, params, units,
     width = units[1:].sum()
     acts = np.empty(cap * width, dtype=params.dtype)
     xb = np.empty((cap, units[0]), dtype=params.dtype)
+    no_drop = np.zeros(0)
     for start in range(0, n, cap):
         stop = min(start + cap, n)
         x = row_block(xb, Xd, data, indices, indptr, is_sparse, start, stop)
-        res = forward_pass(acts, x, params, units, cap, hidden_code, out_code)
+        res = forward_pass(acts, acts[:0], x, params, units, cap, hidden_code, act_param,
+                           out_code, no_drop, 0, 0)
         out[start:stop] = res

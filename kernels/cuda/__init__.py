@@ -12,7 +12,7 @@ launches per layer and step); the fused per-tile training step is not
 written yet.
 """
 
-from .activations import activation_backward, activation_forward
+from .activations import activation_backward, activation_forward, dropout_forward
 from .dense import dense_backward, dense_forward, gather_rows, matmul
 from .epochs import minibatch_epoch
 from .losses import loss_sum, output_delta
@@ -25,6 +25,7 @@ __all__ = [
     "adam_step",
     "dense_backward",
     "dense_forward",
+    "dropout_forward",
     "finish_grad",
     "gather_rows",
     "loss_grad",

@@ -27,8 +27,8 @@ def accumulate_loss_kernel(epoch_total, batch_loss, sqnorm, half_alpha, sw_sum, 
 
 def minibatch_epoch(params, state1, state2,
                     Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
-                    units, hidden_code, out_code, loss_code, alpha,
-                    solver, lr, momentum, nesterov, beta1, beta2, eps, t):
+                    units, hidden_code, act_param, out_code, loss_code, loss_param, alpha,
+                    drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
     if is_sparse:
         raise ValueError("sparse input is not supported on the GPU")
     dtype = np.dtype(params.dtype)
@@ -38,6 +38,7 @@ def minibatch_epoch(params, state1, state2,
     n_layers = len(units) - 1
     width = sum(units[1:])
     d_acts = cuda.device_array(batch_size * width, dtype=dtype)
+    d_dacts = cuda.device_array(batch_size * width, dtype=dtype)
     d_deltas = cuda.device_array(batch_size * width, dtype=dtype)
     d_grad = cuda.device_array(params.shape[0], dtype=dtype)
     d_xb = cuda.device_array((batch_size, units[0]), dtype=dtype)
@@ -63,12 +64,14 @@ def minibatch_epoch(params, state1, state2,
         x = d_xb[:nb]
         y = d_yb[:nb]
         sw = d_SW[start:stop]
-        out = forward_pass(d_acts, x, params, units, batch_size, hidden_code, out_code)
-        loss_sum(d_batch, d_row_loss, out, y, sw, loss_code, eps_clip)
+        out = forward_pass(d_acts, d_dacts, x, params, units, batch_size, hidden_code, act_param,
+                           out_code, drop, seed, start)
+        loss_sum(d_batch, d_row_loss, out, y, sw, loss_code, loss_param, eps_clip)
         coef_sqnorm(d_sq, d_partial, params, units)
         accumulate_loss_kernel[1, 1](d_total, d_batch, d_sq, 0.5 * float(alpha), sw_sum, nb)
-        output_delta(layer_view(d_deltas, units, batch_size, n_layers, nb), out, y, sw, cast(1.0))
-        backward_pass(d_grad, d_deltas, d_acts, x, params, units, batch_size, hidden_code)
+        output_delta(layer_view(d_deltas, units, batch_size, n_layers, nb), out, y, sw, cast(1.0),
+                     loss_code, loss_param)
+        backward_pass(d_grad, d_deltas, d_acts, d_dacts, x, params, units, batch_size)
         finish_grad(d_grad, params, n_coef(units), alpha, cast(sw_sum))
         if solver == codes.SGD:
             sgd_step(params, state1, d_grad, lr, momentum, nesterov)

@@ -13,7 +13,7 @@ from . import _launch
 
 
 @cuda.jit
-def row_loss_kernel(row_loss, out, y, sw, loss_code, eps):
+def row_loss_kernel(row_loss, out, y, sw, loss_code, loss_param, eps):
     i = cuda.grid(1)
     if i >= out.shape[0]:
         return
@@ -24,6 +24,18 @@ def row_loss_kernel(row_loss, out, y, sw, loss_code, eps):
             d = y[i, j] - out[i, j]
             row += d * d
         row *= 0.5 / m
+    elif loss_code == codes.ABSOLUTE_ERROR:
+        for j in range(m):
+            row += abs(y[i, j] - out[i, j])
+        row /= m
+    elif loss_code == codes.HUBER:
+        for j in range(m):
+            r = abs(y[i, j] - out[i, j])
+            if r <= loss_param:
+                row += 0.5 * r * r
+            else:
+                row += loss_param * (r - 0.5 * loss_param)
+        row /= m
     elif loss_code == codes.POISSON:
         for j in range(m):
             yt = y[i, j]
@@ -56,24 +68,36 @@ def sum_in_order_kernel(total, values, n, scale, add):
         total[0] = total[0] * add + scale * s
 
 
-def loss_sum(d_total, d_row_loss, d_out, d_y, d_sw, loss_code, eps):
+def loss_sum(d_total, d_row_loss, d_out, d_y, d_sw, loss_code, loss_param, eps):
     """d_total[0] = sum_i sw[i] * l_i (see the CPU twin); d_row_loss is a
     scratch buffer of at least n_rows. ``eps`` clips probabilities (the
     dtype's machine epsilon)."""
     n = d_out.shape[0]
     blocks, threads = _launch.grid1(n)
-    row_loss_kernel[blocks, threads](d_row_loss, d_out, d_y, d_sw, loss_code, eps)
+    row_loss_kernel[blocks, threads](d_row_loss, d_out, d_y, d_sw, loss_code,
+                                     float(loss_param), eps)
     sum_in_order_kernel[1, 1](d_total, d_row_loss, n, 1.0, 0.0)
 
 
 @cuda.jit
-def output_delta_kernel(delta, out, y, sw, scale):
+def output_delta_kernel(delta, out, y, sw, scale, loss_code, loss_param):
     i, j = cuda.grid(2)
-    if i < out.shape[0] and j < out.shape[1]:
-        delta[i, j] = (out[i, j] - y[i, j]) * (sw[i] * scale)
+    if i >= out.shape[0] or j >= out.shape[1]:
+        return
+    r = out[i, j] - y[i, j]
+    if loss_code == codes.ABSOLUTE_ERROR:
+        r = 1.0 if r > 0.0 else (-1.0 if r < 0.0 else 0.0)
+    elif loss_code == codes.HUBER:
+        r = min(max(r, -loss_param), loss_param)
+    delta[i, j] = r * (sw[i] * scale)
 
 
-def output_delta(d_delta, d_out, d_y, d_sw, scale):
-    """delta = (out - y) * sw[:, None] * scale."""
+def output_delta(d_delta, d_out, d_y, d_sw, scale, loss_code, loss_param):
+    """The output delta of the CPU twin: (out - y), sign(out - y) or
+    clip(out - y, -loss_param, loss_param), times sw[:, None] * scale, and
+    divided by n_outputs for absolute error and Huber."""
+    if loss_code in (codes.ABSOLUTE_ERROR, codes.HUBER):
+        scale = scale / scale.dtype.type(d_out.shape[1])
     blocks, threads = _launch.grid2(d_out.shape[0], d_out.shape[1])
-    output_delta_kernel[blocks, threads](d_delta, d_out, d_y, d_sw, scale)
+    output_delta_kernel[blocks, threads](d_delta, d_out, d_y, d_sw, scale, loss_code,
+                                         loss_param)

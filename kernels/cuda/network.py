@@ -9,7 +9,7 @@ import numpy as np
 from numba import cuda
 
 from . import _launch
-from .activations import activation_backward, activation_forward
+from .activations import activation_backward, activation_forward, dropout_forward
 from .dense import dense_backward, dense_forward
 from .losses import loss_sum, output_delta, sum_in_order_kernel
 from .optimizers import finish_grad, strided_sqsum_kernel
@@ -39,20 +39,33 @@ def layer_view(d_buf, units, cap, l, n_rows):
     return d_buf[off : off + n_rows * int(units[l])].reshape(n_rows, int(units[l]))
 
 
-def forward_pass(d_acts, d_x, d_params, units, cap, hidden_code, out_code):
-    """Forward d_x (n_rows, units[0]) into d_acts; returns the output view."""
+def forward_pass(d_acts, d_dacts, d_x, d_params, units, cap, hidden_code, act_param, out_code,
+                 drop, seed, row0):
+    """Forward d_x (n_rows, units[0]) into d_acts; returns the output view.
+    Training passes d_dacts (derivatives) and the dropout rates ``drop``
+    (host float64), seed and epoch position ``row0`` (see the CPU twin);
+    prediction passes None for d_dacts."""
     n_layers = len(units) - 1
     n = d_x.shape[0]
+    train = d_dacts is not None and d_dacts.shape[0] > 0
     inp = d_x
+    col0 = 0
     for l in range(n_layers):
         out = layer_view(d_acts, units, cap, l + 1, n)
         dense_forward(out, inp, coef_view(d_params, units, l), intercept_view(d_params, units, l))
-        activation_forward(out, hidden_code if l < n_layers - 1 else out_code)
+        if l < n_layers - 1:
+            dz = layer_view(d_dacts, units, cap, l + 1, n) if train else None
+            activation_forward(out, dz, hidden_code, act_param)
+            if train and drop[l] > 0.0:
+                dropout_forward(out, dz, drop[l], seed, row0, col0)
+            col0 += int(units[l + 1])
+        else:
+            activation_forward(out, None, out_code, act_param)
         inp = out
     return inp
 
 
-def backward_pass(d_grad, d_deltas, d_acts, d_x, d_params, units, cap, hidden_code):
+def backward_pass(d_grad, d_deltas, d_acts, d_dacts, d_x, d_params, units, cap):
     """Raw gradient sums into d_grad from the output delta already in
     d_deltas' last block (see the CPU twin)."""
     n_layers = len(units) - 1
@@ -68,7 +81,7 @@ def backward_pass(d_grad, d_deltas, d_acts, d_x, d_params, units, cap, hidden_co
         dense_backward(dinp, coef_view(d_grad, units, l), intercept_view(d_grad, units, l),
                        dout, inp, coef_view(d_params, units, l))
         if l > 0:
-            activation_backward(dinp, inp, hidden_code)
+            activation_backward(dinp, layer_view(d_dacts, units, cap, l, n))
 
 
 def coef_sqnorm(d_total, d_partial, d_params, units):
@@ -80,7 +93,7 @@ def coef_sqnorm(d_total, d_partial, d_params, units):
     sum_in_order_kernel[1, 1](d_total, d_partial, T, 1.0, 0.0)
 
 
-def predict(d_out, d_X, d_params, units, hidden_code, out_code, chunk):
+def predict(d_out, d_X, d_params, units, hidden_code, act_param, out_code, chunk):
     """Forward pass in row chunks of ``chunk``; d_out (n, units[-1])."""
     n = d_out.shape[0]
     cap = max(1, min(chunk, n))
@@ -88,7 +101,8 @@ def predict(d_out, d_X, d_params, units, hidden_code, out_code, chunk):
     d_acts = cuda.device_array(cap * width, dtype=d_out.dtype)
     for start in range(0, n, cap):
         stop = min(start + cap, n)
-        res = forward_pass(d_acts, d_X[start:stop], d_params, units, cap, hidden_code, out_code)
+        res = forward_pass(d_acts, None, d_X[start:stop], d_params, units, cap, hidden_code,
+                           act_param, out_code, None, 0, 0)
         d_out[start:stop].copy_to_device(res)  # both contiguous: a device-to-device copy
 
 
@@ -107,7 +121,8 @@ def fill_kernel(dst, value):
 
 
 def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
-              hidden_code, out_code, loss_code, alpha, delta_scale, chunk):
+              hidden_code, act_param, out_code, loss_code, loss_param, alpha, delta_scale,
+              chunk):
     """Full-batch loss and gradient on the GPU, in row chunks; the twin of
     the CPU ``loss_grad`` (same arguments; Xd and Y device arrays, SW a host
     array). Returns the loss (two numbers read back) and leaves the
@@ -121,7 +136,9 @@ def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, uni
     dtype = d_params.dtype
     width = sum(units[1:])
     d_acts = cuda.device_array(cap * width, dtype=dtype)
+    d_dacts = cuda.device_array(cap * width, dtype=dtype)
     d_deltas = cuda.device_array(cap * width, dtype=dtype)
+    no_drop = np.zeros(n_layers - 1)
     d_part = cuda.device_array(d_grad.shape[0], dtype=dtype)
     d_row_loss = cuda.device_array(cap, dtype=np.float64)
     d_chunk_loss = cuda.device_array(1, dtype=np.float64)
@@ -135,12 +152,13 @@ def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, uni
     for start in range(0, n, cap):
         stop = min(start + cap, n)
         x, y, sw = Xd[start:stop], Y[start:stop], d_SW[start:stop]
-        out = forward_pass(d_acts, x, d_params, units, cap, hidden_code, out_code)
-        loss_sum(d_chunk_loss, d_row_loss, out, y, sw, loss_code, eps_clip)
+        out = forward_pass(d_acts, d_dacts, x, d_params, units, cap, hidden_code, act_param,
+                           out_code, no_drop, 0, 0)
+        loss_sum(d_chunk_loss, d_row_loss, out, y, sw, loss_code, loss_param, eps_clip)
         sum_in_order_kernel[1, 1](d_total, d_chunk_loss, 1, 1.0, 1.0)
         output_delta(layer_view(d_deltas, units, cap, n_layers, stop - start), out, y, sw,
-                     delta_scale)
-        backward_pass(d_part, d_deltas, d_acts, x, d_params, units, cap, hidden_code)
+                     delta_scale, loss_code, loss_param)
+        backward_pass(d_part, d_deltas, d_acts, d_dacts, x, d_params, units, cap)
         add_into_kernel[blocks, threads](d_grad, d_part)
     sw_sum = float(np.sum(np.asarray(SW, dtype=np.float64)))
     finish_grad(d_grad, d_params, n_coef(units), alpha, dtype.type(sw_sum))

@@ -173,3 +173,15 @@ def test_callback_stops_a_gpu_fit():
         warnings.simplefilter("ignore")
         est.fit(X, y_multi)
     assert est.n_iter_ == 2
+
+
+@pytest.mark.parametrize("params", [
+    {"activation": "leaky_relu", "negative_slope": 0.2, "dropout": 0.3},
+    {"activation": "gelu", "loss": "huber", "huber_delta": 0.5},
+    {"activation": "silu", "loss": "absolute_error", "dropout": [0.5]},
+], ids=["leaky-dropout", "gelu-huber", "silu-mae-dropout"])
+def test_new_activations_losses_and_dropout_match_cpu(params):
+    """The same model on both devices, dropout masks included."""
+    cpu, gpu = fit_both(MLPRegressor, X, Y_reg, batch_size=3, **params)
+    assert_same(cpu, gpu)
+    np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-10)

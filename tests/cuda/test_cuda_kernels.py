@@ -12,9 +12,12 @@ G = pytest.importorskip("fastnn.kernels.cuda")
 
 DTYPES = [np.float64, np.float32]
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
-HIDDEN = ["identity", "logistic", "tanh", "relu", "elu", "softplus"]
+HIDDEN = ["identity", "logistic", "tanh", "relu", "elu", "softplus", "leaky_relu", "gelu",
+          "silu"]
 OUTPUT_LOSS = [("identity", "squared_error"), ("exp", "poisson"),
-               ("softmax", "log_loss"), ("logistic", "binary_log_loss")]
+               ("softmax", "log_loss"), ("logistic", "binary_log_loss"),
+               ("identity", "absolute_error"), ("identity", "huber")]
+SLOPE, HUBER_DELTA = 0.2, 0.7  # not the defaults, so that they are seen
 
 
 def rng_array(shape, dtype, seed=0, scale=1.0):
@@ -62,25 +65,46 @@ def test_dense_forward_backward(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", list(codes.ACTIVATIONS))
 def test_activations(dtype, name):
+    """Prediction (no derivative), training (derivative written) and the
+    backward multiplication."""
     code = codes.ACTIVATIONS[name]
     z = rng_array((5, 3), dtype, 5, scale=2.0)
     expected = z.copy()
-    C.activation_forward(expected, code)
+    C.activation_forward(expected, z[:0, :0], code, dtype(SLOPE))
     d_z = dev(z)
-    G.activation_forward(d_z, code)
+    G.activation_forward(d_z, None, code, dtype(SLOPE))
     np.testing.assert_allclose(d_z.copy_to_host(), expected, **TOL[dtype])
     if name in HIDDEN:
+        a, dz = z.copy(), np.empty_like(z)
+        C.activation_forward(a, dz, code, dtype(SLOPE))
+        d_a, d_dz = dev(z), cuda.device_array(z.shape, dtype=dtype)
+        G.activation_forward(d_a, d_dz, code, dtype(SLOPE))
+        np.testing.assert_allclose(d_a.copy_to_host(), a, **TOL[dtype])
+        np.testing.assert_allclose(d_dz.copy_to_host(), dz, **TOL[dtype])
         delta = rng_array((5, 3), dtype, 6)
         exp_delta = delta.copy()
-        C.activation_backward(exp_delta, expected, code)
+        C.activation_backward(exp_delta, dz)
         d_delta = dev(delta)
-        G.activation_backward(d_delta, dev(expected), code)
+        G.activation_backward(d_delta, d_dz)
         np.testing.assert_allclose(d_delta.copy_to_host(), exp_delta, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dropout_forward(dtype):
+    """The GPU draws the CPU's masks."""
+    a, dz = rng_array((6, 5), dtype, 7), rng_array((6, 5), dtype, 8)
+    exp_a, exp_dz = a.copy(), dz.copy()
+    C.dropout_forward(exp_a, exp_dz, 0.4, 12345, 70, 3)
+    assert (exp_a == 0).any() and (exp_a != 0).any()
+    d_a, d_dz = dev(a), dev(dz)
+    G.dropout_forward(d_a, d_dz, 0.4, 12345, 70, 3)
+    np.testing.assert_allclose(d_a.copy_to_host(), exp_a, **TOL[dtype])
+    np.testing.assert_allclose(d_dz.copy_to_host(), exp_dz, **TOL[dtype])
 
 
 def _outputs(out_name, dtype, n=6, m=3):
     z = rng_array((n, m), dtype, 7)
-    C.activation_forward(z, codes.ACTIVATIONS[out_name])
+    C.activation_forward(z, z[:0, :0], codes.ACTIVATIONS[out_name], dtype(SLOPE))
     if out_name in ("softmax", "logistic"):
         y = np.zeros((n, m), dtype)
         y[np.arange(n), np.arange(n) % m] = 1
@@ -94,16 +118,16 @@ def _outputs(out_name, dtype, n=6, m=3):
 @pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS)
 def test_losses_and_output_delta(dtype, out_name, loss):
     out, y, sw = _outputs(out_name, dtype)
-    expected = C.loss_sum(out, y, sw, codes.LOSSES[loss])
+    code, hd = codes.LOSSES[loss], dtype(HUBER_DELTA)
+    expected = C.loss_sum(out, y, sw, code, hd)
     d_total = cuda.device_array(1, dtype=np.float64)
     d_rows = cuda.device_array(out.shape[0], dtype=np.float64)
-    G.loss_sum(d_total, d_rows, dev(out), dev(y), dev(sw), codes.LOSSES[loss],
-               float(np.finfo(dtype).eps))
+    G.loss_sum(d_total, d_rows, dev(out), dev(y), dev(sw), code, hd, float(np.finfo(dtype).eps))
     np.testing.assert_allclose(d_total.copy_to_host()[0], expected, **TOL[dtype])
     delta = np.empty_like(out)
-    C.output_delta(delta, out, y, sw, dtype(0.5))
+    C.output_delta(delta, out, y, sw, dtype(0.5), code, hd)
     d_delta = cuda.device_array(out.shape, dtype=dtype)
-    G.output_delta(d_delta, dev(out), dev(y), dev(sw), dtype(0.5))
+    G.output_delta(d_delta, dev(out), dev(y), dev(sw), dtype(0.5), code, hd)
     np.testing.assert_allclose(d_delta.copy_to_host(), delta, **TOL[dtype])
 
 
@@ -136,26 +160,37 @@ def _net(dtype, units=(3, 5, 4, 2)):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("hidden", HIDDEN)
-@pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS)
+@pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS[:4])
 def test_predict(dtype, hidden, out_name, loss):
     units, params = _net(dtype)
     X = rng_array((7, 3), dtype, 12)
     out = np.empty((7, 2), dtype)
     C.predict(out, X, np.empty(0, dtype), np.empty(0, np.int32), np.empty(0, np.int32), False,
-              params, units, codes.ACTIVATIONS[hidden], codes.ACTIVATIONS[out_name], 3)
+              params, units, codes.ACTIVATIONS[hidden], dtype(SLOPE), codes.ACTIVATIONS[out_name],
+              3)
     d_out = cuda.device_array((7, 2), dtype=dtype)
-    G.predict(d_out, dev(X), dev(params), units, codes.ACTIVATIONS[hidden],
+    G.predict(d_out, dev(X), dev(params), units, codes.ACTIVATIONS[hidden], dtype(SLOPE),
               codes.ACTIVATIONS[out_name], 3)
     np.testing.assert_allclose(d_out.copy_to_host(), out, **TOL[dtype])
 
 
+EPOCH_CASES = [  # (solver, nesterov, hidden, out_name, loss, dropout rates)
+    *[(solver, nesterov, hidden, out_name, loss, None)
+      for solver, nesterov in [(codes.SGD, True), (codes.SGD, False), (codes.ADAM, True)]
+      for hidden in ["tanh", "relu"] for out_name, loss in OUTPUT_LOSS[:4]],
+    (codes.ADAM, True, "leaky_relu", "identity", "huber", None),
+    (codes.SGD, True, "gelu", "identity", "absolute_error", None),
+    (codes.ADAM, True, "silu", "softmax", "log_loss", (0.5, 0.2)),
+    (codes.SGD, False, "relu", "identity", "squared_error", (0.0, 0.6)),
+]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("solver,nesterov", [(codes.SGD, True), (codes.SGD, False), (codes.ADAM, True)])
-@pytest.mark.parametrize("hidden", ["tanh", "relu"])
-@pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS)
-def test_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, out_name, loss):
+@pytest.mark.parametrize("solver,nesterov,hidden,out_name,loss,drop", EPOCH_CASES)
+def test_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, out_name, loss, drop):
     """Two epochs, batch 3 over 7 rows (a partial last batch), weighted rows
-    including a zero weight: the same steps as the CPU kernel."""
+    including a zero weight: the same steps as the CPU kernel (the same
+    dropout masks, where there is dropout)."""
     units, params = _net(dtype)
     n = 7
     X = rng_array((n, 3), dtype, 13)
@@ -167,8 +202,10 @@ def test_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, out_name, 
     SW[2] = 0.0
     order = np.random.RandomState(15).permutation(n).astype(np.int64)
     cast = dtype
-    args = (codes.ACTIVATIONS[hidden], codes.ACTIVATIONS[out_name], codes.LOSSES[loss],
-            cast(1e-3), solver, cast(0.05), cast(0.9), nesterov, cast(0.9), cast(0.999), cast(1e-8))
+    rates = np.zeros(2) if drop is None else np.array(drop)
+    args = (codes.ACTIVATIONS[hidden], cast(SLOPE), codes.ACTIVATIONS[out_name],
+            codes.LOSSES[loss], cast(HUBER_DELTA), cast(1e-3), rates, 4321, solver, cast(0.05),
+            cast(0.9), nesterov, cast(0.9), cast(0.999), cast(1e-8))
     p_cpu, s1, s2 = params.copy(), np.zeros_like(params), np.zeros_like(params)
     empty = (np.empty(0, dtype), np.empty(0, np.int32), np.empty(0, np.int32), False)
     d_p, d_s1, d_s2 = dev(params), dev(np.zeros_like(params)), dev(np.zeros_like(params))
@@ -186,7 +223,7 @@ def test_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, out_name, 
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("hidden", ["logistic", "relu"])
+@pytest.mark.parametrize("hidden", ["logistic", "gelu"])
 @pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS)
 def test_loss_grad_matches_cpu(dtype, hidden, out_name, loss):
     units, params = _net(dtype)
@@ -196,8 +233,8 @@ def test_loss_grad_matches_cpu(dtype, hidden, out_name, loss):
     Y[np.arange(n), np.arange(n) % 2] = 1
     SW = np.random.RandomState(17).uniform(0.5, 2.0, n).astype(dtype)
     empty = (np.empty(0, dtype), np.empty(0, np.int32), np.empty(0, np.int32), False)
-    args = (units, codes.ACTIVATIONS[hidden], codes.ACTIVATIONS[out_name], codes.LOSSES[loss],
-            dtype(1e-2), dtype(0.5), 3)
+    args = (units, codes.ACTIVATIONS[hidden], dtype(SLOPE), codes.ACTIVATIONS[out_name],
+            codes.LOSSES[loss], dtype(HUBER_DELTA), dtype(1e-2), dtype(0.5), 3)
     grad = np.empty_like(params)
     expected = C.loss_grad(grad, params, X, *empty, Y, SW, *args)
     d_grad = cuda.device_array(params.shape[0], dtype=dtype)
