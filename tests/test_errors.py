@@ -174,3 +174,18 @@ def test_cuda_without_a_gpu_is_a_clear_error():
     with pytest.raises(RuntimeError, match=r"pip install 'fastnn\[cuda\]'"):
         est.fit(X, y_cls)
     assert not hasattr(est, "coefs_")
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_read_only_input_trains(solver, batch_size):
+    """Read-only X (a memory map, a frozen array) goes into every kernel
+    path, lbfgs's full-batch one included."""
+    X = np.random.RandomState(0).standard_normal((20, 3))
+    y = (X[:, 0] > 0).astype(int)
+    X.setflags(write=False)
+    est = MLPClassifier((4,), solver=solver, batch_size=batch_size, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    assert est.predict(X).shape == (20,)

@@ -113,7 +113,9 @@ def backward_pass(grad, deltas, acts, dacts, x, params, units, cap):
     left them. grad : (n_params,); x : (n_rows, units[0])."""
     n_layers = units.shape[0] - 1
     n = x.shape[0]
-    empty = x[:0]
+    # The first layer's input gradient is not needed: an empty view of a
+    # writable buffer (x may be read-only, and dinp's type must not be).
+    empty = deltas[:0].reshape((0, units[0]))
     for l in range(n_layers - 1, -1, -1):
         dout = layer_view(deltas, units, cap, l + 1, n)
         if l > 0:
