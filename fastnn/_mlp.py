@@ -419,6 +419,12 @@ _PARAMS_DOC = """
     validation set (``X_val``, ``y_val``, ``sample_weight_val``), whose
     loss is recorded per epoch in ``validation_loss_curve_``.
 
+    ``activation`` also takes "leaky_relu" (negative inputs times
+    ``negative_slope``, fastnn's own, default 0.01), "elu", "softplus",
+    "gelu" and "silu". ``dropout`` (fastnn's own, default 0.0): the rate of
+    inverted dropout on every hidden layer, or one rate per hidden layer;
+    sgd and adam only, training only, reproducible from ``random_state``.
+
     ``progress`` (fastnn's own, default False) shows a tqdm progress bar
     over epochs (loss, validation score, time left) for sgd and adam,
     or one line per epoch where tqdm is not installed. With scikit-learn
@@ -660,8 +666,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
-    __doc__ = "Multi-layer perceptron regressor trained by compiled kernels.\n" + _PARAMS_DOC.format(
-        name="MLPRegressor", extra=""
+    __doc__ = (
+        "Multi-layer perceptron regressor trained by compiled kernels.\n"
+        + _PARAMS_DOC.format(name="MLPRegressor", extra="")
+        + """
+    ``loss`` also takes "absolute_error" and "huber" (robust to outliers in
+    y; Huber's threshold is ``huber_delta``, fastnn's own, default 1.0, in
+    units of y). Both average over outputs; the output stays the identity.
+"""
     )
 
     _parameter_constraints: dict = {
