@@ -178,7 +178,8 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
         coefs, intercepts = unpack(be.to_host(d_params).copy(), list(units))
         return {"coefs_": coefs, "intercepts_": intercepts}
 
-    hooks = EpochHooks(est, X_train, y_train, 1 if incremental else est.max_iter, fitted_state)
+    hooks = EpochHooks(est, X_train, _user_targets(est, y_train),
+                       1 if incremental else est.max_iter, fitted_state)
     try:
         for it in range(est.max_iter):
             hooks.begin()
@@ -250,6 +251,14 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     if early_stopping:
         params[:] = est._best_params
     return params
+
+
+def _user_targets(est, Y):
+    """The network's targets ``Y`` as the user gave them (class labels, 1-D
+    for one output), for callbacks that score the model on them."""
+    if est._is_classifier():
+        return est._label_binarizer.inverse_transform(Y)
+    return Y.ravel() if Y.shape[1] == 1 else Y
 
 
 class _Snapshot:

@@ -95,3 +95,26 @@ def test_sklearn_scoring_monitor_records_every_epoch():
     epochs = [r for r in rows if r["task_name"] == "epoch"]
     assert len(epochs) == 4
     assert epochs[-1]["accuracy"] == est.score(X, y)
+
+
+@pytest.mark.parametrize("target", ["multiclass", "multilabel", "regression"])
+def test_scoring_monitor_sees_the_users_targets(target):
+    """Callbacks score on y as the user gave it (labels, not the network's
+    one-hot targets)."""
+    from sklearn.callback import ScoringMonitor
+
+    from fastnn import MLPRegressor
+
+    Y = {"multiclass": np.digitize(X[:, 0], [-0.5, 0.5]),
+         "multilabel": (X[:, :3] > 0).astype(int),
+         "regression": X[:, 0] - X[:, 1]}[target]
+    Est = MLPRegressor if target == "regression" else MLPClassifier
+    scoring = "r2" if target == "regression" else "accuracy"
+    monitor = ScoringMonitor(scoring=scoring)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = Est(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+        est.set_callbacks(monitor).fit(X, Y)
+    epochs = [r for r in monitor.get_logs().data if r["task_name"] == "epoch"]
+    assert len(epochs) == 3
+    assert epochs[-1][scoring] == pytest.approx(est.score(X, Y))
