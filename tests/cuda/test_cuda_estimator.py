@@ -185,3 +185,19 @@ def test_new_activations_losses_and_dropout_match_cpu(params):
     cpu, gpu = fit_both(MLPRegressor, X, Y_reg, batch_size=3, **params)
     assert_same(cpu, gpu)
     np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-10)
+
+
+def test_progress_display_and_interop_on_gpu(capsys, monkeypatch):
+    """The host-side features work the same on a GPU fit: the progress
+    lines, the loss-curve display's data, to_sklearn."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the one-line-per-epoch fallback
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, batch_size=5, device="cuda",
+                            progress=True, random_state=0).fit(X, y_multi)
+    assert capsys.readouterr().err.count("epoch") == 2
+    sk = est.to_sklearn()
+    np.testing.assert_allclose(sk.predict_proba(X), est.predict_proba(X), rtol=1e-10)
+    assert len(est.loss_curve_) == 2
