@@ -35,8 +35,9 @@ def fit(X, y, **params):
 def test_robust_losses_resist_outliers(seed):
     """The behaviour these losses are for: gross outliers in y pull a
     squared-error fit away from the clean function, much less a Huber or
-    absolute-error one (measured: median absolute test error 1.2 against
-    0.08-0.1 and 0.05-0.07)."""
+    absolute-error one (measured, seeds 0 and 1: median absolute test error
+    1.16 and 1.30 for squared error, 0.093 and 0.097 for huber, 0.062 and
+    0.053 for absolute error)."""
     X, y, X_test, y_test = outlier_problem(seed)
     err = {loss: median_absolute_error(y_test, fit(X, y, loss=loss).predict(X_test))
            for loss in ("squared_error", "huber", "absolute_error")}
