@@ -99,7 +99,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         backend = get_backend(self.device)
-        self._dropout_rates(len(hidden_layer_sizes))  # fail before any work
+        drop = self._dropout_rates(len(hidden_layer_sizes))  # checked before any work
         X, y, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
         if backend.name == "cuda":
             if sp.issparse(X):
@@ -144,7 +144,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         with backend.device_errors():
             if self.solver in _STOCHASTIC_SOLVERS:
                 fit_stochastic(self, X, y, sample_weight, params, units_arr, incremental, backend,
-                               validation)
+                               drop, validation)
             else:
                 fit_lbfgs(self, X, y, sample_weight, params, units_arr, backend)
 

@@ -113,15 +113,16 @@ def _split_validation(est, X, y, sample_weight):
     return X_train, y_train, sw_train, Validation(X_val, y_val, Y_val, sw_val)
 
 
-def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend,
+def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend, drop,
                    validation=None):
     """Train ``params`` (the flat buffer, updated in place) with sgd or adam
     on ``backend`` (see _backend.py): data, parameters and optimizer state
     live there for the whole fit; each epoch reads back its loss.
 
-    ``validation`` (a Validation of the user's X_val/y_val) replaces the
-    early-stopping split; with either, the validation loss is recorded in
-    ``validation_loss_curve_``.
+    ``drop`` is the dropout rate of each hidden layer (float64, see
+    ``_dropout_rates``). ``validation`` (a Validation of the user's
+    X_val/y_val) replaces the early-stopping split; with either, the
+    validation loss is recorded in ``validation_loss_curve_``.
 
     Sets the fitted attributes scikit-learn's ``_fit_stochastic`` sets. The
     caller restores the estimator if this raises.
@@ -158,7 +159,6 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     SW = _as_weights(sw_train, n_samples, dtype)
     d_params, d_state1, d_state2 = (be.to_device(a) for a in (params, opt.state1, opt.state2))
     net_codes = est._codes(dtype)
-    drop = est._dropout_rates(len(units) - 2)
     epoch = be.epoch(batch_size)
     cast = dtype.type
     solver_code = codes.SOLVERS[est.solver]
