@@ -4,12 +4,12 @@ Only imported when a fit asks for ``device="cuda"``: ``import fastnn`` never
 touches CUDA. Host functions (no suffix) take device arrays (``d_``
 prefixed) and launch the ``*_kernel`` functions.
 
-Every reduction here is done in a fixed order by one thread (matrix
-products sum over k in sequence, through shared-memory tiles; bias
-gradients over rows in sequence), so a given ``random_state`` gives the
-same model twice: no float atomics. Training runs layer by layer (a few
-launches per layer and step); the fused per-tile training step is not
-written yet.
+Every reduction here is done in a fixed order (matrix products sum over k
+in sequence, through shared-memory tiles; gradients over rows in
+sequence, tile partials in tile order), so a given ``random_state`` gives
+the same model twice: no float atomics. Mini-batch training runs the fused
+per-tile step of ``fused.py`` (two launches per batch) wherever a tile of
+rows fits in shared memory, and layer by layer otherwise.
 """
 
 from .activations import activation_backward, activation_forward, dropout_forward

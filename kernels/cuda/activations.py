@@ -16,12 +16,10 @@ _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-@cuda.jit
-def activation_forward_kernel(z, dz, train, code, param):
-    i, j = cuda.grid(2)
-    if i >= z.shape[0] or j >= z.shape[1]:
-        return
-    x = z[i, j]
+@cuda.jit(device=True)
+def activate(x, code, param):
+    """(f(x), f'(x)) of the elementwise activation ``code`` (not softmax);
+    ``param``: leaky_relu's negative slope."""
     a = x
     d = 1.0
     if code == codes.LOGISTIC:
@@ -53,28 +51,41 @@ def activation_forward_kernel(z, dz, train, code, param):
         s = 1.0 / (1.0 + math.exp(-x))
         a = x * s
         d = s * (1.0 + x * (1.0 - s))
+    return a, d
+
+
+@cuda.jit
+def activation_forward_kernel(z, dz, train, code, param):
+    i, j = cuda.grid(2)
+    if i >= z.shape[0] or j >= z.shape[1]:
+        return
+    a, d = activate(z[i, j], code, param)
     z[i, j] = a
     if train:
         dz[i, j] = d
 
 
-@cuda.jit
-def softmax_kernel(z):
-    """One thread per row: max, exp, normalise (row in sequence)."""
-    i = cuda.grid(1)
-    if i >= z.shape[0]:
-        return
-    m = z.shape[1]
-    mx = z[i, 0]
+@cuda.jit(device=True)
+def softmax_row(z, o0, m):
+    """Softmax of z[o0:o0 + m] in place: max, exp, normalise, in sequence."""
+    mx = z[o0]
     for j in range(1, m):
-        if z[i, j] > mx:
-            mx = z[i, j]
+        if z[o0 + j] > mx:
+            mx = z[o0 + j]
     s = 0.0
     for j in range(m):
-        z[i, j] = math.exp(z[i, j] - mx)
-        s += z[i, j]
+        z[o0 + j] = math.exp(z[o0 + j] - mx)
+        s += z[o0 + j]
     for j in range(m):
-        z[i, j] /= s
+        z[o0 + j] /= s
+
+
+@cuda.jit
+def softmax_kernel(z):
+    """One thread per row."""
+    i = cuda.grid(1)
+    if i < z.shape[0]:
+        softmax_row(z[i], 0, z.shape[1])
 
 
 def activation_forward(d_z, d_dz, code, param):

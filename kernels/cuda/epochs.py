@@ -5,6 +5,10 @@ params, state1, state2, Xd and Y as device arrays; ``SW`` and ``order``
 stay host arrays (the shuffle is drawn on the host; the batches' weight
 sums are taken there). The epoch's loss accumulates on the device and is
 read back once, at the end.
+
+Where a tile of rows fits in shared memory (``fused.tile_rows``) the
+epoch runs the fused step of ``fused.py``; otherwise, below, layer by
+layer with a few launches per layer and step.
 """
 
 import numpy as np
@@ -12,6 +16,7 @@ from numba import cuda
 
 from .. import codes
 from .dense import gather_rows
+from .fused import minibatch_epoch_fused, tile_rows
 from .losses import loss_sum, output_delta
 from .network import SQSUM_THREADS, backward_pass, coef_sqnorm, forward_pass, layer_view, n_coef
 from .optimizers import adam_step, finish_grad, sgd_step
@@ -31,6 +36,12 @@ def minibatch_epoch(params, state1, state2,
                     drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
     if is_sparse:
         raise ValueError("sparse input is not supported on the GPU")
+    T = tile_rows(units, params.dtype, batch_size)
+    if T > 0:
+        return minibatch_epoch_fused(params, state1, state2, Xd, Y, SW, order, batch_size, T,
+                                     units, hidden_code, act_param, out_code, loss_code,
+                                     loss_param, alpha, drop, seed, solver, lr, momentum,
+                                     nesterov, beta1, beta2, eps, t)
     dtype = np.dtype(params.dtype)
     cast = dtype.type
     n = order.shape[0]

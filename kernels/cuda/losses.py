@@ -12,25 +12,22 @@ from .. import codes
 from . import _launch
 
 
-@cuda.jit
-def row_loss_kernel(row_loss, out, y, sw, loss_code, loss_param, eps):
-    i = cuda.grid(1)
-    if i >= out.shape[0]:
-        return
-    m = out.shape[1]
+@cuda.jit(device=True)
+def row_loss(o, o0, y, i, m, loss_code, loss_param, eps):
+    """The unweighted loss of one row: outputs o[o0:o0 + m] against y[i]."""
     row = 0.0
     if loss_code == codes.SQUARED_ERROR:
         for j in range(m):
-            d = y[i, j] - out[i, j]
+            d = y[i, j] - o[o0 + j]
             row += d * d
         row *= 0.5 / m
     elif loss_code == codes.ABSOLUTE_ERROR:
         for j in range(m):
-            row += abs(y[i, j] - out[i, j])
+            row += abs(y[i, j] - o[o0 + j])
         row /= m
     elif loss_code == codes.HUBER:
         for j in range(m):
-            r = abs(y[i, j] - out[i, j])
+            r = abs(y[i, j] - o[o0 + j])
             if r <= loss_param:
                 row += 0.5 * r * r
             else:
@@ -40,22 +37,30 @@ def row_loss_kernel(row_loss, out, y, sw, loss_code, loss_param, eps):
         for j in range(m):
             yt = y[i, j]
             if yt != 0.0:
-                row += yt * math.log(yt / out[i, j])
-            row += out[i, j] - yt
+                row += yt * math.log(yt / o[o0 + j])
+            row += o[o0 + j] - yt
     elif loss_code == codes.LOG_LOSS:
         for j in range(m):
             if y[i, j] != 0.0:
-                p = min(max(out[i, j], eps), 1.0 - eps)
+                p = min(max(o[o0 + j], eps), 1.0 - eps)
                 row -= y[i, j] * math.log(p)
     else:  # BINARY_LOG_LOSS
         for j in range(m):
-            p = min(max(out[i, j], eps), 1.0 - eps)
+            p = min(max(o[o0 + j], eps), 1.0 - eps)
             yt = y[i, j]
             if yt != 0.0:
                 row -= yt * math.log(p)
             if yt != 1.0:
                 row -= (1.0 - yt) * math.log(1.0 - p)
-    row_loss[i] = sw[i] * row
+    return row
+
+
+@cuda.jit
+def row_loss_kernel(row_loss_out, out, y, sw, loss_code, loss_param, eps):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        row_loss_out[i] = sw[i] * row_loss(out[i], 0, y, i, out.shape[1], loss_code,
+                                           loss_param, eps)
 
 
 @cuda.jit
@@ -79,17 +84,21 @@ def loss_sum(d_total, d_row_loss, d_out, d_y, d_sw, loss_code, loss_param, eps):
     sum_in_order_kernel[1, 1](d_total, d_row_loss, n, 1.0, 0.0)
 
 
+@cuda.jit(device=True)
+def delta_of(r, loss_code, loss_param):
+    """The output delta's loss factor for the residual r = out - y."""
+    if loss_code == codes.ABSOLUTE_ERROR:
+        return 1.0 if r > 0.0 else (-1.0 if r < 0.0 else 0.0)
+    if loss_code == codes.HUBER:
+        return min(max(r, -loss_param), loss_param)
+    return r
+
+
 @cuda.jit
 def output_delta_kernel(delta, out, y, sw, scale, loss_code, loss_param):
     i, j = cuda.grid(2)
-    if i >= out.shape[0] or j >= out.shape[1]:
-        return
-    r = out[i, j] - y[i, j]
-    if loss_code == codes.ABSOLUTE_ERROR:
-        r = 1.0 if r > 0.0 else (-1.0 if r < 0.0 else 0.0)
-    elif loss_code == codes.HUBER:
-        r = min(max(r, -loss_param), loss_param)
-    delta[i, j] = r * (sw[i] * scale)
+    if i < out.shape[0] and j < out.shape[1]:
+        delta[i, j] = delta_of(out[i, j] - y[i, j], loss_code, loss_param) * (sw[i] * scale)
 
 
 def output_delta(d_delta, d_out, d_y, d_sw, scale, loss_code, loss_param):

@@ -8,13 +8,19 @@ from numba import cuda
 from . import _launch
 
 
+@cuda.jit(device=True)
+def finished(g, p, k, n_coef, alpha, sw_sum):
+    """scikit-learn's gradient of parameter k from its raw sum g."""
+    if k < n_coef:
+        return (g + alpha * p) / sw_sum
+    return g / sw_sum
+
+
 @cuda.jit
 def finish_grad_kernel(grad, params, n_coef, alpha, sw_sum):
     k = cuda.grid(1)
-    if k < n_coef:
-        grad[k] = (grad[k] + alpha * params[k]) / sw_sum
-    elif k < grad.shape[0]:
-        grad[k] = grad[k] / sw_sum
+    if k < grad.shape[0]:
+        grad[k] = finished(grad[k], params[k], k, n_coef, alpha, sw_sum)
 
 
 def finish_grad(d_grad, d_params, n_coef, alpha, sw_sum):
@@ -24,15 +30,20 @@ def finish_grad(d_grad, d_params, n_coef, alpha, sw_sum):
     finish_grad_kernel[blocks, threads](d_grad, d_params, n_coef, alpha, sw_sum)
 
 
+@cuda.jit(device=True)
+def sgd_update(params, velocity, k, g, lr, momentum, nesterov):
+    v = momentum * velocity[k] - lr * g
+    velocity[k] = v
+    if nesterov:
+        v = momentum * v - lr * g
+    params[k] += v
+
+
 @cuda.jit
 def sgd_step_kernel(params, velocity, grad, lr, momentum, nesterov):
     k = cuda.grid(1)
     if k < params.shape[0]:
-        v = momentum * velocity[k] - lr * grad[k]
-        velocity[k] = v
-        if nesterov:
-            v = momentum * v - lr * grad[k]
-        params[k] += v
+        sgd_update(params, velocity, k, grad[k], lr, momentum, nesterov)
 
 
 def sgd_step(d_params, d_velocity, d_grad, lr, momentum, nesterov):
@@ -41,16 +52,20 @@ def sgd_step(d_params, d_velocity, d_grad, lr, momentum, nesterov):
     sgd_step_kernel[blocks, threads](d_params, d_velocity, d_grad, lr, momentum, nesterov)
 
 
+@cuda.jit(device=True)
+def adam_update(params, m, v, k, g, lr, beta1, beta2, eps):
+    mk = beta1 * m[k] + (1.0 - beta1) * g
+    vk = beta2 * v[k] + (1.0 - beta2) * (g * g)
+    m[k] = mk
+    v[k] = vk
+    params[k] += -lr * mk / (math.sqrt(vk) + eps)
+
+
 @cuda.jit
 def adam_step_kernel(params, m, v, grad, lr, beta1, beta2, eps):
     k = cuda.grid(1)
     if k < params.shape[0]:
-        g = grad[k]
-        mk = beta1 * m[k] + (1.0 - beta1) * g
-        vk = beta2 * v[k] + (1.0 - beta2) * (g * g)
-        m[k] = mk
-        v[k] = vk
-        params[k] += -lr * mk / (math.sqrt(vk) + eps)
+        adam_update(params, m, v, k, grad[k], lr, beta1, beta2, eps)
 
 
 def adam_step(d_params, d_m, d_v, d_grad, lr, beta1, beta2, eps):

@@ -27,10 +27,12 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch):
     """Tiny blocks so even tiny inputs span several of them (simulator
-    shapes: at most 4 blocks per axis, 64 threads a block)."""
+    shapes: at most 4 blocks per axis, 64 threads a block), and tiles of
+    two rows so a batch spans several tiles of the fused step."""
     if not _cuda_usable():
         return
-    from fastnn.kernels.cuda import _launch
+    from fastnn.kernels.cuda import _launch, fused
 
     monkeypatch.setattr(_launch, "TPB", 4)
     monkeypatch.setattr(_launch, "TILE", 2)
+    monkeypatch.setattr(fused, "MAX_TILE_ROWS", 2)

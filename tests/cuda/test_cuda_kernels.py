@@ -9,6 +9,7 @@ from fastnn.kernels import cpu as C
 
 cuda = pytest.importorskip("numba.cuda")
 G = pytest.importorskip("fastnn.kernels.cuda")
+from fastnn.kernels.cuda import fused  # noqa: E402
 
 DTYPES = [np.float64, np.float32]
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
@@ -190,7 +191,55 @@ EPOCH_CASES = [  # (solver, nesterov, hidden, out_name, loss, dropout rates)
 def test_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, out_name, loss, drop):
     """Two epochs, batch 3 over 7 rows (a partial last batch), weighted rows
     including a zero weight: the same steps as the CPU kernel (the same
-    dropout masks, where there is dropout)."""
+    dropout masks, where there is dropout). The fused step, tiles of 2."""
+    assert fused.tile_rows(_net(dtype)[0], dtype, 3) == 2
+    _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, drop)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("solver,nesterov,hidden,out_name,loss,drop", EPOCH_CASES[::5])
+def test_layered_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, out_name, loss,
+                                             drop, monkeypatch):
+    """The layer-by-layer path, taken where a tile's activations would not
+    fit in shared memory."""
+    monkeypatch.setattr(fused, "SHARED_BYTES", 0)
+    assert fused.tile_rows(_net(dtype)[0], dtype, 3) == 0
+    _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, drop)
+
+
+def test_tile_rows():
+    """As many rows as fit in shared memory, capped by the batch and
+    MAX_TILE_ROWS; none when a single row does not fit."""
+    units = np.array([100, 256, 128, 5])  # 389 values a row, twice
+    fit = fused.SHARED_BYTES // (2 * 389 * 8)
+    assert fused.tile_rows(units, np.float64, 256) == min(fit, fused.MAX_TILE_ROWS)
+    assert fused.tile_rows(units, np.float64, 1) == 1
+    assert fused.tile_rows(np.array([10, 4000, 1]), np.float64, 256) == 0
+
+
+def test_fused_epoch_is_deterministic():
+    """The same epoch twice gives bit-identical weights and loss."""
+    dtype = np.float32
+    units, params = _net(dtype)
+    X = rng_array((9, 3), dtype, 3)
+    Y = rng_array((9, 2), dtype, 4)
+    SW = np.ones(9, dtype)
+    order = np.arange(9, dtype=np.int64)
+    empty = (np.empty(0, dtype), np.empty(0, np.int32), np.empty(0, np.int32), False)
+    runs = []
+    for _ in range(2):
+        d_p = dev(params)
+        loss, _ = G.minibatch_epoch(
+            d_p, dev(np.zeros_like(params)), dev(np.zeros_like(params)), dev(X), *empty, dev(Y),
+            SW, order, 5, units, codes.RELU, dtype(0.0), codes.IDENTITY, codes.SQUARED_ERROR,
+            dtype(1.0), dtype(1e-3), np.zeros(2), 0, codes.ADAM, dtype(0.01), dtype(0.9), True,
+            dtype(0.9), dtype(0.999), dtype(1e-8), 0)
+        runs.append((loss, d_p.copy_to_host()))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, drop):
     units, params = _net(dtype)
     n = 7
     X = rng_array((n, 3), dtype, 13)
