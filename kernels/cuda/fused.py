@@ -38,6 +38,7 @@ from ..cpu.optimizers import adam_lr
 from . import _launch
 from .activations import activate, keep, softmax_row
 from .losses import delta_of, row_loss
+from .network import n_coef as n_coef_of
 from .optimizers import adam_update, finished, sgd_update
 
 #: Dynamic shared memory a tile may use (the per-block default).
@@ -242,18 +243,11 @@ def minibatch_epoch_fused(params, state1, state2, Xd, Y, SW, order, batch_size, 
     n = order.shape[0]
     units_h = np.asarray(units, dtype=np.int64)
     n_layers = units_h.shape[0] - 1
-    coef_off = np.zeros(n_layers, np.int64)
-    bias_off = np.zeros(n_layers, np.int64)
-    off = 0
-    for l in range(n_layers):
-        coef_off[l] = off
-        off += units_h[l] * units_h[l + 1]
-    n_coef = off
-    for l in range(n_layers):
-        bias_off[l] = off
-        off += units_h[l + 1]
     # act_off[l]: where layer l's output starts in a row; act_off[-1]: the width.
     act_off = np.concatenate([[0], np.cumsum(units_h[1:])]).astype(np.int64)
+    coef_off = np.concatenate([[0], np.cumsum(units_h[:-1] * units_h[1:])[:-1]]).astype(np.int64)
+    n_coef = n_coef_of(units_h)
+    bias_off = n_coef + act_off[:n_layers]  # the intercepts follow the weights, in layer order
     n_params = params.shape[0]
     max_tiles = (batch_size + T - 1) // T
     n_batches = (n + batch_size - 1) // batch_size
