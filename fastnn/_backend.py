@@ -50,10 +50,15 @@ class CPUBackend:
     def device_errors(self):
         return nullcontext()
 
+    def forward(self, out, X_in, params, units, hidden_code, act_param, out_code, chunk):
+        """out[:] = network output (host array) for ``X_in``, X already in
+        kernel form on this device (``kernel_input``)."""
+        self.kernels.predict(out, *X_in, params, units, hidden_code, act_param, out_code, chunk)
+
     def predict(self, out, X, params, units, hidden_code, act_param, out_code, chunk):
         """out[:] = network output for X (host arrays)."""
-        self.kernels.predict(out, *self.kernel_input(X), params, units, hidden_code, act_param,
-                             out_code, chunk)
+        self.forward(out, self.kernel_input(X), params, units, hidden_code, act_param, out_code,
+                     chunk)
 
 
 class CUDABackend:
@@ -123,12 +128,20 @@ class CUDABackend:
     def copy_into(self, dst, src):
         dst.copy_to_device(src)
 
-    def predict(self, out, X, params, units, hidden_code, act_param, out_code, chunk):
-        """out[:] = network output for dense host X, computed on the GPU."""
+    def forward(self, out, X_in, d_params, units, hidden_code, act_param, out_code, chunk):
+        """out[:] = network output (host array) for ``X_in`` and ``d_params``
+        on the GPU (``kernel_input``, ``to_device``); only the outputs come
+        back."""
         d_out = self.cuda.device_array(out.shape, dtype=out.dtype)
-        self.kernels.predict(d_out, self.to_device(X), self.to_device(params), units,
-                             hidden_code, act_param, out_code, chunk)
+        self.kernels.predict(d_out, *X_in, d_params, units, hidden_code, act_param, out_code,
+                             chunk)
         d_out.copy_to_host(out)
+
+    def predict(self, out, X, params, units, hidden_code, act_param, out_code, chunk):
+        """out[:] = network output for host X (dense or sparse) and host
+        params, computed on the GPU."""
+        self.forward(out, self.kernel_input(X), self.to_device(params), units, hidden_code,
+                     act_param, out_code, chunk)
 
 
 def get_backend(device):

@@ -101,12 +101,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         backend = get_backend(self.device)
         drop = self._dropout_rates(len(hidden_layer_sizes))  # checked before any work
         X, y, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
-        if backend.name == "cuda":
-            if sp.issparse(X):
-                raise ValueError(
-                    "Sparse input does not run on device='cuda' yet; use "
-                    "device='cpu' or densify X."
-                )
         n_samples, n_features = X.shape
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -364,8 +358,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
     def _forward_pass_fast(self, X, check_input=True):
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        if self.device == "cuda" and sp.issparse(X):
-            raise ValueError("Sparse input does not run on device='cuda' yet; use device='cpu'.")
         return self._forward(X, device=self.device)
 
     def _score_outputs(self, out, y, sample_weight):

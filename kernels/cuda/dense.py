@@ -1,6 +1,6 @@
 """Dense layer on the GPU: matrix products, bias, row gather.
 
-Twins of ``kernels.cpu.dense`` (and ``network.gather_rows``).
+Twins of ``kernels.cpu.dense`` (and of ``network.gather_rows``, ``row_block``).
 """
 
 import numba
@@ -134,7 +134,41 @@ def gather_rows_kernel(xb, X, rows):
         xb[r, j] = X[rows[r], j]
 
 
-def gather_rows(d_xb, d_X, d_rows):
-    """d_xb[:len(rows)] = d_X[rows] (dense X)."""
-    blocks, threads = _launch.grid2(d_rows.shape[0], d_xb.shape[1])
-    gather_rows_kernel[blocks, threads](d_xb, d_X, d_rows)
+@cuda.jit
+def gather_sparse_rows_kernel(xb, data, indices, indptr, rows):
+    """Block r: xb[r] = CSR row rows[r], densified. The block's threads
+    zero the row; then one thread adds its stored values in order, so
+    duplicate entries sum as on the CPU, deterministically."""
+    r = cuda.blockIdx.x
+    if r >= rows.shape[0]:
+        return
+    for j in range(cuda.threadIdx.x, xb.shape[1], cuda.blockDim.x):
+        xb[r, j] = 0.0
+    cuda.syncthreads()
+    if cuda.threadIdx.x == 0:
+        i = rows[r]
+        for p in range(indptr[i], indptr[i + 1]):
+            xb[r, indices[p]] += data[p]
+
+
+def gather_rows(d_xb, d_Xd, d_data, d_indices, d_indptr, is_sparse, d_rows):
+    """d_xb[:len(rows)] = rows ``d_rows`` of X: dense ``d_Xd``, or CSR
+    arrays ``d_data, d_indices, d_indptr`` when ``is_sparse``."""
+    n = d_rows.shape[0]
+    if n == 0:
+        return
+    if is_sparse:
+        gather_sparse_rows_kernel[n, _launch.TPB](d_xb, d_data, d_indices, d_indptr, d_rows)
+        return
+    blocks, threads = _launch.grid2(n, d_xb.shape[1])
+    gather_rows_kernel[blocks, threads](d_xb, d_Xd, d_rows)
+
+
+def row_block(d_xb, d_Xd, d_data, d_indices, d_indptr, is_sparse, start, stop):
+    """Rows ``[start, stop)`` of X as a dense 2-D device array: a view of
+    dense X, or sparse X's rows gathered into ``d_xb``."""
+    if not is_sparse:
+        return d_Xd[start:stop]
+    rows = cuda.to_device(np.arange(start, stop, dtype=np.int64))
+    gather_rows(d_xb, d_Xd, d_data, d_indices, d_indptr, True, rows)
+    return d_xb[: stop - start]

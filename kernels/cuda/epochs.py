@@ -8,7 +8,8 @@ read back once, at the end.
 
 Where a tile of rows fits in shared memory (``fused.tile_rows``) the
 epoch runs the fused step of ``fused.py``; otherwise, below, layer by
-layer with a few launches per layer and step.
+layer with a few launches per layer and step. Sparse X stays in CSR form
+on the device; each batch's rows are densified there (``gather_rows``).
 """
 
 import numpy as np
@@ -34,11 +35,10 @@ def minibatch_epoch(params, state1, state2,
                     Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                     units, hidden_code, act_param, out_code, loss_code, loss_param, alpha,
                     drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
-    if is_sparse:
-        raise ValueError("sparse input is not supported on the GPU")
     T = tile_rows(units, params.dtype, batch_size)
     if T > 0:
-        return minibatch_epoch_fused(params, state1, state2, Xd, Y, SW, order, batch_size, T,
+        return minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr,
+                                     is_sparse, Y, SW, order, batch_size, T,
                                      units, hidden_code, act_param, out_code, loss_code,
                                      loss_param, alpha, drop, seed, solver, lr, momentum,
                                      nesterov, beta1, beta2, eps, t)
@@ -70,8 +70,8 @@ def minibatch_epoch(params, state1, state2,
         if sw_sum == 0.0:
             continue  # an all-zero-weight batch carries no gradient
         rows = d_rows[start:stop]
-        gather_rows(d_xb, Xd, rows)
-        gather_rows(d_yb, Y, rows)
+        gather_rows(d_xb, Xd, data, indices, indptr, is_sparse, rows)
+        gather_rows(d_yb, Y, None, None, None, False, rows)
         x = d_xb[:nb]
         y = d_yb[:nb]
         sw = d_SW[start:stop]

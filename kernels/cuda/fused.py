@@ -5,7 +5,8 @@ memory (every width scikit-learn users train; see ``tile_rows``):
 
 - ``tile_grad_kernel``: one block per tile of ``T`` rows of the batch. It
   reads its rows of X and Y through the epoch's row order (no gather
-  launch), runs forward and backward with the tile's activations and
+  launch for dense X; sparse X's batch rows are first densified on the
+  device by ``gather_rows``, one launch more), runs forward and backward with the tile's activations and
   derivatives in shared memory, and writes the tile's raw gradient sums to
   its own row of ``partial`` and its weighted loss to ``tile_loss``.
   Per-block partials: no float atomics.
@@ -37,6 +38,7 @@ from .. import codes
 from ..cpu.optimizers import adam_lr
 from . import _launch
 from .activations import activate, keep, softmax_row
+from .dense import gather_rows
 from .losses import delta_of, row_loss
 from .network import n_coef as n_coef_of
 from .optimizers import adam_update, finished, sgd_update
@@ -61,11 +63,13 @@ def _tile_grad_kernel(dtype):
     nb_dtype = numba.from_dtype(np.dtype(dtype))
 
     @cuda.jit
-    def tile_grad_kernel(partial, tile_loss, batch, X, Y, SWo, rows, start, nb, T, params,
-                         units, coef_off, bias_off, act_off, hidden_code, act_param, out_code,
-                         loss_code, loss_param, eps_clip, drop, seed):
-        """Block ``tile`` takes batch rows ``tile * T`` on (epoch positions
-        ``start + ...``; X row ``rows[position]``, weight ``SWo[position]``).
+    def tile_grad_kernel(partial, tile_loss, batch, X, xrows, xstart, Y, SWo, rows, start, nb,
+                         T, params, units, coef_off, bias_off, act_off, hidden_code,
+                         act_param, out_code, loss_code, loss_param, eps_clip, drop, seed):
+        """Block ``tile`` takes batch rows ``i = tile * T`` on (epoch
+        positions ``start + i``: Y row ``rows[start + i]``, weight
+        ``SWo[start + i]``; X row ``xrows[xstart + i]``: the epoch's order
+        into X, or the identity into a densified batch).
         Shared layout, per layer l: its T x units[l + 1] block at
         ``T * act_off[l]``, activations first, derivatives/deltas
         ``T * width`` further."""
@@ -79,6 +83,7 @@ def _tile_grad_kernel(dtype):
         n_out = units[n_layers]
         dz0 = T * act_off[n_layers]  # start of the derivative half
         pos0 = start + r0  # epoch position of the tile's first row
+        x0 = xstart + r0  # where its X row index is in xrows
 
         # Forward, layer by layer; one thread per (row, unit) in turn.
         col0 = 0  # the layer's first unit among the hidden units (dropout)
@@ -93,7 +98,7 @@ def _tile_grad_kernel(dtype):
                 j = idx - r * fo
                 acc = nb_dtype(0.0)
                 if l == 0:
-                    xi = rows[pos0 + r]
+                    xi = xrows[x0 + r]
                     for k in range(fi):
                         acc += X[xi, k] * params[coef_off[0] + k * fo + j]
                 else:
@@ -160,7 +165,7 @@ def _tile_grad_kernel(dtype):
                     j = idx - k * fo
                     for r in range(tn):
                         if l == 0:
-                            a = X[rows[pos0 + r], k]
+                            a = X[xrows[x0 + r], k]
                         else:
                             a = sh[a_in + r * fi + k]
                         s += a * sh[d_off + r * fo + j]
@@ -233,8 +238,8 @@ def epoch_loss_kernel(total, tile_loss, sq_part, sw_sums, n_rows, half_alpha):
     total[0] = s
 
 
-def minibatch_epoch_fused(params, state1, state2, Xd, Y, SW, order, batch_size, T, units,
-                          hidden_code, act_param, out_code, loss_code, loss_param, alpha,
+def minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr, is_sparse, Y, SW,
+                          order, batch_size, T, units, hidden_code, act_param, out_code, loss_code, loss_param, alpha,
                           drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
     """``minibatch_epoch`` through the fused kernels, ``T`` rows a tile
     (``tile_rows``); same arguments otherwise, same return value."""
@@ -261,6 +266,11 @@ def minibatch_epoch_fused(params, state1, state2, Xd, Y, SW, order, batch_size, 
     d_drop = d(np.ascontiguousarray(drop, dtype=np.float64))
     d_rows = d(np.ascontiguousarray(order, dtype=np.int64))
     d_SW = d(sw_sorted)
+    if is_sparse:  # each batch densified into X, read in batch order
+        X = cuda.device_array((batch_size, int(units_h[0])), dtype=dtype)
+        d_xrows = d(np.arange(batch_size, dtype=np.int64))
+    else:  # X read through the epoch's order
+        X, d_xrows = Xd, d_rows
     d_partial = cuda.device_array((max_tiles, n_params), dtype=dtype)
     d_tile_loss = d(np.zeros((n_batches, max_tiles)))
     d_sq = d(np.zeros((n_batches, blocks)))
@@ -274,10 +284,12 @@ def minibatch_epoch_fused(params, state1, state2, Xd, Y, SW, order, batch_size, 
             continue  # an all-zero-weight batch carries no gradient
         nb = int(n_rows[b])
         n_tiles = (nb + T - 1) // T
+        if is_sparse:
+            gather_rows(X, Xd, data, indices, indptr, True, d_rows[start : start + nb])
         kernel[n_tiles, _launch.TPB, 0, shared](
-            d_partial, d_tile_loss, b, Xd, Y, d_SW, d_rows, start, nb, T, params, d_units,
-            d_coef, d_bias, d_act, hidden_code, act_param, out_code, loss_code, loss_param,
-            eps_clip, d_drop, seed)
+            d_partial, d_tile_loss, b, X, d_xrows, 0 if is_sparse else start, Y, d_SW, d_rows,
+            start, nb, T, params, d_units, d_coef, d_bias, d_act, hidden_code, act_param,
+            out_code, loss_code, loss_param, eps_clip, d_drop, seed)
         if solver == codes.ADAM:
             t += 1
             step = cast(adam_lr(lr, beta1, beta2, t))

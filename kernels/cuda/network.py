@@ -10,12 +10,15 @@ from numba import cuda
 
 from . import _launch
 from .activations import activation_backward, activation_forward, dropout_forward
-from .dense import dense_backward, dense_forward
+from .dense import dense_backward, dense_forward, row_block
 from .losses import loss_sum, output_delta, sum_in_order_kernel
 from .optimizers import finish_grad, strided_sqsum_kernel
 
 #: Threads of the deterministic two-step sum of squares.
 SQSUM_THREADS = 256
+#: Most bytes of sparse rows densified at once (a chunk of prediction or of
+#: the full-batch gradient); chunks of wide sparse X get fewer rows.
+STAGE_BYTES = 64 * 1024 * 1024
 
 
 def n_coef(units):
@@ -93,16 +96,29 @@ def coef_sqnorm(d_total, d_partial, d_params, units):
     sum_in_order_kernel[1, 1](d_total, d_partial, T, 1.0, 0.0)
 
 
-def predict(d_out, d_X, d_params, units, hidden_code, act_param, out_code, chunk):
-    """Forward pass in row chunks of ``chunk``; d_out (n, units[-1])."""
-    n = d_out.shape[0]
+def _chunk_cap(chunk, n, n_features, is_sparse, dtype):
+    """Rows per chunk: ``chunk``, fewer where sparse rows densified into
+    a chunk buffer would pass ``STAGE_BYTES``."""
     cap = max(1, min(chunk, n))
+    if is_sparse:
+        cap = max(1, min(cap, STAGE_BYTES // (n_features * np.dtype(dtype).itemsize)))
+    return cap
+
+
+def predict(d_out, Xd, data, indices, indptr, is_sparse, d_params, units, hidden_code,
+            act_param, out_code, chunk):
+    """Forward pass in row chunks of ``chunk``; d_out (n, units[-1]). X as
+    the CPU twin takes it (dense ``Xd`` or CSR arrays), on the device."""
+    n = d_out.shape[0]
+    cap = _chunk_cap(chunk, n, int(units[0]), is_sparse, d_out.dtype)
     width = int(np.sum(units[1:]))
     d_acts = cuda.device_array(cap * width, dtype=d_out.dtype)
+    d_xb = cuda.device_array((cap, int(units[0])), dtype=d_out.dtype) if is_sparse else None
     for start in range(0, n, cap):
         stop = min(start + cap, n)
-        res = forward_pass(d_acts, None, d_X[start:stop], d_params, units, cap, hidden_code,
-                           act_param, out_code, None, 0, 0)
+        x = row_block(d_xb, Xd, data, indices, indptr, is_sparse, start, stop)
+        res = forward_pass(d_acts, None, x, d_params, units, cap, hidden_code, act_param,
+                           out_code, None, 0, 0)
         d_out[start:stop].copy_to_device(res)  # both contiguous: a device-to-device copy
 
 
@@ -127,13 +143,12 @@ def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, uni
     the CPU ``loss_grad`` (same arguments; Xd and Y device arrays, SW a host
     array). Returns the loss (two numbers read back) and leaves the
     gradient in d_grad."""
-    if is_sparse:
-        raise ValueError("sparse input is not supported on the GPU")
     units = [int(u) for u in units]
     n_layers = len(units) - 1
     n = Y.shape[0]
-    cap = max(1, min(chunk, n))
     dtype = d_params.dtype
+    cap = _chunk_cap(chunk, n, units[0], is_sparse, dtype)
+    d_xb = cuda.device_array((cap, units[0]), dtype=dtype) if is_sparse else None
     width = sum(units[1:])
     d_acts = cuda.device_array(cap * width, dtype=dtype)
     d_dacts = cuda.device_array(cap * width, dtype=dtype)
@@ -151,7 +166,8 @@ def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, uni
     eps_clip = float(np.finfo(dtype).eps)
     for start in range(0, n, cap):
         stop = min(start + cap, n)
-        x, y, sw = Xd[start:stop], Y[start:stop], d_SW[start:stop]
+        x = row_block(d_xb, Xd, data, indices, indptr, is_sparse, start, stop)
+        y, sw = Y[start:stop], d_SW[start:stop]
         out = forward_pass(d_acts, d_dacts, x, d_params, units, cap, hidden_code, act_param,
                            out_code, no_drop, 0, 0)
         loss_sum(d_chunk_loss, d_row_loss, out, y, sw, loss_code, loss_param, eps_clip)

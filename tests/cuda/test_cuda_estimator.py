@@ -84,19 +84,27 @@ def test_gpu_model_pickles_and_predicts_on_cpu():
     np.testing.assert_allclose(loaded.predict_proba(X), proba_gpu, rtol=1e-10)
 
 
-@pytest.mark.parametrize("Est,y", [(MLPClassifier, y_multi), (MLPRegressor, Y_reg)])
-def test_lbfgs_matches_cpu(Est, y, monkeypatch):
+def sparse_X(fmt):
+    return sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X)).asformat(fmt)
+
+
+@pytest.mark.parametrize("Est,y,fmt", [(MLPClassifier, y_multi, None), (MLPRegressor, Y_reg, None),
+                                       (MLPClassifier, y_multi, "csr")])
+def test_lbfgs_matches_cpu(Est, y, fmt, monkeypatch):
     monkeypatch.setattr("fastnn._training.CHUNK_ROWS", 4)  # several chunks
-    cpu, gpu = fit_both(Est, X, y, solver="lbfgs", max_iter=5)
+    cpu, gpu = fit_both(Est, X if fmt is None else sparse_X(fmt), y, solver="lbfgs", max_iter=5)
     for a, b in zip(cpu.coefs_ + cpu.intercepts_, gpu.coefs_ + gpu.intercepts_):
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
     assert gpu.n_iter_ == cpu.n_iter_
     assert gpu.loss_ == pytest.approx(cpu.loss_, rel=1e-10)
 
 
-def test_unsupported_on_gpu_is_a_clear_error():
-    with pytest.raises(ValueError, match="Sparse input.*device='cuda'"):
-        MLPClassifier(device="cuda", max_iter=1).fit(sp.csr_matrix(X), y_multi)
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_fit_and_predict_match_cpu(fmt):
+    Xs = sparse_X(fmt)
+    cpu, gpu = fit_both(MLPClassifier, Xs, y_multi, solver="adam", batch_size=3)
+    assert_same(cpu, gpu)
+    np.testing.assert_allclose(gpu.predict_proba(Xs), cpu.predict_proba(Xs), rtol=1e-10)
 
 
 def test_device_out_of_memory_is_a_clear_error_and_leaves_model(monkeypatch):

@@ -3,7 +3,9 @@ tests/reference.py), at tiny shapes."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
+from fastnn._params import kernel_input
 from fastnn.kernels import codes
 from fastnn.kernels import cpu as C
 
@@ -27,6 +29,46 @@ def rng_array(shape, dtype, seed=0, scale=1.0):
 
 def dev(a):
     return cuda.to_device(np.ascontiguousarray(a))
+
+
+def x_args(X, sparse):
+    """X as the CPU and the CUDA kernels take it: host and device
+    ``(Xd, data, indices, indptr, is_sparse)``, dense or CSR."""
+    host = kernel_input(sp.csr_matrix(X) if sparse else X)
+    device = tuple(dev(a) if a.size else cuda.device_array(1, a.dtype) for a in host[:4])
+    return host, (*device, host[4])
+
+
+def sparse_ish(X):
+    """X with exact zeros, so that its CSR form is genuinely sparse."""
+    X = X.copy()
+    X[np.random.RandomState(99).uniform(size=X.shape) < 0.4] = 0.0
+    return X
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_gather_rows(dtype, sparse):
+    X = sparse_ish(rng_array((6, 5), dtype, 1))
+    rows = np.array([4, 0, 4, 2], dtype=np.int64)
+    host, device = x_args(X, sparse)
+    xb = np.full((5, 5), 7.0, dtype)
+    C.gather_rows(xb, *host, rows)
+    d_xb = dev(np.full((5, 5), 7.0, dtype))
+    G.gather_rows(d_xb, *device, dev(rows))
+    np.testing.assert_array_equal(d_xb.copy_to_host(), xb)
+    np.testing.assert_array_equal(xb[:4], X[rows])
+
+
+def test_gather_sparse_rows_sums_duplicates():
+    """A CSR row may store a column twice; the values add, as on the CPU."""
+    data = np.array([1.0, 2.0, 3.0, 4.0])
+    indices = np.array([1, 1, 0, 2], dtype=np.int32)
+    indptr = np.array([0, 2, 4], dtype=np.int32)
+    d_xb = cuda.device_array((2, 3))
+    G.gather_rows(d_xb, cuda.device_array(1), dev(data), dev(indices), dev(indptr), True,
+                  dev(np.array([1, 0], dtype=np.int64)))
+    np.testing.assert_array_equal(d_xb.copy_to_host(), [[3.0, 0.0, 4.0], [0.0, 3.0, 0.0]])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -165,13 +207,30 @@ def _net(dtype, units=(3, 5, 4, 2)):
 def test_predict(dtype, hidden, out_name, loss):
     units, params = _net(dtype)
     X = rng_array((7, 3), dtype, 12)
+    host, device = x_args(X, False)
+    args = (units, codes.ACTIVATIONS[hidden], dtype(SLOPE), codes.ACTIVATIONS[out_name], 3)
     out = np.empty((7, 2), dtype)
-    C.predict(out, X, np.empty(0, dtype), np.empty(0, np.int32), np.empty(0, np.int32), False,
-              params, units, codes.ACTIVATIONS[hidden], dtype(SLOPE), codes.ACTIVATIONS[out_name],
-              3)
+    C.predict(out, *host, params, *args)
     d_out = cuda.device_array((7, 2), dtype=dtype)
-    G.predict(d_out, dev(X), dev(params), units, codes.ACTIVATIONS[hidden], dtype(SLOPE),
-              codes.ACTIVATIONS[out_name], 3)
+    G.predict(d_out, *device, dev(params), *args)
+    np.testing.assert_allclose(d_out.copy_to_host(), out, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_predict_sparse(dtype, monkeypatch):
+    """CSR X densified chunk by chunk on the device; chunks cut to fewer
+    rows where the densified rows would pass STAGE_BYTES."""
+    from fastnn.kernels.cuda import network
+
+    monkeypatch.setattr(network, "STAGE_BYTES", 2 * 3 * np.dtype(dtype).itemsize)  # 2 rows
+    units, params = _net(dtype)
+    X = sparse_ish(rng_array((7, 3), dtype, 12))
+    host, device = x_args(X, True)
+    out = np.empty((7, 2), dtype)
+    args = (units, codes.RELU, dtype(SLOPE), codes.SOFTMAX, 3)
+    C.predict(out, *host, params, *args)
+    d_out = cuda.device_array((7, 2), dtype=dtype)
+    G.predict(d_out, *device, dev(params), *args)
     np.testing.assert_allclose(d_out.copy_to_host(), out, **TOL[dtype])
 
 
@@ -207,6 +266,18 @@ def test_layered_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, ou
     _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, drop)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layered", [False, True], ids=["fused", "layered"])
+@pytest.mark.parametrize("solver,nesterov,hidden,out_name,loss,drop", EPOCH_CASES[2::9])
+def test_sparse_minibatch_epoch_matches_cpu(dtype, layered, solver, nesterov, hidden, out_name,
+                                            loss, drop, monkeypatch):
+    """CSR X: each batch's rows densified on the device, then the fused
+    step or the layer-by-layer path."""
+    if layered:
+        monkeypatch.setattr(fused, "SHARED_BYTES", 0)
+    _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, drop, sparse=True)
+
+
 def test_tile_rows():
     """As many rows as fit in shared memory, capped by the batch and
     MAX_TILE_ROWS; none when a single row does not fit."""
@@ -239,10 +310,14 @@ def test_fused_epoch_is_deterministic():
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
 
 
-def _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, drop):
+def _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, drop,
+                            sparse=False):
     units, params = _net(dtype)
     n = 7
     X = rng_array((n, 3), dtype, 13)
+    if sparse:
+        X = sparse_ish(X)
+    host, device = x_args(X, sparse)
     Y, _, _ = _outputs(out_name, dtype, n=n, m=2)
     if out_name in ("softmax", "logistic"):
         Y = np.zeros((n, 2), dtype)
@@ -256,14 +331,13 @@ def _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, dro
             codes.LOSSES[loss], cast(HUBER_DELTA), cast(1e-3), rates, 4321, solver, cast(0.05),
             cast(0.9), nesterov, cast(0.9), cast(0.999), cast(1e-8))
     p_cpu, s1, s2 = params.copy(), np.zeros_like(params), np.zeros_like(params)
-    empty = (np.empty(0, dtype), np.empty(0, np.int32), np.empty(0, np.int32), False)
     d_p, d_s1, d_s2 = dev(params), dev(np.zeros_like(params)), dev(np.zeros_like(params))
-    d_X, d_Y = dev(X), dev(Y)
+    d_Y = dev(Y)
     t_cpu = t_gpu = 0
     for _ in range(2):
-        loss_cpu, t_cpu = C.minibatch_epoch(p_cpu, s1, s2, X, *empty, Y, SW, order, 3, units,
+        loss_cpu, t_cpu = C.minibatch_epoch(p_cpu, s1, s2, *host, Y, SW, order, 3, units,
                                             *args, t_cpu)
-        loss_gpu, t_gpu = G.minibatch_epoch(d_p, d_s1, d_s2, d_X, *empty, d_Y, SW, order, 3,
+        loss_gpu, t_gpu = G.minibatch_epoch(d_p, d_s1, d_s2, *device, d_Y, SW, order, 3,
                                             units, *args, t_gpu)
         np.testing.assert_allclose(loss_gpu, loss_cpu, **TOL[dtype])
     assert t_gpu == t_cpu
@@ -275,18 +349,33 @@ def _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, dro
 @pytest.mark.parametrize("hidden", ["logistic", "gelu"])
 @pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS)
 def test_loss_grad_matches_cpu(dtype, hidden, out_name, loss):
+    _check_loss_grad_matches_cpu(dtype, hidden, out_name, loss, sparse=False)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sparse_loss_grad_matches_cpu(dtype, monkeypatch):
+    """CSR X, densified on the device in chunks of at most STAGE_BYTES."""
+    from fastnn.kernels.cuda import network
+
+    monkeypatch.setattr(network, "STAGE_BYTES", 2 * 3 * np.dtype(dtype).itemsize)  # 2 rows
+    _check_loss_grad_matches_cpu(dtype, "tanh", "softmax", "log_loss", sparse=True)
+
+
+def _check_loss_grad_matches_cpu(dtype, hidden, out_name, loss, sparse):
     units, params = _net(dtype)
     n = 7
     X = rng_array((n, 3), dtype, 16)
+    if sparse:
+        X = sparse_ish(X)
+    host, device = x_args(X, sparse)
     Y = np.zeros((n, 2), dtype)
     Y[np.arange(n), np.arange(n) % 2] = 1
     SW = np.random.RandomState(17).uniform(0.5, 2.0, n).astype(dtype)
-    empty = (np.empty(0, dtype), np.empty(0, np.int32), np.empty(0, np.int32), False)
     args = (units, codes.ACTIVATIONS[hidden], dtype(SLOPE), codes.ACTIVATIONS[out_name],
             codes.LOSSES[loss], dtype(HUBER_DELTA), dtype(1e-2), dtype(0.5), 3)
     grad = np.empty_like(params)
-    expected = C.loss_grad(grad, params, X, *empty, Y, SW, *args)
+    expected = C.loss_grad(grad, params, *host, Y, SW, *args)
     d_grad = cuda.device_array(params.shape[0], dtype=dtype)
-    got = G.loss_grad(d_grad, dev(params), dev(X), *empty, dev(Y), SW, *args)
+    got = G.loss_grad(d_grad, dev(params), *device, dev(Y), SW, *args)
     np.testing.assert_allclose(got, expected, **TOL[dtype])
     np.testing.assert_allclose(d_grad.copy_to_host(), grad, **TOL[dtype])
