@@ -81,6 +81,20 @@ class Validation:
 
     def __init__(self, X, y, Y, sample_weight):
         self.X, self.y, self.Y, self.sample_weight = X, y, Y, sample_weight
+        self._X_in = None  # X in kernel form on the fit's device, moved there once
+
+    def outputs(self, est, be, d_params, units):
+        """The network's outputs on this set (a host array), computed on
+        ``be`` from the parameters where they live: on the GPU, X is moved
+        there once per fit and only the outputs come back each epoch."""
+        dtype = np.dtype(d_params.dtype)
+        if self._X_in is None:
+            X = self.X if self.X.dtype == dtype else self.X.astype(dtype)
+            self._X_in = be.kernel_input(X)
+        out = np.empty((self.Y.shape[0], int(units[-1])), dtype=dtype)
+        hidden_code, act_param, out_code, _, _ = est._codes(dtype)
+        be.forward(out, self._X_in, d_params, units, hidden_code, act_param, out_code, CHUNK_ROWS)
+        return out
 
     def loss(self, est, out):
         """The data loss (no L2 penalty) of the network outputs ``out`` on
@@ -291,11 +305,11 @@ class _Snapshot:
 
 def _update_no_improvement_count(est, be, d_params, units, early_stopping, validation):
     if validation is not None:
-        params = be.to_host(d_params)  # validation runs on the host
-        out = est._forward(validation.X, params, units)  # once, for loss and score
+        out = validation.outputs(est, be, d_params, units)  # once, for loss and score
         val_loss = validation.loss(est, out)
         est.validation_loss_curve_.append(val_loss)
     if early_stopping:
+        params = be.to_host(d_params)  # for a scorer, and kept if the best so far
         val_score = est._validation_score(params, units, validation, out, val_loss)
         est.validation_scores_.append(val_score)
         if est.verbose:
