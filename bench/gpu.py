@@ -36,7 +36,8 @@ from sklearn.preprocessing import StandardScaler
 import measure
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
-WIDTHS = (32, 64, 128, 256, 512, 1024)
+W3_HIDDEN, W3_BATCH = (256, 128), 256
+WIDTHS, SWEEP_BATCH = (32, 64, 128, 256, 512, 1024), 1024
 PREDICT_ROWS = 5_000_000
 
 
@@ -108,14 +109,15 @@ def run(quick, epochs, out_dir, rows=None):
         results["workloads"][name] = row
         print(name, json.dumps({k: v for k, v in row.items() if k != "params"}), flush=True)
 
-    compare("W3-1M", params((256, 128), 256, epochs))
+    compare("W3-1M", params(W3_HIDDEN, W3_BATCH, epochs))
     for width in WIDTHS[:3] if quick else WIDTHS:
-        compare(f"width-{width}", params((width,), 1024, epochs))
+        compare(f"width-{width}", params((width,), SWEEP_BATCH, epochs))
 
     log("predict throughput ...")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = fastnn.MLPClassifier(device="cuda", **params((256, 128), 1024, 1)).fit(X_tr, y_tr)
+        model = fastnn.MLPClassifier(device="cuda", **params(W3_HIDDEN, SWEEP_BATCH, 1)).fit(
+            X_tr, y_tr)
     X_pred = np.resize(X_te, (n if quick else PREDICT_ROWS, X_te.shape[1]))
     model.predict_proba(X_pred[:1000])
     t = time.perf_counter()
