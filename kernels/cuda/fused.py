@@ -6,9 +6,10 @@ memory (every width scikit-learn users train; see ``tile_rows``):
 - ``tile_grad_kernel``: one block per tile of ``T`` rows of the batch. It
   reads its rows of X and Y through the epoch's row order (no gather
   launch for dense X; sparse X's batch rows are first densified on the
-  device by ``gather_rows``, one launch more), runs forward and backward with the tile's activations and
-  derivatives in shared memory, and writes the tile's raw gradient sums to
-  its own row of ``partial`` and its weighted loss to ``tile_loss``.
+  device by ``gather_rows``, one launch more), runs forward and backward
+  with the tile's activations and derivatives in shared memory, and
+  writes the tile's raw gradient sums to its own row of ``partial`` and
+  its weighted loss to ``tile_loss``.
   Per-block partials: no float atomics.
 - ``reduce_step_kernel``: one thread per parameter sums the tiles'
   partials in tile order, finishes the gradient (L2 term, division by the
@@ -239,8 +240,9 @@ def epoch_loss_kernel(total, tile_loss, sq_part, sw_sums, n_rows, half_alpha):
 
 
 def minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr, is_sparse, Y, SW,
-                          order, batch_size, T, units, hidden_code, act_param, out_code, loss_code, loss_param, alpha,
-                          drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
+                          order, batch_size, T, units, hidden_code, act_param, out_code,
+                          loss_code, loss_param, alpha, drop, seed, solver, lr, momentum,
+                          nesterov, beta1, beta2, eps, t):
     """``minibatch_epoch`` through the fused kernels, ``T`` rows a tile
     (``tile_rows``); same arguments otherwise, same return value."""
     dtype = np.dtype(params.dtype)
