@@ -17,6 +17,12 @@ CUDA_INSTALL_HINT = (
     "device='cuda' needs an NVIDIA GPU with its driver and the numba-cuda "
     "package: pip install 'fastnn[cuda]'"
 )
+#: Appended to every "CUDA cannot run" error: a model fitted on a GPU is
+#: often loaded where there is none.
+CPU_HINT = (
+    " To run on the CPU instead, use device='cpu'; a model fitted on a GPU "
+    "predicts on the CPU after set_params(device='cpu')."
+)
 
 
 class CPUBackend:
@@ -68,13 +74,14 @@ class CUDABackend:
         try:
             from numba import cuda
         except ImportError as exc:  # numba without its CUDA target
-            raise RuntimeError(CUDA_INSTALL_HINT) from exc
+            raise RuntimeError(CUDA_INSTALL_HINT + "." + CPU_HINT) from exc
         try:
             available = cuda.is_available()
         except Exception:  # a broken driver or toolkit install
             available = False
         if not available:
-            raise RuntimeError(CUDA_INSTALL_HINT + "; no usable CUDA device was found.")
+            raise RuntimeError(
+                CUDA_INSTALL_HINT + "; no usable CUDA device was found." + CPU_HINT)
         from .kernels import cuda as cuda_kernels
 
         self.cuda = cuda

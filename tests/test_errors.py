@@ -176,6 +176,27 @@ def test_cuda_without_a_gpu_is_a_clear_error():
     assert not hasattr(est, "coefs_")
 
 
+def test_gpu_model_without_a_gpu_says_how_to_predict_on_the_cpu():
+    """A model fitted with device='cuda' and loaded where CUDA cannot run
+    (its weights are NumPy arrays) says how to predict on the CPU, and
+    does so after set_params(device='cpu')."""
+    try:
+        from numba import cuda
+
+        if cuda.is_available():
+            pytest.skip("a CUDA device is available here")
+    except ImportError:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(max_iter=2, random_state=0).fit(X, y_cls)
+    expected = clf.predict_proba(X)
+    loaded = pickle.loads(pickle.dumps(clf.set_params(device="cuda")))
+    with pytest.raises(RuntimeError, match=r"set_params\(device='cpu'\)"):
+        loaded.predict(X)
+    np.testing.assert_array_equal(loaded.set_params(device="cpu").predict_proba(X), expected)
+
+
 @pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
 @pytest.mark.parametrize("batch_size", [1, 5])
 def test_read_only_input_trains(solver, batch_size):
