@@ -176,6 +176,52 @@ def blas_rate(dtype, n=2048, repeats=5):
     return {"n": n, "times_s": times, "gflops": 2.0 * n**3 / best / 1e9}
 
 
+_compiled_products_loop = None
+
+
+def _products_loop(acts, weights, grads, batches):
+    for b in batches:
+        for l in range(len(weights)):
+            np.dot(acts[l][:b], weights[l], acts[l + 1][:b])
+        for l in range(len(weights) - 1, -1, -1):
+            np.dot(acts[l][:b].T, acts[l + 1][:b], grads[l])
+            if l > 0:
+                np.dot(acts[l + 1][:b], weights[l].T, acts[l][:b])
+
+
+def products_epoch_s(units, n_samples, batch_size, dtype, repeats=5):
+    """Best seconds of the matrix products alone of one mini-batch epoch,
+    at their exact shapes: per batch, every layer's forward product and
+    weight gradient and every input gradient but the first layer's
+    (``train_flops_per_sample``'s products). They run as fastnn runs them:
+    ``np.dot`` into preallocated outputs from Numba-compiled code, so
+    through the same BLAS with no Python in between. No training that does
+    these products through this BLAS takes less time per epoch."""
+    import numba  # here, not at the top: the probes' processes must not load it
+    from numba.typed import List
+
+    global _compiled_products_loop
+    if _compiled_products_loop is None:
+        _compiled_products_loop = numba.njit(_products_loop)
+    loop = _compiled_products_loop
+    rng = np.random.default_rng(0)
+    batches = [batch_size] * (n_samples // batch_size)
+    if n_samples % batch_size:
+        batches.append(n_samples % batch_size)
+    batches = np.array(batches, dtype=np.int64)
+    acts = List([rng.standard_normal((batch_size, u)).astype(dtype) for u in units])
+    weights = List([rng.standard_normal((a, b)).astype(dtype)
+                    for a, b in zip(units[:-1], units[1:])])
+    grads = List([np.empty_like(w) for w in weights])
+    loop(acts, weights, grads, batches[:1])  # compile
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        loop(acts, weights, grads, batches)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 # --------------------------------------------------------------------------
 # Memory
 # --------------------------------------------------------------------------

@@ -191,6 +191,16 @@ def run_workload(w, quick, repeats, torch_mod, blas):
     ok = lambda e: isinstance(e, dict) and e.get("median_s")  # noqa: E731
     result["speedup"] = sk["median_s"] / fn["median_s"] if ok(sk) and ok(fn) else None
     result["speedup_torch"] = sk["median_s"] / pt["median_s"] if ok(sk) and ok(pt) else None
+    # The products alone of fastnn's epochs, through the same BLAS: no
+    # BLAS-based training can be faster, which bounds the speed-up.
+    batch = w.params.get("batch_size", "auto")
+    batch = min(200, n_train) if batch == "auto" else int(batch)
+    result["products_only_s"] = result["speedup_bound"] = None
+    if not lbfgs and units and batch > 1 and ok(sk) and ok(fn):
+        log("  the matrix products alone, at their shapes ...")
+        per_epoch = measure.products_epoch_s(units, n_train, batch, np.dtype(w.dtype))
+        result["products_only_s"] = per_epoch * fn["n_iter"]
+        result["speedup_bound"] = sk["median_s"] / result["products_only_s"]
     result["load_avg_1min_after"] = measure.load_average()
     return result
 
@@ -412,6 +422,15 @@ def report(payload, args):
             notes.append("torch: same network, init, loss, optimizer, batches and epochs (= fastnn's n_iter_); "
                          "n/a for lbfgs")
         lines += [""] + ["  " + n for n in notes]
+        bounds = [(name, r) for name, r in results.items() if r.get("speedup_bound")]
+        if bounds:
+            lines += ["", "Speed-up bound: the matrix products alone of fastnn's epochs, at their "
+                      "shapes, through the same BLAS from compiled code (no training doing them "
+                      "through this BLAS is faster):"]
+            for name, r in bounds:
+                lines.append(f"  {name:8s} products {r['products_only_s']:.3f} s, fastnn "
+                             f"{r['fastnn']['median_s']:.3f} s, sklearn {r['sklearn']['median_s']:.3f} s:"
+                             f" at most {r['speedup_bound']:.1f}x (measured {r['speedup']:.1f}x)")
     c = payload.get("compile")
     if c:
         lines += ["", "Compile cost (fresh processes, W1 fit; first fit - second fit):"]
