@@ -179,24 +179,30 @@ def blas_rate(dtype, n=2048, repeats=5):
 _compiled_products_loop = None
 
 
-def _products_loop(acts, weights, grads, batches):
-    for b in batches:
-        for l in range(len(weights)):
-            np.dot(acts[l][:b], weights[l], acts[l + 1][:b])
-        for l in range(len(weights) - 1, -1, -1):
-            np.dot(acts[l][:b].T, acts[l + 1][:b], grads[l])
-            if l > 0:
-                np.dot(acts[l + 1][:b], weights[l].T, acts[l][:b])
+def _products_loop(acts, deltas, weights, grads, batches, n_epochs):
+    for _ in range(n_epochs):
+        for b in batches:
+            for l in range(len(weights)):
+                np.dot(acts[l][:b], weights[l], acts[l + 1][:b])
+            for l in range(len(weights) - 1, -1, -1):
+                np.dot(acts[l][:b].T, deltas[l + 1][:b], grads[l])
+                if l > 0:
+                    np.dot(deltas[l + 1][:b], weights[l].T, deltas[l][:b])
 
 
-def products_epoch_s(units, n_samples, batch_size, dtype, repeats=5):
-    """Best seconds of the matrix products alone of one mini-batch epoch,
-    at their exact shapes: per batch, every layer's forward product and
-    weight gradient and every input gradient but the first layer's
+def products_runner(units, n_samples, batch_size, dtype):
+    """A function of ``n_epochs`` that runs the matrix products alone of
+    that many mini-batch epochs, at their exact shapes, and returns the
+    seconds they took: per batch, every layer's forward product and weight
+    gradient and every input gradient but the first layer's
     (``train_flops_per_sample``'s products). They run as fastnn runs them:
-    ``np.dot`` into preallocated outputs from Numba-compiled code, so
-    through the same BLAS with no Python in between. No training that does
-    these products through this BLAS takes less time per epoch."""
+    ``np.dot`` into preallocated outputs from Numba-compiled code, through
+    the same BLAS with no Python in between. No training that does these
+    products through this BLAS takes less time.
+
+    Every product reads inputs that the previous batch did not change
+    (fixed data and output deltas, weights scaled by 1/sqrt(fan-in)), so
+    the values stay of order one: no overflow or denormals to slow it."""
     import numba  # here, not at the top: the probes' processes must not load it
     from numba.typed import List
 
@@ -209,17 +215,22 @@ def products_epoch_s(units, n_samples, batch_size, dtype, repeats=5):
     if n_samples % batch_size:
         batches.append(n_samples % batch_size)
     batches = np.array(batches, dtype=np.int64)
-    acts = List([rng.standard_normal((batch_size, u)).astype(dtype) for u in units])
-    weights = List([rng.standard_normal((a, b)).astype(dtype)
+
+    def buffers():
+        return List([rng.standard_normal((batch_size, u)).astype(dtype) for u in units])
+
+    acts, deltas = buffers(), buffers()
+    weights = List([(rng.standard_normal((a, b)) / np.sqrt(a)).astype(dtype)
                     for a, b in zip(units[:-1], units[1:])])
     grads = List([np.empty_like(w) for w in weights])
-    loop(acts, weights, grads, batches[:1])  # compile
-    best = float("inf")
-    for _ in range(repeats):
+    loop(acts, deltas, weights, grads, batches[:1], 1)  # compile
+
+    def run(n_epochs):
         start = time.perf_counter()
-        loop(acts, weights, grads, batches)
-        best = min(best, time.perf_counter() - start)
-    return best
+        loop(acts, deltas, weights, grads, batches, n_epochs)
+        return time.perf_counter() - start
+
+    return run
 
 
 # --------------------------------------------------------------------------
