@@ -206,7 +206,7 @@ def run_workload(w, quick, repeats, torch_mod, blas):
     result["speedup"] = sk["median_s"] / fn["median_s"] if ok(sk) and ok(fn) else None
     result["speedup_torch"] = sk["median_s"] / pt["median_s"] if ok(sk) and ok(pt) else None
     result["products_only_s"] = result["speedup_bound"] = None
-    if products_times and ok(sk):
+    if products_times and ok(sk) and ok(fn):
         result["products_only_s"] = statistics.median(products_times)
         result["speedup_bound"] = sk["median_s"] / result["products_only_s"]
     result["load_avg_1min_after"] = measure.load_average()
