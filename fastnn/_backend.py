@@ -25,7 +25,23 @@ CPU_HINT = (
 )
 
 
-class CPUBackend:
+class _Backend:
+    """What both backends do alike, through their own ``to_device`` and
+    ``forward``."""
+
+    def kernel_input(self, X):
+        """X as the kernels take it (see _params.kernel_input), on the device."""
+        Xd, data, indices, indptr, is_sparse = kernel_input(X)
+        return (*(self.to_device(a) for a in (Xd, data, indices, indptr)), is_sparse)
+
+    def predict(self, out, X, params, units, hidden_code, act_param, out_code, chunk):
+        """out[:] = network output for host X (dense or sparse) and host
+        params, computed on this backend."""
+        self.forward(out, self.kernel_input(X), self.to_device(params), units, hidden_code,
+                     act_param, out_code, chunk)
+
+
+class CPUBackend(_Backend):
     name = "cpu"
 
     def __init__(self):
@@ -36,10 +52,6 @@ class CPUBackend:
     def epoch(self, batch_size):
         k = self.kernels
         return k.sample_epoch if batch_size == 1 else k.minibatch_epoch
-
-    def kernel_input(self, X):
-        """X as the kernels take it (see _params.kernel_input), on the device."""
-        return kernel_input(X)
 
     def to_device(self, a):
         return a
@@ -61,13 +73,8 @@ class CPUBackend:
         kernel form on this device (``kernel_input``)."""
         self.kernels.predict(out, *X_in, params, units, hidden_code, act_param, out_code, chunk)
 
-    def predict(self, out, X, params, units, hidden_code, act_param, out_code, chunk):
-        """out[:] = network output for X (host arrays)."""
-        self.forward(out, self.kernel_input(X), params, units, hidden_code, act_param, out_code,
-                     chunk)
 
-
-class CUDABackend:
+class CUDABackend(_Backend):
     name = "cuda"
 
     def __init__(self):
@@ -114,11 +121,6 @@ class CUDABackend:
         # CPU's fused per-sample path is faster for it.
         return self.kernels.minibatch_epoch
 
-    def kernel_input(self, X):
-        """X as the kernels take it (see _params.kernel_input), on the device."""
-        Xd, data, indices, indptr, is_sparse = kernel_input(X)
-        return (*(self.to_device(a) for a in (Xd, data, indices, indptr)), is_sparse)
-
     def to_device(self, a):
         if a.size == 0:  # an unused buffer (SGD's second state, dense X's CSR dummies)
             return self.cuda.device_array(1, dtype=a.dtype)
@@ -143,12 +145,6 @@ class CUDABackend:
         self.kernels.predict(d_out, *X_in, d_params, units, hidden_code, act_param, out_code,
                              chunk)
         d_out.copy_to_host(out)
-
-    def predict(self, out, X, params, units, hidden_code, act_param, out_code, chunk):
-        """out[:] = network output for host X (dense or sparse) and host
-        params, computed on the GPU."""
-        self.forward(out, self.kernel_input(X), self.to_device(params), units, hidden_code,
-                     act_param, out_code, chunk)
 
 
 def get_backend(device):

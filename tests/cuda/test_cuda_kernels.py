@@ -32,26 +32,22 @@ def dev(a):
 
 
 def x_args(X, sparse):
-    """X as the CPU and the CUDA kernels take it: host and device
-    ``(Xd, data, indices, indptr, is_sparse)``, dense or CSR."""
+    """``(X, host, device)``: X (with some entries zeroed when ``sparse``,
+    so that its CSR form is genuinely sparse), and X as the CPU and the
+    CUDA kernels take it, ``(Xd, data, indices, indptr, is_sparse)``."""
+    if sparse:
+        X = X.copy()
+        X[np.random.RandomState(99).uniform(size=X.shape) < 0.4] = 0.0
     host = kernel_input(sp.csr_matrix(X) if sparse else X)
     device = tuple(dev(a) if a.size else cuda.device_array(1, a.dtype) for a in host[:4])
-    return host, (*device, host[4])
-
-
-def sparse_ish(X):
-    """X with exact zeros, so that its CSR form is genuinely sparse."""
-    X = X.copy()
-    X[np.random.RandomState(99).uniform(size=X.shape) < 0.4] = 0.0
-    return X
+    return X, host, (*device, host[4])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 def test_gather_rows(dtype, sparse):
-    X = sparse_ish(rng_array((6, 5), dtype, 1))
+    X, host, device = x_args(rng_array((6, 5), dtype, 1), sparse)
     rows = np.array([4, 0, 4, 2], dtype=np.int64)
-    host, device = x_args(X, sparse)
     xb = np.full((5, 5), 7.0, dtype)
     C.gather_rows(xb, *host, rows)
     d_xb = dev(np.full((5, 5), 7.0, dtype))
@@ -206,8 +202,7 @@ def _net(dtype, units=(3, 5, 4, 2)):
 @pytest.mark.parametrize("out_name,loss", OUTPUT_LOSS[:4])
 def test_predict(dtype, hidden, out_name, loss):
     units, params = _net(dtype)
-    X = rng_array((7, 3), dtype, 12)
-    host, device = x_args(X, False)
+    _, host, device = x_args(rng_array((7, 3), dtype, 12), False)
     args = (units, codes.ACTIVATIONS[hidden], dtype(SLOPE), codes.ACTIVATIONS[out_name], 3)
     out = np.empty((7, 2), dtype)
     C.predict(out, *host, params, *args)
@@ -224,8 +219,7 @@ def test_predict_sparse(dtype, monkeypatch):
 
     monkeypatch.setattr(network, "STAGE_BYTES", 2 * 3 * np.dtype(dtype).itemsize)  # 2 rows
     units, params = _net(dtype)
-    X = sparse_ish(rng_array((7, 3), dtype, 12))
-    host, device = x_args(X, True)
+    _, host, device = x_args(rng_array((7, 3), dtype, 12), True)
     out = np.empty((7, 2), dtype)
     args = (units, codes.RELU, dtype(SLOPE), codes.SOFTMAX, 3)
     C.predict(out, *host, params, *args)
@@ -314,10 +308,7 @@ def _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, dro
                             sparse=False):
     units, params = _net(dtype)
     n = 7
-    X = rng_array((n, 3), dtype, 13)
-    if sparse:
-        X = sparse_ish(X)
-    host, device = x_args(X, sparse)
+    _, host, device = x_args(rng_array((n, 3), dtype, 13), sparse)
     Y, _, _ = _outputs(out_name, dtype, n=n, m=2)
     if out_name in ("softmax", "logistic"):
         Y = np.zeros((n, 2), dtype)
@@ -364,10 +355,7 @@ def test_sparse_loss_grad_matches_cpu(dtype, monkeypatch):
 def _check_loss_grad_matches_cpu(dtype, hidden, out_name, loss, sparse):
     units, params = _net(dtype)
     n = 7
-    X = rng_array((n, 3), dtype, 16)
-    if sparse:
-        X = sparse_ish(X)
-    host, device = x_args(X, sparse)
+    _, host, device = x_args(rng_array((n, 3), dtype, 16), sparse)
     Y = np.zeros((n, 2), dtype)
     Y[np.arange(n), np.arange(n) % 2] = 1
     SW = np.random.RandomState(17).uniform(0.5, 2.0, n).astype(dtype)
