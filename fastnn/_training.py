@@ -15,7 +15,6 @@ import scipy
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import shuffle as sk_shuffle
 
 from ._callbacks import EpochHooks
 from ._params import unpack
@@ -198,7 +197,7 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
         for it in range(est.max_iter):
             hooks.begin()
             if est.shuffle:
-                sample_idx = sk_shuffle(sample_idx, random_state=est._random_state)
+                sample_idx = shuffled(sample_idx, est._random_state)
             # Drawn only with dropout, so without it the random stream (and
             # the model) is scikit-learn's.
             seed = int(est._random_state.randint(2**32)) if drop.any() else 0
@@ -265,6 +264,17 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     if early_stopping:
         params[:] = est._best_params
     return params
+
+
+def shuffled(idx, random_state):
+    """``sklearn.utils.shuffle(idx, random_state=random_state)`` for a 1-D
+    array and a RandomState: the same single draw (a shuffle of
+    ``arange(len(idx))``), so the same order and the same random stream
+    afterwards, without the argument validation that costs scikit-learn's
+    function about 0.2 ms a call, once an epoch."""
+    perm = np.arange(idx.shape[0])
+    random_state.shuffle(perm)
+    return idx[perm]
 
 
 def _user_targets(est, Y):

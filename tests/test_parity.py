@@ -184,3 +184,18 @@ def test_float32_scores_match(problem, solver):
     assert ours.coefs_[0].dtype == np.float32
     assert ours.predict(X_te).dtype == (np.float32 if problem.startswith("sq") else y_tr.dtype)
     assert abs(ours.score(X_te, y_te) - ref.score(X_te, y_te)) <= 0.01
+
+
+def test_epoch_shuffle_is_sklearns():
+    """fastnn's per-epoch shuffle draws what sklearn.utils.shuffle draws:
+    the same orders, and the same random stream afterwards."""
+    from sklearn.utils import shuffle
+
+    from fastnn._training import shuffled
+
+    ours, theirs = np.random.RandomState(3), np.random.RandomState(3)
+    a = b = np.arange(37, dtype=np.int64)
+    for _ in range(4):
+        a, b = shuffled(a, ours), shuffle(b, random_state=theirs)
+        np.testing.assert_array_equal(a, b)
+    assert ours.randint(2**31) == theirs.randint(2**31)
