@@ -24,13 +24,16 @@ class EpochHooks:
     """What the epoch loop calls: ``begin`` before each epoch, ``end`` after
     it (returns True when a callback asks to stop), ``close`` once."""
 
-    def __init__(self, est, X, y, n_epochs, reconstruction):
-        self.est, self.X, self.y = est, X, y
+    def __init__(self, est, X, targets, n_epochs, reconstruction):
+        """``targets()`` gives the y that callbacks see; it is called only
+        where there are callbacks."""
+        self.est, self.X, self.y = est, X, None
         self.reconstruction = reconstruction
         self.ctx = self.sub = None
         if getattr(est, "_skl_callbacks", None) and hasattr(est, "_init_callback_context"):
+            self.y = targets()
             self.ctx = est._init_callback_context(max_subtasks=n_epochs)
-            self.ctx.call_on_fit_task_begin(estimator=est, X=X, y=y)
+            self.ctx.call_on_fit_task_begin(estimator=est, X=X, y=self.y)
         self.bar = _ProgressBar(n_epochs) if est.progress else None
 
     def begin(self):

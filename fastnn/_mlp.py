@@ -28,6 +28,22 @@ from ._training import CHUNK_ROWS, Validation, fit_lbfgs, fit_stochastic
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
+
+def _binarized(label_binarizer, y, dtype, chunk=4 * CHUNK_ROWS):
+    """``label_binarizer.transform(y).astype(dtype)``, a chunk of rows at a
+    time: the binarizer's int64 output for all rows at once would be a
+    transient copy as large as the result (twice as large for float32)."""
+    first = label_binarizer.transform(y[:chunk]).astype(dtype)
+    n = y.shape[0]
+    if n <= chunk:
+        return first
+    Y = np.empty((n, first.shape[1]), dtype=dtype)
+    Y[:chunk] = first
+    for start in range(chunk, n, chunk):
+        Y[start : start + chunk] = label_binarizer.transform(y[start : start + chunk])
+    return Y
+
+
 #: Rows converted at a time when prediction input has another dtype.
 CONVERT_ROWS = 65536
 
@@ -175,7 +191,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
             if len(unknown):
                 raise ValueError(f"y_val has classes not in the training data: {unknown}.")
-            Y = self._label_binarizer.transform(y_val).astype(dtype)
+            Y = _binarized(self._label_binarizer, y_val, dtype)
         else:
             Y = y_val.reshape((y_val.shape[0], -1)).astype(dtype)
             if Y.shape[1] != self.n_outputs_:
@@ -555,7 +571,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        y = self._label_binarizer.transform(y).astype(X.dtype)
+        y = _binarized(self._label_binarizer, y, X.dtype)
         return X, y, class_sw
 
     def _output_to_prediction(self, y_pred):

@@ -159,6 +159,32 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(monkeypatch):
     assert est.score(Xc, yc) == reference.score(Xc, yc)
 
 
+def test_keyboard_interrupt_while_saving_keeps_that_epoch(monkeypatch):
+    """Ctrl-C while the state after epoch 3 is being copied aside (the copy
+    half done) leaves the model exactly as after epoch 3."""
+    params = dict(max_iter=10, random_state=0, solver="adam", tol=0, n_iter_no_change=100)
+    reference = quiet(MLPClassifier(**{**params, "max_iter": 3}).fit, Xc, yc)
+
+    from fastnn._backend import CPUBackend
+
+    real_copy_into = CPUBackend.copy_into
+    calls = []
+
+    def interrupted_copy_into(self, dst, src):
+        calls.append(1)
+        real_copy_into(self, dst, src)  # epoch k's save is calls 3k-2 .. 3k
+        if len(calls) == 3 * 3 - 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(CPUBackend, "copy_into", interrupted_copy_into)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        est = quiet(MLPClassifier(**params).fit, Xc, yc)
+    assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
+    np.testing.assert_array_equal(est.coefs_[0], reference.coefs_[0])
+    np.testing.assert_array_equal(est._optimizer.state2, reference._optimizer.state2)
+    assert est._optimizer.t == reference._optimizer.t
+
+
 def test_lbfgs_multioutput_gradient_matches_its_loss():
     """scikit-learn#8349: for multi-output squared error sklearn's lbfgs
     gradient is n_outputs times that of its loss. fastnn's gradient is
@@ -235,3 +261,25 @@ def test_predict_converts_other_dtypes_in_blocks(monkeypatch):
     np.testing.assert_allclose(est.predict(Xr.astype(np.float32)), whole, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(est.predict(np.round(Xr * 10).astype(int)),
                                est.predict(np.round(Xr * 10)), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel", "multilabel-sparse"])
+def test_targets_binarized_in_chunks_as_a_whole(kind):
+    """The targets are binarized a chunk of rows at a time (no int64 copy of
+    them all); the result is the binarizer's own, including for a chunk
+    that holds fewer classes than the whole."""
+    from sklearn.preprocessing import LabelBinarizer
+
+    from fastnn._mlp import _binarized
+
+    rng = np.random.default_rng(0)
+    y = {"binary": np.r_[np.zeros(7), rng.integers(0, 2, 30)].astype(int),
+         "multiclass": np.r_[np.full(7, 3), rng.integers(0, 4, 30)],
+         }.get(kind, (rng.random((37, 3)) > 0.5).astype(int))
+    if kind == "multilabel-sparse":
+        y = sp.csr_matrix(y)
+    lb = LabelBinarizer().fit(y)
+    for dtype in (np.float32, np.float64):
+        Y = _binarized(lb, y, dtype, chunk=7)
+        assert Y.dtype == dtype
+        np.testing.assert_array_equal(Y, lb.transform(y).astype(dtype))
