@@ -168,6 +168,42 @@ def test_activation_forward_train_and_backward(name, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("name", HIDDEN)
+def test_fused_bias_activation_and_backward_sum(name, dtype):
+    """The passes' fused steps: bias then activation (training and
+    prediction), and the activation's backward with the column sums of its
+    result (the next layer down's intercept gradient)."""
+    from fastnn.kernels.cpu.activations import activation_backward_sum, bias_activation_forward
+
+    rng = rng_for("bias-act", name, dtype.__name__)
+    z = rng.uniform(-3, 3, size=(5, 4)).astype(dtype)
+    b = rng.uniform(-1, 1, size=4).astype(dtype)
+    z[0, :2] = -b[:2]  # pre-activation exactly 0, at relu's kink
+    z[1, 2] = np.nan  # NaN must come through every activation
+    pre = f64(z + b)  # the sum as the kernel forms it, in the arrays' dtype
+    slope = float(dtype(SLOPE))
+    a, dz = z.copy(), np.full_like(z, np.nan)
+    bias_activation_forward(a, dz, b, codes.ACTIVATIONS[name], dtype(SLOPE))
+    assert np.isnan(a[1, 2])
+    keep = ~np.isnan(pre)
+    with np.errstate(invalid="ignore"):  # the reference meets the NaN too
+        expected, derivative = (ref.activation(name, pre, slope),
+                                ref.activation_derivative(name, pre, slope))
+    assert_close(a[keep], expected[keep], dtype)
+    assert_close(dz[keep], derivative[keep], dtype)
+    a_pred = z.copy()
+    bias_activation_forward(a_pred, z[:0, :0], b, codes.ACTIVATIONS[name], dtype(SLOPE))
+    np.testing.assert_array_equal(a_pred, a)
+
+    dz[1, 2] = 0.5
+    delta = rng.normal(size=(5, 4)).astype(dtype)
+    got, col_sum = delta.copy(), np.full(4, np.nan, dtype=dtype)
+    activation_backward_sum(got, dz, col_sum)
+    assert_close(got, f64(delta) * f64(dz), dtype)
+    assert_close(col_sum, (f64(delta) * f64(dz)).sum(axis=0), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("rate", [0.0, 0.3, 0.9])
 def test_dropout_forward(rate, dtype):
     rng = rng_for("dropout", rate, dtype.__name__)

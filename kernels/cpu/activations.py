@@ -126,6 +126,37 @@ def activation_forward(z, dz, code, param):
 
 
 @jit
+def bias_activation_forward(z, dz, b, code, param):
+    """z += b, then activation_forward(z, dz, code, param): what follows a
+    layer's matrix product. For relu and leaky_relu both happen in one pass
+    over z; other activations take a pass for the bias first.
+
+    z : (n_rows, n_units); dz : (n_rows, n_units) or (0, 0); b : (n_units,).
+    """
+    n, m = z.shape
+    if code == codes.RELU or code == codes.LEAKY_RELU:
+        train = dz.shape[0] > 0
+        one = z.dtype.type(1.0)
+        slope = param if code == codes.LEAKY_RELU else z.dtype.type(0.0)
+        for i in range(n):
+            zi = z[i]
+            di = dz[i] if train else zi
+            for j in range(m):
+                v = zi[j] + b[j]
+                if train:
+                    di[j] = one if v > 0.0 else slope
+                if v < 0.0:  # not max(): NaN must survive to be caught
+                    v *= slope
+                zi[j] = v
+        return
+    for i in range(n):
+        zi = z[i]
+        for j in range(m):
+            zi[j] += b[j]
+    activation_forward(z, dz, code, param)
+
+
+@jit
 def activation_backward(delta, dz):
     """delta *= dz: from the gradient w.r.t. a hidden layer's output to the
     gradient w.r.t. its pre-activation, with ``dz`` as the forward pass
@@ -135,6 +166,22 @@ def activation_backward(delta, dz):
         gi = dz[i]
         for j in range(di.shape[0]):
             di[j] *= gi[j]
+
+
+@jit
+def activation_backward_sum(delta, dz, col_sum):
+    """activation_backward(delta, dz), and ``col_sum = delta.sum(0)`` after
+    it (the intercept gradient of the layer below) in the same pass.
+    delta, dz : (n_rows, n_units); col_sum : (n_units,)."""
+    for j in range(col_sum.shape[0]):
+        col_sum[j] = 0.0
+    for i in range(delta.shape[0]):
+        di = delta[i]
+        gi = dz[i]
+        for j in range(di.shape[0]):
+            v = di[j] * gi[j]
+            di[j] = v
+            col_sum[j] += v
 
 
 @jit

@@ -27,18 +27,21 @@ def dense_forward(out, inp, W, b):
 def dense_backward(dinp, dW, db, dout, inp, W):
     """Gradients of a dense layer given ``dout``, the gradient at its output.
 
-    dW = inp.T @ dout; db = dout summed over rows; dinp = dout @ W.T
-    (skipped when ``dinp`` has no rows, as for the first layer).
+    dW = inp.T @ dout; db = dout summed over rows (skipped when ``db`` is
+    empty: a caller that formed ``dout`` can sum it in the same pass);
+    dinp = dout @ W.T (skipped when ``dinp`` has no rows, as for the first
+    layer).
 
-    dinp : (n_rows, n_in) or (0, n_in); dW : (n_in, n_out); db : (n_out,);
-    dout : (n_rows, n_out); inp : (n_rows, n_in); W : (n_in, n_out).
+    dinp : (n_rows, n_in) or (0, n_in); dW : (n_in, n_out); db : (n_out,)
+    or (0,); dout : (n_rows, n_out); inp : (n_rows, n_in); W : (n_in, n_out).
     """
     np.dot(inp.T, dout, dW)
-    for j in range(db.shape[0]):
-        db[j] = 0.0
-    for i in range(dout.shape[0]):
-        di = dout[i]  # row views let LLVM vectorize
+    if db.shape[0] > 0:
         for j in range(db.shape[0]):
-            db[j] += di[j]
+            db[j] = 0.0
+        for i in range(dout.shape[0]):
+            di = dout[i]  # row views let LLVM vectorize
+            for j in range(db.shape[0]):
+                db[j] += di[j]
     if dinp.shape[0] > 0:
         np.dot(dout, W.T, dinp)

@@ -11,7 +11,12 @@ Activation, derivative and delta buffers are flat too: for a batch of at most
 
 import numpy as np
 
-from .activations import activation_backward, activation_forward, dropout_forward
+from .activations import (
+    activation_backward_sum,
+    activation_forward,
+    bias_activation_forward,
+    dropout_forward,
+)
 from .dense import dense_backward, dense_forward
 from .losses import loss_sum, output_delta
 from ._jit import jit, jit_sum
@@ -91,14 +96,17 @@ def forward_pass(acts, dacts, x, params, units, cap, hidden_code, act_param, out
     col0 = 0
     for l in range(n_layers):
         out = layer_view(acts, units, cap, l + 1, n)
-        dense_forward(out, inp, coef_view(params, units, l), intercept_view(params, units, l))
         if l < n_layers - 1:
+            # dense_forward, with the bias added in the activation's pass
+            np.dot(inp, coef_view(params, units, l), out)
             dz = layer_view(dacts, units, cap, l + 1, n) if train else no_dz
-            activation_forward(out, dz, hidden_code, act_param)
+            bias_activation_forward(out, dz, intercept_view(params, units, l), hidden_code,
+                                    act_param)
             if train and drop[l] > 0.0:
                 dropout_forward(out, dz, drop[l], seed, row0, col0)
             col0 += units[l + 1]
         else:
+            dense_forward(out, inp, coef_view(params, units, l), intercept_view(params, units, l))
             activation_forward(out, no_dz, out_code, act_param)
         inp = out
     return inp
@@ -118,16 +126,20 @@ def backward_pass(grad, deltas, acts, dacts, x, params, units, cap):
     empty = deltas[:0].reshape((0, units[0]))
     for l in range(n_layers - 1, -1, -1):
         dout = layer_view(deltas, units, cap, l + 1, n)
+        db = intercept_view(grad, units, l)
+        if l < n_layers - 1:
+            db = db[:0]  # already summed by activation_backward_sum below
         if l > 0:
             inp = layer_view(acts, units, cap, l, n)
             dinp = layer_view(deltas, units, cap, l, n)
         else:
             inp = x
             dinp = empty
-        W = coef_view(params, units, l)
-        dense_backward(dinp, coef_view(grad, units, l), intercept_view(grad, units, l), dout, inp, W)
+        dense_backward(dinp, coef_view(grad, units, l), db, dout, inp,
+                       coef_view(params, units, l))
         if l > 0:
-            activation_backward(dinp, layer_view(dacts, units, cap, l, n))
+            activation_backward_sum(dinp, layer_view(dacts, units, cap, l, n),
+                                    intercept_view(grad, units, l - 1))
 
 
 @jit
