@@ -477,9 +477,12 @@ def report(payload, args):
             if "error" in e:
                 lines.append(f"  {lib:8s} error: {e['error']}")
             else:
+                imports = e["rss_after_import_mib"] - e["rss_start_mib"]
+                warm_up = e["rss_before_fit_mib"] - e["rss_after_data_mib"]
                 lines.append(f"  {lib:8s} peak RSS {_mib(e['peak_after_fit_mib'])}, RSS before fit "
-                             f"{_mib(e['rss_before_fit_mib'])} (data {_mib(e['data_mib'])}), "
-                             f"fit adds {_mib(e['fit_extra_peak_mib'])} at peak; fit {e['fit_s']:.2f} s")
+                             f"{_mib(e['rss_before_fit_mib'])} (imports {_mib(imports)}, data "
+                             f"{_mib(e['data_mib'])}, warm-up fit {_mib(warm_up)}), fit adds "
+                             f"{e['fit_extra_peak_mib']:.1f} MiB at peak; fit {e['fit_s']:.2f} s")
     p = payload.get("predict")
     if p:
         lines += ["", f"fastnn predict, {p['rows']:,} float32 rows x 20 features, (64,) classifier, fresh process:"]
