@@ -31,7 +31,12 @@ dtype.
 import numpy as np
 
 from .. import codes
-from .activations import activation_backward, activation_forward, dropout_forward
+from .activations import (
+    activation_backward,
+    activation_forward,
+    bias_activation_forward,
+    dropout_forward,
+)
 from .losses import loss_sum, output_delta
 from .network import (
     backward_pass,
@@ -164,15 +169,15 @@ def _row_forward(acts, dacts, x, params, units, coef_off, bias_off, act_off,
                 for k in range(fi):
                     acc += inp[k] * W[k * fo + j]
                 out[j] = acc
-        for j in range(fo):
-            out[j] += b[j]
         z = out.reshape((1, fo))
         if l < n_layers - 1:
             dz = dacts[act_off[l] : act_off[l] + fo].reshape((1, fo))
-            activation_forward(z, dz, hidden_code, act_param)
+            bias_activation_forward(z, dz, b, hidden_code, act_param)
             if drop[l] > 0.0:
                 dropout_forward(z, dz, drop[l], seed, row, act_off[l])
         else:
+            for j in range(fo):
+                out[j] += b[j]
             activation_forward(z, dacts[:0].reshape((0, 0)), out_code, act_param)
         inp = out
     return inp
