@@ -443,7 +443,8 @@ def report(payload, args):
         lines += ["", workload_table(results, with_torch)]
         notes = ["speed-up = sklearn median / fastnn median; GFLOP/s: training matrix-product flops "
                  "(forward, weight and input gradients) / median fit time; % BLAS: that rate, and the "
-                 "fastest fit's, as a share of numpy's matmul rate in the same dtype; reps: timed fits per library; 1st fit: fastnn's warm-up fit"]
+                 "fastest fit's, as a share of numpy's matmul rate in the same dtype; reps: timed "
+                 "fits per library; 1st fit: fastnn's warm-up fit"]
         if any(r["quick_scaled"] for r in results.values()):
             notes.append("* quick-scaled: trained on a subsample of the training set (--quick); "
                          "not comparable with full-mode rows")
