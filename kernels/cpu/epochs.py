@@ -33,7 +33,6 @@ import numpy as np
 from .. import codes
 from .activations import (
     activation_backward,
-    activation_forward,
     bias_activation_forward,
     dropout_forward,
 )
@@ -170,15 +169,12 @@ def _row_forward(acts, dacts, x, params, units, coef_off, bias_off, act_off,
                     acc += inp[k] * W[k * fo + j]
                 out[j] = acc
         z = out.reshape((1, fo))
-        if l < n_layers - 1:
-            dz = dacts[act_off[l] : act_off[l] + fo].reshape((1, fo))
-            bias_activation_forward(z, dz, b, hidden_code, act_param)
-            if drop[l] > 0.0:
-                dropout_forward(z, dz, drop[l], seed, row, act_off[l])
-        else:
-            for j in range(fo):
-                out[j] += b[j]
-            activation_forward(z, dacts[:0].reshape((0, 0)), out_code, act_param)
+        hidden = l < n_layers - 1
+        dz = (dacts[act_off[l] : act_off[l] + fo].reshape((1, fo)) if hidden
+              else dacts[:0].reshape((0, 0)))
+        bias_activation_forward(z, dz, b, hidden_code if hidden else out_code, act_param)
+        if hidden and drop[l] > 0.0:
+            dropout_forward(z, dz, drop[l], seed, row, act_off[l])
         inp = out
     return inp
 

@@ -13,11 +13,10 @@ import numpy as np
 
 from .activations import (
     activation_backward_sum,
-    activation_forward,
     bias_activation_forward,
     dropout_forward,
 )
-from .dense import dense_backward, dense_forward
+from .dense import dense_backward
 from .losses import loss_sum, output_delta
 from ._jit import jit, jit_sum
 
@@ -96,18 +95,16 @@ def forward_pass(acts, dacts, x, params, units, cap, hidden_code, act_param, out
     col0 = 0
     for l in range(n_layers):
         out = layer_view(acts, units, cap, l + 1, n)
-        if l < n_layers - 1:
-            # dense_forward, with the bias added in the activation's pass
-            np.dot(inp, coef_view(params, units, l), out)
-            dz = layer_view(dacts, units, cap, l + 1, n) if train else no_dz
-            bias_activation_forward(out, dz, intercept_view(params, units, l), hidden_code,
-                                    act_param)
+        hidden = l < n_layers - 1
+        # dense_forward, with the bias added in the activation's pass
+        np.dot(inp, coef_view(params, units, l), out)
+        dz = layer_view(dacts, units, cap, l + 1, n) if train and hidden else no_dz
+        bias_activation_forward(out, dz, intercept_view(params, units, l),
+                                hidden_code if hidden else out_code, act_param)
+        if hidden:
             if train and drop[l] > 0.0:
                 dropout_forward(out, dz, drop[l], seed, row0, col0)
             col0 += units[l + 1]
-        else:
-            dense_forward(out, inp, coef_view(params, units, l), intercept_view(params, units, l))
-            activation_forward(out, no_dz, out_code, act_param)
         inp = out
     return inp
 
