@@ -334,6 +334,13 @@ def test_adam_lr(dtype):
         assert_close(got, expected, dtype, err_msg=f"t={t}")
 
 
+def test_adam_lr_is_scikit_learns_to_the_bit():
+    """scikit-learn takes the step size in Python floats; so must we, or
+    every Adam step drifts from its by an ulp of the step size."""
+    for t in range(1, 3001):
+        assert K.adam_lr(0.001, 0.9, 0.999, t) == ref.adam_lr(0.001, 0.9, 0.999, t), t
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_adam_step(dtype):
     rng = rng_for("adam", dtype.__name__)

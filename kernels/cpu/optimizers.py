@@ -33,10 +33,13 @@ def sgd_step(params, velocity, grad, lr, momentum, nesterov):
 @jit
 def adam_lr(lr_init, beta1, beta2, t):
     """Adam's bias-corrected step size at step ``t`` (1-based), computed in
-    float64 whatever the scalars' dtype (as scikit-learn does in Python)."""
+    float64 whatever the scalars' dtype, to the bit as scikit-learn does in
+    Python: the powers take a float exponent (numba's integer power
+    multiplies out and differs from Python's in the last bits)."""
     b1 = np.float64(beta1)
     b2 = np.float64(beta2)
-    return np.float64(lr_init) * np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+    tf = np.float64(t)
+    return np.float64(lr_init) * np.sqrt(1.0 - b2**tf) / (1.0 - b1**tf)
 
 
 @jit
