@@ -15,104 +15,68 @@ import numpy as np
 
 from .. import codes
 from ..dropout import dropout_keep
-from ._jit import jit
+from ._jit import jit, jit_inner, jit_scalar
 
-keep = jit(dropout_keep)
+keep = jit_inner(dropout_keep)
+
+
+@jit_scalar
+def activate(x, code, param):
+    """(f(x), f'(x)) of the elementwise activation ``code`` other than
+    identity, relu, leaky_relu and softmax (see bias_activation_forward),
+    in x's dtype. exp's derivative is not needed (an output activation)
+    and is returned as 1."""
+    one = type(x)(1.0)
+    a = x
+    d = one
+    if code == codes.LOGISTIC:
+        a = one / (one + np.exp(-x))
+        d = a * (one - a)
+    elif code == codes.TANH:
+        a = np.tanh(x)
+        d = one - a * a
+    elif code == codes.EXP:
+        a = np.exp(x)
+    elif code == codes.ELU:
+        if not x > 0.0:  # NaN takes this branch and stays NaN
+            a = np.expm1(x)
+            d = a + one  # e^x
+    elif code == codes.SOFTPLUS:
+        d = one / (one + np.exp(-x))  # sigmoid(x)
+        # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)
+        a = type(x)(max(x, 0.0) + np.log1p(np.exp(-abs(x))))
+    elif code == codes.GELU:
+        half = type(x)(0.5)
+        cdf = half * (one + math.erf(x * type(x)(1.0 / math.sqrt(2.0))))
+        # Phi(x) + x phi(x); phi underflows to 0 far out
+        d = cdf + x * (type(x)(1.0 / math.sqrt(2.0 * math.pi)) * np.exp(-half * x * x))
+        a = x * cdf
+    elif code == codes.SILU:
+        s = one / (one + np.exp(-x))  # 0 or 1 far out: no overflow below
+        a = x * s
+        d = s * (one + x * (one - s))
+    return a, d
 
 
 @jit
-def activation_forward(z, dz, code, param):
-    """Apply activation ``code`` to ``z`` in place; when ``dz`` has rows
-    (training), also write the derivative f'(z) into it.
+def bias_activation_forward(z, dz, b, code, param):
+    """z = f(z + b) in place, f the activation ``code``: what follows a
+    layer's matrix product, in one pass over z. When ``dz`` has rows
+    (training), also write the derivative f'(z + b) into it.
 
-    z : (n_rows, n_units); dz : (n_rows, n_units) or (0, 0). ``param`` is
-    leaky_relu's negative slope (of z's dtype; ignored by the others).
+    z : (n_rows, n_units); dz : (n_rows, n_units) or (0, 0); b : (n_units,).
+    ``param`` is leaky_relu's negative slope (of z's dtype; ignored by the
+    others).
     """
     n, m = z.shape
     train = dz.shape[0] > 0
     one = z.dtype.type(1.0)
     # Loops run over row views (zi[j], not z[i, j]) so LLVM vectorizes them.
-    if code == codes.IDENTITY:
-        if train:
-            dz[:] = one
-    elif code == codes.LOGISTIC:
-        for i in range(n):
-            zi = z[i]
-            di = dz[i] if train else zi
-            for j in range(m):
-                zi[j] = one / (one + np.exp(-zi[j]))
-                if train:
-                    di[j] = zi[j] * (one - zi[j])
-    elif code == codes.TANH:
-        for i in range(n):
-            zi = z[i]
-            di = dz[i] if train else zi
-            for j in range(m):
-                zi[j] = np.tanh(zi[j])
-                if train:
-                    di[j] = one - zi[j] * zi[j]
-    elif code == codes.RELU or code == codes.LEAKY_RELU:
-        slope = param if code == codes.LEAKY_RELU else z.dtype.type(0.0)
-        for i in range(n):
-            zi = z[i]
-            di = dz[i] if train else zi
-            for j in range(m):
-                if train:
-                    di[j] = one if zi[j] > 0.0 else slope
-                if zi[j] < 0.0:  # not max(): NaN must survive to be caught
-                    zi[j] *= slope
-    elif code == codes.EXP:
+    if code == codes.SOFTMAX:
         for i in range(n):
             zi = z[i]
             for j in range(m):
-                zi[j] = np.exp(zi[j])
-    elif code == codes.ELU:
-        for i in range(n):
-            zi = z[i]
-            di = dz[i] if train else zi
-            for j in range(m):
-                if train:
-                    di[j] = one
-                if not zi[j] > 0.0:  # NaN takes this branch and stays NaN
-                    zi[j] = np.expm1(zi[j])
-                    if train:
-                        di[j] = zi[j] + one  # e^z
-    elif code == codes.SOFTPLUS:
-        for i in range(n):
-            zi = z[i]
-            di = dz[i] if train else zi
-            for j in range(m):
-                x = zi[j]
-                if train:
-                    di[j] = one / (one + np.exp(-x))  # sigmoid(z)
-                # log(1 + e^z) without overflow: max(z, 0) + log1p(e^-|z|)
-                zi[j] = max(x, 0.0) + np.log1p(np.exp(-abs(x)))
-    elif code == codes.GELU:
-        half = z.dtype.type(0.5)
-        inv_sqrt2 = z.dtype.type(1.0 / math.sqrt(2.0))
-        inv_sqrt2pi = z.dtype.type(1.0 / math.sqrt(2.0 * math.pi))
-        for i in range(n):
-            zi = z[i]
-            di = dz[i] if train else zi
-            for j in range(m):
-                x = zi[j]
-                cdf = half * (one + math.erf(x * inv_sqrt2))
-                if train:  # Phi(z) + z phi(z); phi underflows to 0 far out
-                    di[j] = cdf + x * (inv_sqrt2pi * np.exp(-half * x * x))
-                zi[j] = x * cdf
-    elif code == codes.SILU:
-        for i in range(n):
-            zi = z[i]
-            di = dz[i] if train else zi
-            for j in range(m):
-                x = zi[j]
-                s = one / (one + np.exp(-x))  # 0 or 1 far out: no overflow below
-                zi[j] = x * s
-                if train:
-                    di[j] = s * (one + x * (one - s))
-    elif code == codes.SOFTMAX:
-        for i in range(n):
-            zi = z[i]
+                zi[j] += b[j]
             mx = zi[0]
             for j in range(1, m):
                 if zi[j] > mx:
@@ -123,37 +87,40 @@ def activation_forward(z, dz, code, param):
                 s += zi[j]
             for j in range(m):
                 zi[j] /= s
-
-
-@jit
-def bias_activation_forward(z, dz, b, code, param):
-    """z += b, then activation_forward(z, dz, code, param): what follows a
-    layer's matrix product. For relu and leaky_relu both happen in one pass
-    over z; other activations take a pass for the bias first.
-
-    z : (n_rows, n_units); dz : (n_rows, n_units) or (0, 0); b : (n_units,).
-    """
-    n, m = z.shape
-    if code == codes.RELU or code == codes.LEAKY_RELU:
-        train = dz.shape[0] > 0
-        one = z.dtype.type(1.0)
-        slope = param if code == codes.LEAKY_RELU else z.dtype.type(0.0)
+    elif code == codes.IDENTITY or code == codes.RELU or code == codes.LEAKY_RELU:
+        # Piecewise linear, vectorized: identity is a slope of 1 below 0.
+        slope = (param if code == codes.LEAKY_RELU else
+                 one if code == codes.IDENTITY else z.dtype.type(0.0))
         for i in range(n):
             zi = z[i]
             di = dz[i] if train else zi
             for j in range(m):
-                v = zi[j] + b[j]
+                x = zi[j] + b[j]
                 if train:
-                    di[j] = one if v > 0.0 else slope
-                if v < 0.0:  # not max(): NaN must survive to be caught
-                    v *= slope
-                zi[j] = v
-        return
-    for i in range(n):
-        zi = z[i]
-        for j in range(m):
-            zi[j] += b[j]
-    activation_forward(z, dz, code, param)
+                    di[j] = one if x > 0.0 else slope
+                if x < 0.0:  # not max(): NaN must survive to be caught
+                    x *= slope
+                zi[j] = x
+    else:  # activate() per element, inlined (see _jit.jit_scalar)
+        for i in range(n):
+            zi = z[i]
+            di = dz[i] if train else zi
+            for j in range(m):
+                a, d = activate(zi[j] + b[j], code, param)
+                zi[j] = a
+                if train:
+                    di[j] = d
+
+
+@jit
+def activation_forward(z, dz, code, param):
+    """bias_activation_forward without a bias: z = f(z) in place, and f'(z)
+    into ``dz`` when it has rows. The passes always have a bias; this is
+    the twin of the CUDA kernel of the same name.
+
+    z : (n_rows, n_units); dz : (n_rows, n_units) or (0, 0).
+    """
+    bias_activation_forward(z, dz, np.zeros(z.shape[1], dtype=z.dtype), code, param)
 
 
 @jit

@@ -43,10 +43,10 @@ from .network import (
     finish_grad,
     forward_pass,
     gather_rows,
-    layer_view,
+    layout,
 )
 from .optimizers import adam_lr, adam_step, sgd_step
-from ._jit import jit
+from ._jit import jit, jit_inner
 
 
 @jit
@@ -59,10 +59,10 @@ def minibatch_epoch(params, state1, state2,
     one = dtype(1.0)
     n_layers = units.shape[0] - 1
     n_out = units[n_layers]
-    width = units[1:].sum()
-    acts = np.empty(batch_size * width, dtype=params.dtype)
-    dacts = np.empty(batch_size * width, dtype=params.dtype)
-    deltas = np.empty(batch_size * width, dtype=params.dtype)
+    act_off, size = layout(units, batch_size)[2:]
+    acts = np.empty(size, dtype=params.dtype)
+    dacts = np.empty(size, dtype=params.dtype)
+    deltas = np.empty(size, dtype=params.dtype)
     grad = np.empty_like(params)
     xb = np.empty((batch_size, units[0]), dtype=params.dtype)
     yb = np.empty((batch_size, n_out), dtype=params.dtype)
@@ -90,7 +90,8 @@ def minibatch_epoch(params, state1, state2,
         batch_loss = loss_sum(out, y, sw, loss_code, loss_param)
         batch_loss = (batch_loss + 0.5 * alpha * coef_sqnorm(params, units)) / sw_sum
         total += batch_loss * nb
-        output_delta(layer_view(deltas, units, batch_size, n_layers, nb), out, y, sw, one,
+        last = act_off[n_layers - 1]
+        output_delta(deltas[last : last + nb * n_out].reshape((nb, n_out)), out, y, sw, one,
                      loss_code, loss_param)
         backward_pass(grad, deltas, acts, dacts, x, params, units, batch_size)
         finish_grad(grad, params, units, alpha, dtype(sw_sum))
@@ -99,7 +100,7 @@ def minibatch_epoch(params, state1, state2,
     return total, t
 
 
-@jit
+@jit_inner
 def _optimizer_step(params, state1, state2, grad, solver, lr, momentum, nesterov,
                     beta1, beta2, eps, t):
     """One sgd_step or adam_step (Adam's step ``t`` counts up and its step
@@ -113,31 +114,11 @@ def _optimizer_step(params, state1, state2, grad, solver, lr, momentum, nesterov
     return t
 
 
-@jit
-def _offsets(units):
-    """Start of each layer's weights and intercept in the flat parameter
-    buffer, and of each layer's output in a one-row activation buffer."""
-    n_layers = units.shape[0] - 1
-    coef_off = np.zeros(n_layers, dtype=np.int64)
-    bias_off = np.zeros(n_layers, dtype=np.int64)
-    act_off = np.zeros(n_layers, dtype=np.int64)
-    off = 0
-    for l in range(n_layers):
-        coef_off[l] = off
-        off += units[l] * units[l + 1]
-    for l in range(n_layers):
-        bias_off[l] = off
-        off += units[l + 1]
-    for l in range(1, n_layers):
-        act_off[l] = act_off[l - 1] + units[l]
-    return coef_off, bias_off, act_off
-
-
 #: Layers at least this wide are computed row-wise (vectorized over units).
 _WIDE = 8
 
 
-@jit
+@jit_inner
 def _row_forward(acts, dacts, x, params, units, coef_off, bias_off, act_off,
                  hidden_code, act_param, out_code, drop, seed, row):
     """Forward one row ``x`` (n_features,) with plain loops; layer ``l``'s
@@ -192,12 +173,12 @@ def sample_epoch(params, state1, state2,
     dtype = params.dtype.type  # scalars made here keep the arrays' dtype
     one = dtype(1.0)
     n_layers = units.shape[0] - 1
-    acts = np.empty(units[1:].sum(), dtype=params.dtype)
+    coef_off, bias_off, act_off, size = layout(units, 1)
+    acts = np.empty(size, dtype=params.dtype)
     dacts = np.empty_like(acts)
     deltas = np.empty_like(acts)
     grad = np.empty_like(params)
     xb = np.empty((1, units[0]), dtype=params.dtype)
-    coef_off, bias_off, act_off = _offsets(units)
     sqnorm = coef_sqnorm(params, units)
     total = 0.0
     for r in range(n):

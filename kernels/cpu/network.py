@@ -5,8 +5,9 @@ intercepts_[0], ..., intercepts_[L-1]``, where ``units`` (int64, length
 L + 1) gives the width of every layer from the input to the output.
 
 Activation, derivative and delta buffers are flat too: for a batch of at most
-``cap`` rows, layer ``l``'s block (l = 1..L) starts at
-``cap * (units[1] + ... + units[l-1])``.
+``cap`` rows, the block of layer ``l``'s output (l = 0..L-1, rows first)
+starts at ``cap * (units[1] + ... + units[l])``. ``layout`` gives every
+offset; the kernels slice their views out of the buffers with it.
 """
 
 import numpy as np
@@ -18,7 +19,7 @@ from .activations import (
 )
 from .dense import dense_backward
 from .losses import loss_sum, output_delta
-from ._jit import jit, jit_sum
+from ._jit import jit, jit_inner, jit_sum
 
 
 @jit
@@ -30,35 +31,30 @@ def n_params(units):
     return total
 
 
-@jit
-def coef_view(params, units, l):
-    """Layer ``l``'s weights, a (units[l], units[l+1]) view into ``params``."""
+@jit_inner
+def layout(units, cap):
+    """Where each layer lives in the flat buffers: the start of layer
+    ``l``'s weights, ``(units[l], units[l+1])``, and of its intercept in
+    the parameter buffer; the start of its output block in an activation
+    buffer for batches of at most ``cap`` rows; and that buffer's length.
+    Returns ``(coef_off, bias_off, act_off, size)``, the offsets (n_layers,)
+    int64."""
+    n_layers = units.shape[0] - 1
+    coef_off = np.empty(n_layers, dtype=np.int64)
+    bias_off = np.empty(n_layers, dtype=np.int64)
+    act_off = np.empty(n_layers, dtype=np.int64)
     off = 0
-    for k in range(l):
-        off += units[k] * units[k + 1]
-    size = units[l] * units[l + 1]
-    return params[off : off + size].reshape((units[l], units[l + 1]))
-
-
-@jit
-def intercept_view(params, units, l):
-    """Layer ``l``'s intercept, a (units[l+1],) view into ``params``."""
-    off = 0
-    for k in range(units.shape[0] - 1):
-        off += units[k] * units[k + 1]
-    for k in range(l):
-        off += units[k + 1]
-    return params[off : off + units[l + 1]]
-
-
-@jit
-def layer_view(buf, units, cap, l, n_rows):
-    """Rows ``[0, n_rows)`` of layer ``l``'s block (l >= 1) in an activation
-    or delta buffer laid out for batches of at most ``cap`` rows."""
-    off = 0
-    for k in range(1, l):
-        off += cap * units[k]
-    return buf[off : off + n_rows * units[l]].reshape((n_rows, units[l]))
+    for l in range(n_layers):
+        coef_off[l] = off
+        off += units[l] * units[l + 1]
+    for l in range(n_layers):
+        bias_off[l] = off
+        off += units[l + 1]
+    size = 0
+    for l in range(n_layers):
+        act_off[l] = size
+        size += cap * units[l + 1]
+    return coef_off, bias_off, act_off, size
 
 
 @jit_sum
@@ -91,20 +87,21 @@ def forward_pass(acts, dacts, x, params, units, cap, hidden_code, act_param, out
     n = x.shape[0]
     train = dacts.shape[0] > 0
     no_dz = dacts[:0].reshape((0, 0))
+    coef_off, bias_off, act_off, _ = layout(units, cap)
     inp = x
-    col0 = 0
     for l in range(n_layers):
-        out = layer_view(acts, units, cap, l + 1, n)
+        fi, fo = units[l], units[l + 1]
+        block = slice(act_off[l], act_off[l] + n * fo)
+        out = acts[block].reshape((n, fo))
         hidden = l < n_layers - 1
         # dense_forward, with the bias added in the activation's pass
-        np.dot(inp, coef_view(params, units, l), out)
-        dz = layer_view(dacts, units, cap, l + 1, n) if train and hidden else no_dz
-        bias_activation_forward(out, dz, intercept_view(params, units, l),
+        np.dot(inp, params[coef_off[l] : coef_off[l] + fi * fo].reshape((fi, fo)), out)
+        dz = dacts[block].reshape((n, fo)) if train and hidden else no_dz
+        bias_activation_forward(out, dz, params[bias_off[l] : bias_off[l] + fo],
                                 hidden_code if hidden else out_code, act_param)
-        if hidden:
-            if train and drop[l] > 0.0:
-                dropout_forward(out, dz, drop[l], seed, row0, col0)
-            col0 += units[l + 1]
+        if hidden and train and drop[l] > 0.0:
+            # the layer's first unit among all hidden units: act_off[l] / cap
+            dropout_forward(out, dz, drop[l], seed, row0, act_off[l] // cap)
         inp = out
     return inp
 
@@ -118,25 +115,30 @@ def backward_pass(grad, deltas, acts, dacts, x, params, units, cap):
     left them. grad : (n_params,); x : (n_rows, units[0])."""
     n_layers = units.shape[0] - 1
     n = x.shape[0]
+    coef_off, bias_off, act_off, _ = layout(units, cap)
     # The first layer's input gradient is not needed: an empty view of a
     # writable buffer (x may be read-only, and dinp's type must not be).
     empty = deltas[:0].reshape((0, units[0]))
     for l in range(n_layers - 1, -1, -1):
-        dout = layer_view(deltas, units, cap, l + 1, n)
-        db = intercept_view(grad, units, l)
-        if l < n_layers - 1:
-            db = db[:0]  # already summed by activation_backward_sum below
+        fi, fo = units[l], units[l + 1]
+        coef = slice(coef_off[l], coef_off[l] + fi * fo)
+        dout = deltas[act_off[l] : act_off[l] + n * fo].reshape((n, fo))
+        # A hidden layer's intercept gradient is summed by
+        # activation_backward_sum one step later; only the output's is left.
+        db = grad[bias_off[l] : bias_off[l] + (fo if l == n_layers - 1 else 0)]
         if l > 0:
-            inp = layer_view(acts, units, cap, l, n)
-            dinp = layer_view(deltas, units, cap, l, n)
+            below = slice(act_off[l - 1], act_off[l - 1] + n * fi)
+            inp = acts[below].reshape((n, fi))
+            dinp = deltas[below].reshape((n, fi))
         else:
+            below = slice(0, 0)
             inp = x
             dinp = empty
-        dense_backward(dinp, coef_view(grad, units, l), db, dout, inp,
-                       coef_view(params, units, l))
+        dense_backward(dinp, grad[coef].reshape((fi, fo)), db, dout, inp,
+                       params[coef].reshape((fi, fo)))
         if l > 0:
-            activation_backward_sum(dinp, layer_view(dacts, units, cap, l, n),
-                                    intercept_view(grad, units, l - 1))
+            activation_backward_sum(dinp, dacts[below].reshape((n, fi)),
+                                    grad[bias_off[l - 1] : bias_off[l - 1] + fi])
 
 
 @jit
@@ -177,7 +179,7 @@ def gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows):
                 dst[j] = src[j]
 
 
-@jit
+@jit_inner
 def row_block(xb, Xd, data, indices, indptr, is_sparse, start, stop):
     """Rows ``[start, stop)`` of X as a dense 2-D array: a view of dense X,
     or sparse X's rows gathered into ``xb``."""
@@ -205,10 +207,10 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
     n = Y.shape[0]
     n_layers = units.shape[0] - 1
     cap = min(chunk, n)
-    width = units[1:].sum()
-    acts = np.empty(cap * width, dtype=params.dtype)
-    dacts = np.empty(cap * width, dtype=params.dtype)
-    deltas = np.empty(cap * width, dtype=params.dtype)
+    act_off, size = layout(units, cap)[2:]
+    acts = np.empty(size, dtype=params.dtype)
+    dacts = np.empty(size, dtype=params.dtype)
+    deltas = np.empty(size, dtype=params.dtype)
     no_drop = np.zeros(n_layers - 1)
     part = np.empty_like(grad)
     xb = np.empty((cap, units[0]), dtype=params.dtype)
@@ -226,8 +228,9 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
         data_loss += loss_sum(out, y, sw, loss_code, loss_param)
         for i in range(nb):
             sw_sum += sw[i]
-        output_delta(layer_view(deltas, units, cap, n_layers, nb), out, y, sw, delta_scale,
-                     loss_code, loss_param)
+        last = act_off[n_layers - 1]
+        output_delta(deltas[last : last + nb * units[n_layers]].reshape((nb, units[n_layers])),
+                     out, y, sw, delta_scale, loss_code, loss_param)
         backward_pass(part, deltas, acts, dacts, x, params, units, cap)
         for k in range(grad.shape[0]):
             grad[k] += part[k]
@@ -242,8 +245,7 @@ def predict(out, Xd, data, indices, indptr, is_sparse, params, units,
     memory is bounded whatever the number of rows. out : (n, units[-1])."""
     n = out.shape[0]
     cap = max(1, min(chunk, n))
-    width = units[1:].sum()
-    acts = np.empty(cap * width, dtype=params.dtype)
+    acts = np.empty(layout(units, cap)[3], dtype=params.dtype)
     xb = np.empty((cap, units[0]), dtype=params.dtype)
     no_drop = np.zeros(0)
     for start in range(0, n, cap):
