@@ -362,6 +362,45 @@ def test_adam_step(dtype):
     assert_close(v, r_v[0], dtype)
 
 
+@pytest.mark.parametrize("sw_sum", [3.5, 256.0, 0.25], ids=["sw-3.5", "sw-256", "sw-0.25"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
+def test_raw_steps_are_finish_grad_then_step(solver, dtype, sw_sum):
+    """sgd_step_raw and adam_step_raw on raw gradient sums give, to the
+    bit, finish_grad followed by sgd_step or adam_step, and leave the raw
+    sums as they were; whether they divide by sw_sum or (a power of two)
+    multiply by its reciprocal."""
+    name, kind, momentum, nesterov = solver
+    rng = rng_for("raw-step", name, dtype.__name__, sw_sum)
+    units = np.array(UNITS, dtype=np.int64)
+    n_params = K.n_params(units)
+    n_coef = n_params - sum(UNITS[1:])
+    params = make_params(rng, UNITS).astype(dtype)
+    s1 = (rng.normal(size=n_params) * 0.1).astype(dtype)
+    s2 = rng.uniform(0.0, 0.1, size=n_params).astype(dtype)
+    alpha, sw_sum, lr = dtype(0.1), dtype(sw_sum), dtype(0.05)
+    b1, b2, eps = dtype(0.9), dtype(0.999), dtype(1e-8)
+    expected = [a.copy() for a in (params, s1, s2)]
+    got = [a.copy() for a in (params, s1, s2)]
+    for step in range(1, 4):
+        raw = rng.normal(size=n_params).astype(dtype)
+        raw[[0, n_coef]] = 0.0  # a zero sum, weight and intercept
+        finished = raw.copy()
+        K.finish_grad(finished, expected[0], units, alpha, sw_sum)
+        kept = raw.copy()
+        if kind == "sgd":
+            K.sgd_step(expected[0], expected[1], finished, lr, dtype(momentum), nesterov)
+            K.sgd_step_raw(got[0], got[1], raw, n_coef, alpha, sw_sum, lr, dtype(momentum),
+                           nesterov)
+        else:
+            step_lr = dtype(K.adam_lr(lr, b1, b2, step))
+            K.adam_step(*expected, finished, step_lr, b1, b2, eps)
+            K.adam_step_raw(*got, raw, n_coef, alpha, sw_sum, step_lr, b1, b2, eps)
+        np.testing.assert_array_equal(raw, kept)
+        for g, e in zip(got, expected):
+            np.testing.assert_array_equal(g, e)
+
+
 # -- network: flat layout, forward, backward ------------------------------------
 
 

@@ -14,13 +14,14 @@ from .network import (
     n_params,
     predict,
 )
-from .optimizers import adam_lr, adam_step, sgd_step
+from .optimizers import adam_lr, adam_step, adam_step_raw, sgd_step, sgd_step_raw
 
 __all__ = [
     "activation_backward",
     "activation_forward",
     "adam_lr",
     "adam_step",
+    "adam_step_raw",
     "backward_pass",
     "coef_sqnorm",
     "dense_backward",
@@ -37,4 +38,5 @@ __all__ = [
     "predict",
     "sample_epoch",
     "sgd_step",
+    "sgd_step_raw",
 ]

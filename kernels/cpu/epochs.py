@@ -40,12 +40,11 @@ from .losses import loss_sum, output_delta
 from .network import (
     backward_pass,
     coef_sqnorm,
-    finish_grad,
     forward_pass,
     gather_rows,
     layout,
 )
-from .optimizers import adam_lr, adam_step, sgd_step
+from .optimizers import adam_lr, adam_step, adam_step_raw, sgd_step, sgd_step_raw
 from ._jit import jit, jit_inner
 
 
@@ -59,7 +58,8 @@ def minibatch_epoch(params, state1, state2,
     one = dtype(1.0)
     n_layers = units.shape[0] - 1
     n_out = units[n_layers]
-    act_off, size = layout(units, batch_size)[2:]
+    _, bias_off, act_off, size = layout(units, batch_size)
+    n_coef = bias_off[0]  # weights come first in the flat buffer
     acts = np.empty(size, dtype=params.dtype)
     dacts = np.empty(size, dtype=params.dtype)
     deltas = np.empty(size, dtype=params.dtype)
@@ -94,9 +94,14 @@ def minibatch_epoch(params, state1, state2,
         output_delta(deltas[last : last + nb * n_out].reshape((nb, n_out)), out, y, sw, one,
                      loss_code, loss_param)
         backward_pass(grad, deltas, acts, dacts, x, params, units, batch_size)
-        finish_grad(grad, params, units, alpha, dtype(sw_sum))
-        t = _optimizer_step(params, state1, state2, grad, solver, lr, momentum, nesterov,
-                            beta1, beta2, eps, t)
+        # The step finishes the raw sums as it reads them (optimizers.py).
+        if solver == codes.SGD:
+            sgd_step_raw(params, state1, grad, n_coef, alpha, dtype(sw_sum), lr, momentum,
+                         nesterov)
+        else:
+            t += 1
+            adam_step_raw(params, state1, state2, grad, n_coef, alpha, dtype(sw_sum),
+                          dtype(adam_lr(lr, beta1, beta2, t)), beta1, beta2, eps)
     return total, t
 
 

@@ -2,11 +2,59 @@
 
 ``params``, ``grad`` and the state buffers share one layout (every coef
 raveled, then every intercept), so one loop updates the whole network.
+
+Each step comes in two forms: on a finished gradient (``sgd_step``,
+``adam_step``), and on the raw sums of a backward pass (``sgd_step_raw``,
+``adam_step_raw``), which finish each entry as they read it, with
+``network.finish_grad``'s arithmetic: one pass over the buffers per batch
+instead of two. ``grad`` itself is left as it was.
 """
+
+import math
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_inner, jit_scalar
+
+
+@jit_inner
+def _exact_reciprocal(s):
+    """1 / s when that is exact (s a power of two: then x * (1 / s) and
+    x / s round the same real number, so they are the same float), else 0.
+    A multiply instead of a divide per parameter: the Adam step is bound
+    by its divides and square root."""
+    inv = type(s)(1.0) / s
+    if math.frexp(s)[0] == 0.5 and inv * s == 1.0:
+        return inv
+    return type(s)(0.0)
+
+
+@jit_scalar
+def _finish(total, sw_sum, inv):
+    """A raw gradient sum (plus the penalty) over sw_sum, by ``inv`` from
+    _exact_reciprocal when it is not 0."""
+    if inv != 0.0:
+        return total * inv
+    return total / sw_sum
+
+
+@jit_scalar
+def _momentum(p, vel, g, lr, momentum, nesterov):
+    """One parameter's SGD update: its new (value, velocity). Inlined, so
+    LLVM takes the loop-invariant ``nesterov`` out of the loop."""
+    v = momentum * vel - lr * g
+    if nesterov:
+        return p + (momentum * v - lr * g), v
+    return p + v, v
+
+
+@jit_scalar
+def _adam(p, m, v, g, lr, beta1, beta2, eps):
+    """One parameter's Adam update: its new (value, m, v)."""
+    one = type(p)(1.0)  # keeps float32 arithmetic in float32
+    mk = beta1 * m + (one - beta1) * g
+    vk = beta2 * v + (one - beta2) * (g * g)
+    return p + -lr * mk / (np.sqrt(vk) + eps), mk, vk
 
 
 @jit
@@ -17,17 +65,24 @@ def sgd_step(params, velocity, grad, lr, momentum, nesterov):
     Nesterov params += momentum * velocity - lr * grad.
     params, velocity, grad : (n_params,).
     """
-    # One loop per variant: a branch inside would keep LLVM from vectorizing.
-    if nesterov:
-        for k in range(params.shape[0]):
-            v = momentum * velocity[k] - lr * grad[k]
-            velocity[k] = v
-            params[k] += momentum * v - lr * grad[k]
-    else:
-        for k in range(params.shape[0]):
-            v = momentum * velocity[k] - lr * grad[k]
-            velocity[k] = v
-            params[k] += v
+    for k in range(params.shape[0]):
+        params[k], velocity[k] = _momentum(params[k], velocity[k], grad[k], lr, momentum,
+                                           nesterov)
+
+
+@jit
+def sgd_step_raw(params, velocity, grad, n_coef, alpha, sw_sum, lr, momentum, nesterov):
+    """sgd_step on the gradient that ``finish_grad(grad, params, units,
+    alpha, sw_sum)`` would make of the raw sums ``grad``: the first
+    ``n_coef`` entries are weights, (sum + alpha * W) / sw_sum; the rest
+    intercepts, sum / sw_sum."""
+    inv = _exact_reciprocal(sw_sum)
+    for k in range(n_coef):
+        g = _finish(grad[k] + alpha * params[k], sw_sum, inv)
+        params[k], velocity[k] = _momentum(params[k], velocity[k], g, lr, momentum, nesterov)
+    for k in range(n_coef, params.shape[0]):
+        g = _finish(grad[k], sw_sum, inv)
+        params[k], velocity[k] = _momentum(params[k], velocity[k], g, lr, momentum, nesterov)
 
 
 @jit
@@ -50,11 +105,17 @@ def adam_step(params, m, v, grad, lr, beta1, beta2, eps):
     params += -lr * m / (sqrt(v) + eps).
     params, m, v, grad : (n_params,).
     """
-    one = params.dtype.type(1.0)  # keeps float32 arithmetic in float32
     for k in range(params.shape[0]):
-        g = grad[k]
-        mk = beta1 * m[k] + (one - beta1) * g
-        vk = beta2 * v[k] + (one - beta2) * (g * g)
-        m[k] = mk
-        v[k] = vk
-        params[k] += -lr * mk / (np.sqrt(vk) + eps)
+        params[k], m[k], v[k] = _adam(params[k], m[k], v[k], grad[k], lr, beta1, beta2, eps)
+
+
+@jit
+def adam_step_raw(params, m, v, grad, n_coef, alpha, sw_sum, lr, beta1, beta2, eps):
+    """adam_step on raw gradient sums, finished as in sgd_step_raw."""
+    inv = _exact_reciprocal(sw_sum)
+    for k in range(n_coef):
+        g = _finish(grad[k] + alpha * params[k], sw_sum, inv)
+        params[k], m[k], v[k] = _adam(params[k], m[k], v[k], g, lr, beta1, beta2, eps)
+    for k in range(n_coef, params.shape[0]):
+        g = _finish(grad[k], sw_sum, inv)
+        params[k], m[k], v[k] = _adam(params[k], m[k], v[k], g, lr, beta1, beta2, eps)
