@@ -36,6 +36,7 @@ import fastnn
 from fastnn._params import init_params
 from fastnn.kernels import codes
 from fastnn.kernels.cpu.activations import activation_backward_sum, bias_activation_forward
+from fastnn.kernels.cpu.dense import dense_backward
 from fastnn.kernels.cpu.losses import loss_sum, output_delta
 from fastnn.kernels.cpu.network import coef_sqnorm, gather_rows, layout
 from fastnn.kernels.cpu.optimizers import adam_lr, adam_step_raw
@@ -140,15 +141,12 @@ def profiled_epoch(ticks, params, m, v, Xd, Y, SW, order, batch_size, units, hid
                 a_in = acts[below].reshape((nb, fi))
             else:
                 a_in = x
-            np.dot(a_in.T, dout, grad[coef].reshape((fi, fo)))
-            if l == n_layers - 1:  # the output intercepts' sum (dense_backward's)
-                db = grad[bias_off[l] : bias_off[l] + fo]
-                for j in range(fo):
-                    db[j] = 0.0
-                for i in range(nb):
-                    di = dout[i]
-                    for j in range(fo):
-                        db[j] += di[j]
+            # dense_backward in two timed halves: the weight gradient (and
+            # the output's intercept sum, as backward_pass asks), here with
+            # no input-gradient rows; then its input-gradient product.
+            db = grad[bias_off[l] : bias_off[l] + (fo if l == n_layers - 1 else 0)]
+            dense_backward(deltas[:0].reshape((0, fi)), grad[coef].reshape((fi, fo)), db, dout,
+                           a_in, params[coef].reshape((fi, fo)))
             c1 = _ticks()
             ticks[4] += c1 - c0
             if l > 0:
