@@ -175,22 +175,43 @@ def _targets(w, y, dtype):
     return Y, codes.IDENTITY, codes.SQUARED_ERROR
 
 
-def profile(w, repeats):
-    """Per-phase seconds per batch (in the fastest of ``repeats`` runs of
-    the workload's epochs), that run's wall seconds, one real fit's seconds
-    and the number of batches."""
+def adam_workloads(names, what):
+    """The workloads named (workloads.select), exiting unless each trains
+    with Adam in batches of a fixed size above 1: what ``what`` covers."""
+    chosen = wl.select(names)
+    for w in chosen:
+        if w.params.get("solver", "adam") != "adam" or w.params.get("batch_size", 1) in (1, "auto"):
+            sys.exit(f"{w.name}: {what} covers Adam with a fixed batch size above 1")
+    return chosen
+
+
+def problem(w):
+    """What fastnn's epochs train on for workload ``w``: (X, y, Y, SW,
+    units, hidden activation's name, output activation code, loss code,
+    scalars), the scalars being (act_param, loss_param, alpha, lr, beta1,
+    beta2, eps) in X's dtype."""
     X, _, y, _ = wl.workload_data(w)
     dtype = X.dtype.type
     p = w.params
     Y, out_code, loss_code = _targets(w, y, dtype)
     units = np.array([X.shape[1], *p["hidden_layer_sizes"], Y.shape[1]], dtype=np.int64)
-    activation = p.get("activation", "relu")
-    SW = np.ones(X.shape[0], dtype=dtype)
+    scalars = tuple(dtype(s) for s in (0.01, 1.0, p.get("alpha", 1e-4),
+                                       p.get("learning_rate_init", 1e-3), p.get("beta_1", 0.9),
+                                       p.get("beta_2", 0.999), p.get("epsilon", 1e-8)))
+    return (X, y, Y, np.ones(X.shape[0], dtype=dtype), units, p.get("activation", "relu"),
+            out_code, loss_code, scalars)
+
+
+def profile(w, repeats):
+    """Per-phase seconds per batch (in the fastest of ``repeats`` runs of
+    the workload's epochs), that run's wall seconds, one real fit's seconds
+    and the number of batches."""
+    X, y, Y, SW, units, activation, out_code, loss_code, scalars = problem(w)
+    act_param, loss_param, alpha, lr, beta1, beta2, eps = scalars
+    dtype = X.dtype.type
+    p = w.params
     n_epochs, batch = p["max_iter"], p["batch_size"]
     n_batches = n_epochs * -(-X.shape[0] // batch)
-    act_param, loss_param, alpha, lr, beta1, beta2, eps = (
-        dtype(s) for s in (0.01, 1.0, p.get("alpha", 1e-4), p.get("learning_rate_init", 1e-3),
-                           p.get("beta_1", 0.9), p.get("beta_2", 0.999), p.get("epsilon", 1e-8)))
 
     def run():
         rng = np.random.RandomState(0)
@@ -229,10 +250,7 @@ def main(argv=None):
                         help="BLAS threads (default: the BLAS's own setting)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    chosen = wl.select(args.workloads)
-    for w in chosen:
-        if w.params.get("solver", "adam") != "adam" or w.params.get("batch_size", 1) in (1, "auto"):
-            sys.exit(f"{w.name}: the profile covers Adam with a fixed batch size above 1")
+    chosen = adam_workloads(args.workloads, "the profile")
     limit = None
     if args.blas_threads:
         from threadpoolctl import threadpool_limits

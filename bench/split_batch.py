@@ -34,7 +34,6 @@ nothing else.
 
 import argparse
 import platform
-import sys
 import threading
 import time
 
@@ -58,8 +57,7 @@ from fastnn.kernels.cpu.network import (
 )
 from fastnn.kernels.cpu.optimizers import adam_lr, adam_step_raw
 
-import workloads as wl
-from epoch_profile import _targets
+from epoch_profile import adam_workloads, problem
 
 
 def _item_pointer(context, builder, arrty, arr, idx):
@@ -207,27 +205,14 @@ def run_split(params, m, v, Xd, Y, SW, order, batch_size, units, *rest):
         helper.join()
 
 
-def _problem(w):
-    """The workload's training arrays, units, codes and Adam scalars."""
-    X, _, y, _ = wl.workload_data(w)
-    dtype = X.dtype.type
-    Y, out_code, loss_code = _targets(w, y, dtype)
-    p = w.params
-    units = np.array([X.shape[1], *p["hidden_layer_sizes"], Y.shape[1]], dtype=np.int64)
-    scalars = tuple(dtype(s) for s in (0.01, 1.0, p.get("alpha", 1e-4),
-                                       p.get("learning_rate_init", 1e-3), p.get("beta_1", 0.9),
-                                       p.get("beta_2", 0.999), p.get("epsilon", 1e-8)))
-    return X, Y, np.ones(X.shape[0], dtype=dtype), units, out_code, loss_code, scalars
-
-
 def fit_seconds(w, split, n_epochs=None):
     """Seconds of the workload's epochs (Adam, from fastnn's initial weights
     and the same row orders every call), and the last epoch's mean loss."""
-    X, Y, SW, units, out_code, loss_code, scalars = _problem(w)
+    X, _, Y, SW, units, activation, out_code, loss_code, scalars = problem(w)
     act_param, loss_param, alpha, lr, beta1, beta2, eps = scalars
-    hidden = codes.ACTIVATIONS[w.params.get("activation", "relu")]
+    hidden = codes.ACTIVATIONS[activation]
     rng = np.random.RandomState(0)
-    params = init_params(units, w.params.get("activation", "relu"), rng, X.dtype.type)
+    params = init_params(units, activation, rng, X.dtype.type)
     m, v = np.zeros_like(params), np.zeros_like(params)
     empty, no_index = X[0], np.empty(0, dtype=np.int64)
     t, loss = 0, None
@@ -254,10 +239,7 @@ def main(argv=None):
     parser.add_argument("workloads", nargs="*", default=["W4", "W3-f64", "W3-f32"])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    chosen = wl.select(args.workloads)
-    for w in chosen:
-        if w.params.get("solver", "adam") != "adam" or w.params.get("batch_size", 1) in (1, "auto"):
-            sys.exit(f"{w.name}: the split covers Adam with a fixed batch size above 1")
+    chosen = adam_workloads(args.workloads, "the split")
     for w in chosen:
         fit_seconds(w, False, 1)  # compile, and page the data in
         fit_seconds(w, True, 1)

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastnn.kernels import codes
-from fastnn.kernels import cpu as K
+from adam_case import adam_case, fresh_state, minibatch_adam_epoch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import split_batch  # noqa: E402
@@ -21,33 +20,17 @@ import split_batch  # noqa: E402
 def test_split_epoch_trains_as_minibatch_epoch(task, dtype, rtol):
     rng = np.random.default_rng(1)
     n, batch = 41, 8  # a last batch of one row: the second worker gets none
-    units = np.array([6, 7, 5, 3 if task == "classifier" else 2], dtype=np.int64)
-    X = rng.standard_normal((n, units[0])).astype(dtype)
-    if task == "classifier":
-        Y = np.eye(units[-1], dtype=dtype)[rng.integers(0, units[-1], n)]
-        out_code, loss_code, hidden = codes.SOFTMAX, codes.LOG_LOSS, codes.TANH
-    else:
-        Y = rng.standard_normal((n, units[-1])).astype(dtype)
-        out_code, loss_code, hidden = codes.IDENTITY, codes.SQUARED_ERROR, codes.RELU
-    SW = rng.uniform(0.5, 2.0, n).astype(dtype)
-    params = rng.uniform(-0.5, 0.5, K.n_params(units)).astype(dtype)
-    act_param, loss_param, alpha, lr, b1, b2, eps = (dtype(s) for s in
-                                                     (0.01, 1.0, 1e-3, 1e-2, 0.9, 0.999, 1e-8))
-    split = [params.copy(), np.zeros_like(params), np.zeros_like(params)]
-    single = [params.copy(), np.zeros_like(params), np.zeros_like(params)]
-    empty, no_index = np.empty(0, dtype=dtype), np.empty(0, dtype=np.int64)
+    case = adam_case(task, dtype, n, rng)
+    split, single = fresh_state(case), fresh_state(case)
     t_split = t_single = 0
     for epoch in range(3):
         order = rng.permutation(n).astype(np.int64)
         loss_split, t_split = split_batch.run_split(
-            *split, X, Y, SW, order, batch, units, hidden, act_param, out_code, loss_code,
-            loss_param, alpha, lr, b1, b2, eps, t_split)
-        loss_single, t_single = K.minibatch_epoch(
-            *single, X, empty, no_index, no_index, False, Y, SW, order, batch, units, hidden,
-            act_param, out_code, loss_code, loss_param, alpha, np.zeros(len(units) - 2), 0,
-            codes.ADAM, lr, dtype(0.0), False, b1, b2, eps, t_single)
+            *split, case.X, case.Y, case.SW, order, batch, case.units, case.hidden,
+            case.scalars[0], case.out_code, case.loss_code, *case.scalars[1:], t_split)
+        loss_single, t_single = minibatch_adam_epoch(single, case, order, batch, t_single)
         assert t_split == t_single
         np.testing.assert_allclose(loss_split, loss_single, rtol=rtol)
         for a, b in zip(split, single):
             np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
-    assert not np.array_equal(split[0], params)  # it trained
+    assert not np.array_equal(split[0], case.params)  # it trained
