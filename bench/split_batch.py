@@ -241,7 +241,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     chosen = adam_workloads(args.workloads, "the split")
     for w in chosen:
-        fit_seconds(w, False, 1)  # compile, and page the data in
+        fit_seconds(w, False, 1)  # compile both
         fit_seconds(w, True, 1)
         one, two = [], []
         for _ in range(args.rounds):
