@@ -86,13 +86,13 @@ WORKLOADS = [
         "W3-f64", "100k x 100, 5 classes, (256,128) adam batch 256, 5 epochs, float64",
         "classif-100k", "MLPClassifier",
         fixed_epochs(5, hidden_layer_sizes=(256, 128), batch_size=256),
-        quick_fraction=0.1, sklearn_repeats=2,
+        quick_fraction=0.1,
     ),
     Workload(
         "W3-f32", "as W3-f64 with X in float32",
         "classif-100k", "MLPClassifier",
         fixed_epochs(5, hidden_layer_sizes=(256, 128), batch_size=256),
-        dtype="float32", quick_fraction=0.1, sklearn_repeats=2,
+        dtype="float32", quick_fraction=0.1,
     ),
     Workload(
         "W4", "50k x 50 regression, (128,64) adam batch 256, 10 epochs",
