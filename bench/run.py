@@ -19,10 +19,11 @@ workloads
     1-epoch warm-up; then the libraries take turns for ``repeats`` timed
     fits each (scikit-learn's are capped at 2 on W2 in full mode, see the
     "reps" column). Reported: median fit time, sklearn/fastnn (of the
-    medians and of the fastest fits) and sklearn/torch ratios, test scores, ``n_iter_``, and fastnn's achieved
-    GFLOP/s (matrix-product flops of training, see ``measure.py``) next to
-    numpy's matrix-multiply rate, measured at the start and the end of the
-    run (the better of the two is used, as a busy machine drags it down).
+    medians and of the fastest fits) and sklearn/torch ratios, test
+    scores, ``n_iter_``, and fastnn's achieved GFLOP/s (matrix-product
+    flops of training, see ``measure.py``) next to numpy's matrix-multiply
+    rate, measured at the start and the end of the run (the better of the
+    two is used, as a busy machine drags it down).
 compile
     The one-off cost of fastnn's first fit in a fresh process, cold (empty
     ``NUMBA_CACHE_DIR``: everything compiled; the median of three fresh
@@ -421,9 +422,9 @@ def workload_table(results, with_torch):
         sk, fn, pt = r.get("sklearn"), r.get("fastnn"), r.get("torch")
         scores = [_cell(sk, "score", ".4f"), _cell(fn, "score", ".4f")]
         reps = [_cell(sk, "repeats", "d"), _cell(fn, "repeats", "d")]
+        ratios = [_fmt(r[k], ".2f") + ("x" if r[k] else "") for k in ("speedup", "speedup_best")]
         row = [name + (" *" if r["quick_scaled"] else ""), str(r["n_train"]), "/".join(reps),
-               _cell(sk, "median_s", ".3f"), _cell(fn, "median_s", ".3f"),
-               "/".join(_fmt(r[k], ".2f") + ("x" if r[k] else "") for k in ("speedup", "speedup_best"))]
+               _cell(sk, "median_s", ".3f"), _cell(fn, "median_s", ".3f"), "/".join(ratios)]
         if with_torch:
             scores.append(_cell(pt, "score", ".4f"))
             row += [_cell(pt, "median_s", ".3f"),
@@ -456,10 +457,11 @@ def report(payload, args):
     if results:
         with_torch = any("torch" in r for r in results.values())
         lines += ["", workload_table(results, with_torch)]
-        notes = ["speed-up = sklearn median / fastnn median, and sklearn's fastest fit / fastnn's; GFLOP/s: training matrix-product flops "
-                 "(forward, weight and input gradients) / median fit time; % BLAS: that rate, and the "
-                 "fastest fit's, as a share of numpy's matmul rate in the same dtype; reps: timed "
-                 "fits per library; 1st fit: fastnn's warm-up fit"]
+        notes = ["speed-up = sklearn median / fastnn median, and sklearn's fastest fit / "
+                 "fastnn's; GFLOP/s: training matrix-product flops (forward, weight and input "
+                 "gradients) / median fit time; % BLAS: that rate, and the fastest fit's, as a "
+                 "share of numpy's matmul rate in the same dtype; reps: timed fits per library; "
+                 "1st fit: fastnn's warm-up fit"]
         if any(r["quick_scaled"] for r in results.values()):
             notes.append("* quick-scaled: trained on a subsample of the training set (--quick); "
                          "not comparable with full-mode rows")
