@@ -205,10 +205,11 @@ def run_split(params, m, v, Xd, Y, SW, order, batch_size, units, *rest):
         helper.join()
 
 
-def fit_seconds(w, split, n_epochs=None):
-    """Seconds of the workload's epochs (Adam, from fastnn's initial weights
-    and the same row orders every call), and the last epoch's mean loss."""
-    X, _, Y, SW, units, activation, out_code, loss_code, scalars = problem(w)
+def fit_seconds(w, prob, split, n_epochs=None):
+    """Seconds of the workload's epochs on ``prob`` (its ``problem``; Adam,
+    from fastnn's initial weights and the same row orders every call), and
+    the last epoch's mean loss."""
+    X, _, Y, SW, units, activation, out_code, loss_code, scalars = prob
     act_param, loss_param, alpha, lr, beta1, beta2, eps = scalars
     hidden = codes.ACTIVATIONS[activation]
     rng = np.random.RandomState(0)
@@ -241,12 +242,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     chosen = adam_workloads(args.workloads, "the split")
     for w in chosen:
-        fit_seconds(w, False, 1)  # compile both
-        fit_seconds(w, True, 1)
+        prob = problem(w)
+        fit_seconds(w, prob, False, 1)  # compile both
+        fit_seconds(w, prob, True, 1)
         one, two = [], []
         for _ in range(args.rounds):
-            one.append(fit_seconds(w, False))
-            two.append(fit_seconds(w, True))
+            one.append(fit_seconds(w, prob, False))
+            two.append(fit_seconds(w, prob, True))
         ratios = ", ".join(f"{a[0] / b[0]:.2f}" for a, b in zip(one, two))
         print(f"{w.name}: one worker (BLAS threads shared) "
               f"{', '.join(f'{s:.3f}' for s, _ in one)} s; two workers "
