@@ -401,6 +401,26 @@ def test_raw_steps_are_finish_grad_then_step(solver, dtype, sw_sum):
             np.testing.assert_array_equal(g, e)
 
 
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 40])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_own_lines_changes_no_bits(dtype, n):
+    """own_lines (which the raw steps run first) stores every value back
+    bit for bit: -0.0, a NaN's payload, infinities and subnormals too, on
+    lengths around a cache line's worth of entries."""
+    rng = rng_for("own-lines", dtype.__name__, n)
+    a = rng.normal(size=n).astype(dtype)
+    bits = a.view(np.uint32 if dtype == np.float32 else np.uint64)
+    payload_nan = 0x7FC01234 if dtype == np.float32 else 0x7FF8000000001234
+    special = [np.array(-0.0, dtype), np.array(np.inf, dtype),
+               np.array(np.finfo(dtype).smallest_subnormal, dtype)]
+    for k, value in zip(range(0, n, 7), special):
+        a[k] = value
+    bits[n - 1] = payload_nan
+    before = a.tobytes()
+    K.own_lines(a)
+    assert a.tobytes() == before
+
+
 # -- network: flat layout, forward, backward ------------------------------------
 
 

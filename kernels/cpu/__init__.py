@@ -14,7 +14,7 @@ from .network import (
     n_params,
     predict,
 )
-from .optimizers import adam_lr, adam_step, adam_step_raw, sgd_step, sgd_step_raw
+from .optimizers import adam_lr, adam_step, adam_step_raw, own_lines, sgd_step, sgd_step_raw
 
 __all__ = [
     "activation_backward",
@@ -35,6 +35,7 @@ __all__ = [
     "minibatch_epoch",
     "n_params",
     "output_delta",
+    "own_lines",
     "predict",
     "sample_epoch",
     "sgd_step",
