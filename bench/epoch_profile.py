@@ -4,12 +4,12 @@ Usage::
 
     python bench/epoch_profile.py [W4 W3-f64 ...] [--blas-threads N] [--repeats R]
 
-``profiled_epoch`` is ``kernels.cpu.minibatch_epoch`` for Adam on dense X
-without dropout, with the CPU's cycle counter read between its phases. It
-calls the same kernels in the same order on the same buffers (the
-backward pass spelled out, so that the weight-gradient and input-gradient
-products are timed apart); ``tests/test_epoch_profile.py`` checks that it
-trains to the same bits as ``minibatch_epoch``. Counter ticks become
+``profiled_epoch`` is ``kernels.cpu.epochs.minibatch_epoch`` for Adam on
+dense X without dropout, with the CPU's cycle counter read between its
+phases. It calls the same components and BLAS products in the same order
+on the same buffers (the passes spelled out, so that each product is
+timed apart); ``tests/test_epoch_profile.py`` checks that it trains to
+the same bits as ``minibatch_epoch``. Counter ticks become
 seconds at the rate measured against ``time.perf_counter`` around each
 run, so the phases add up to the run's wall time.
 
@@ -35,23 +35,26 @@ from sklearn.preprocessing import LabelBinarizer
 import fastnn
 from fastnn._params import init_params
 from fastnn.kernels import codes
-from fastnn.kernels.cpu.activations import activation_backward_sum, bias_activation_forward
-from fastnn.kernels.cpu.dense import dense_backward
-from fastnn.kernels.cpu.losses import loss_sum, output_delta
-from fastnn.kernels.cpu.network import coef_sqnorm, gather_rows, layout
-from fastnn.kernels.cpu.optimizers import adam_lr, adam_step_raw
+from fastnn.kernels.cpu import as_bytes
+from fastnn.kernels.cpu import activations as layer
+from fastnn.kernels.cpu import losses as head_mode
+from fastnn.kernels.cpu.activations import layer_component
+from fastnn.kernels.cpu.losses import head_component
+from fastnn.kernels.cpu.network import n_coef_and_width
+from fastnn.kernels.cpu.optimizers import SQNORM, STEP, adam_lr, step_component
+from fastnn.kernels.cpu.pointers import at, copy, gemm
 
 import workloads as wl
 
 PHASES = (
     "gather X, Y rows",
     "forward products",
-    "bias + activation",
-    "loss, penalty, output delta",
+    "hidden layers: bias + activation",
+    "head: output, loss, output delta",
     "weight-gradient products",
     "input-gradient products",
-    "activation backward + bias sums",
-    "Adam step",
+    "hidden layers: derivative + bias sums",
+    "Adam step + penalty sum",
 )
 
 
@@ -67,102 +70,101 @@ def _ticks(typingctx):
 
 
 @njit(error_model="numpy", nogil=True)
-def profiled_epoch(ticks, params, m, v, Xd, Y, SW, order, batch_size, units, hidden_code,
-                   act_param, out_code, loss_code, loss_param, alpha, lr, beta1, beta2, eps, t):
-    """minibatch_epoch (solver Adam, dense X, no dropout), adding the
-    counter ticks of each phase to ``ticks`` (uint64, len(PHASES)).
-    Returns what minibatch_epoch returns: (summed batch losses, t)."""
+def profiled_epoch(ticks, hidden, head, step, size, params, m, v, Xd, Y, SW, order, batch_size,
+                   units, act_param, loss_param, alpha, lr, beta1, beta2, eps, t):
+    """minibatch_epoch (solver Adam, dense X, no dropout; its arguments as
+    kernels/cpu/epochs.py gives them), adding the counter ticks of each
+    phase to ``ticks`` (uint64, len(PHASES)). Returns what
+    minibatch_epoch returns: (summed batch losses, t)."""
     n = order.shape[0]
-    dtype = params.dtype.type
-    one = dtype(1.0)
+    double = size == 8
     n_layers = units.shape[0] - 1
+    n_in = units[0]
     n_out = units[n_layers]
-    coef_off, bias_off, act_off, size = layout(units, batch_size)
-    n_coef = bias_off[0]
-    acts = np.empty(size, dtype=params.dtype)
-    dacts = np.empty(size, dtype=params.dtype)
-    deltas = np.empty(size, dtype=params.dtype)
+    n_coef, width = n_coef_and_width(units)
+    n_par = params.shape[0] // size
+    acts = np.empty(batch_size * width * size, dtype=np.uint8)
+    dacts = np.empty_like(acts)
+    deltas = np.empty_like(acts)
     grad = np.empty_like(params)
-    xb = np.empty((batch_size, units[0]), dtype=params.dtype)
-    yb = np.empty((batch_size, n_out), dtype=params.dtype)
-    swb = np.empty(batch_size, dtype=params.dtype)
-    no_dz = dacts[:0].reshape((0, 0))
-    no_index = order[:0]
+    xb = np.empty(batch_size * n_in * size, dtype=np.uint8)
+    yb = np.empty(batch_size * n_out * size, dtype=np.uint8)
+    swb = np.empty(batch_size * size, dtype=np.uint8)
+    sw_batch = np.empty(1)
+    x = at(xb, 0)
+    out_bias = (n_coef + width - n_out) * size
+    last = batch_size * (width - n_out)
+    sq = step(SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0), n_par, n_coef,
+              0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
     total = 0.0
     for start in range(0, n, batch_size):
         c0 = _ticks()
-        stop = min(start + batch_size, n)
-        nb = stop - start
-        rows = order[start:stop]
-        gather_rows(xb, Xd, Xd[0], no_index, no_index, False, rows)
-        sw_sum = 0.0
+        nb = batch_size if start + batch_size < n else n - start
+        rows = order[start : start + nb]
+        row_bytes = n_in * size
         for r in range(nb):
-            i = rows[r]
-            for j in range(n_out):
-                yb[r, j] = Y[i, j]
-            swb[r] = SW[i]
-            sw_sum += SW[i]
-        x = xb[:nb]
-        y = yb[:nb]
-        sw = swb[:nb]
-        c1 = _ticks()
-        ticks[0] += c1 - c0
-        inp = x
+            copy(at(xb, r * row_bytes), at(Xd, rows[r] * row_bytes), row_bytes)
+            copy(at(yb, r * n_out * size), at(Y, rows[r] * n_out * size), n_out * size)
+            copy(at(swb, r * size), at(SW, rows[r] * size), size)
+        ticks[0] += _ticks() - c0
+        off_w, off_b, off_a, inp = 0, n_coef, 0, x
         for l in range(n_layers):
             fi, fo = units[l], units[l + 1]
-            block = slice(act_off[l], act_off[l] + nb * fo)
-            out = acts[block].reshape((nb, fo))
+            out = at(acts, off_a * size)
             c0 = _ticks()
-            np.dot(inp, params[coef_off[l] : coef_off[l] + fi * fo].reshape((fi, fo)), out)
+            gemm(double, False, False, nb, fo, fi, inp, at(params, off_w * size), 0.0, out)
             c1 = _ticks()
-            hidden = l < n_layers - 1
-            dz = dacts[block].reshape((nb, fo)) if hidden else no_dz
-            bias_activation_forward(out, dz, params[bias_off[l] : bias_off[l] + fo],
-                                    hidden_code if hidden else out_code, act_param)
-            c2 = _ticks()
             ticks[1] += c1 - c0
-            ticks[2] += c2 - c1
+            if l == n_layers - 1:
+                break
+            hidden(layer.TRAIN, out, at(dacts, off_a * size), at(params, off_b * size), nb, fo,
+                   act_param, 0.0, 0, start, 0, 0.0)
+            ticks[2] += _ticks() - c1
             inp = out
+            off_w += fi * fo
+            off_b += fo
+            off_a += batch_size * fo
         c0 = _ticks()
-        batch_loss = loss_sum(inp, y, sw, loss_code, loss_param)
-        batch_loss = (batch_loss + 0.5 * alpha * coef_sqnorm(params, units)) / sw_sum
-        total += batch_loss * nb
-        last = act_off[n_layers - 1]
-        output_delta(deltas[last : last + nb * n_out].reshape((nb, n_out)), inp, y, sw, one,
-                     loss_code, loss_param)
+        batch_loss = head(head_mode.TRAIN, at(acts, last * size), at(params, out_bias),
+                          at(yb, 0), at(swb, 0), at(deltas, last * size), at(grad, out_bias),
+                          nb, n_out, loss_param, 1.0, 0.0, at(sw_batch, 0))
+        sw_sum = sw_batch[0]
+        total += (batch_loss + 0.5 * alpha * sq) / sw_sum * nb
         ticks[3] += _ticks() - c0
+        off_w, off_b = n_coef, n_par
+        off_a = batch_size * width
         for l in range(n_layers - 1, -1, -1):
             fi, fo = units[l], units[l + 1]
-            coef = slice(coef_off[l], coef_off[l] + fi * fo)
-            dout = deltas[act_off[l] : act_off[l] + nb * fo].reshape((nb, fo))
+            off_w -= fi * fo
+            off_b -= fo
+            off_a -= batch_size * fo
+            dout = at(deltas, off_a * size)
+            below = off_a - batch_size * fi
             c0 = _ticks()
-            if l > 0:
-                below = slice(act_off[l - 1], act_off[l - 1] + nb * fi)
-                a_in = acts[below].reshape((nb, fi))
-            else:
-                a_in = x
-            # dense_backward in two timed halves: the weight gradient (and
-            # the output's intercept sum, as backward_pass asks), here with
-            # no input-gradient rows; then its input-gradient product.
-            db = grad[bias_off[l] : bias_off[l] + (fo if l == n_layers - 1 else 0)]
-            dense_backward(deltas[:0].reshape((0, fi)), grad[coef].reshape((fi, fo)), db, dout,
-                           a_in, params[coef].reshape((fi, fo)))
+            gemm(double, True, False, fi, fo, nb, at(acts, below * size) if l > 0 else x, dout,
+                 0.0, at(grad, off_w * size))
             c1 = _ticks()
             ticks[4] += c1 - c0
             if l > 0:
-                dinp = deltas[below].reshape((nb, fi))
-                np.dot(dout, params[coef].reshape((fi, fo)).T, dinp)
+                dinp = at(deltas, below * size)
+                gemm(double, False, True, nb, fi, fo, dout, at(params, off_w * size), 0.0, dinp)
                 c2 = _ticks()
-                activation_backward_sum(dinp, dacts[below].reshape((nb, fi)),
-                                        grad[bias_off[l - 1] : bias_off[l - 1] + fi])
+                hidden(layer.BACKWARD, dinp, at(dacts, below * size),
+                       at(grad, (off_b - fi) * size), nb, fi, 0.0, 0.0, 0, 0, 0, 0.0)
                 ticks[5] += c2 - c1
                 ticks[6] += _ticks() - c2
         c0 = _ticks()
         t += 1
-        adam_step_raw(params, m, v, grad, n_coef, alpha, dtype(sw_sum),
-                      dtype(adam_lr(lr, beta1, beta2, t)), beta1, beta2, eps)
+        sq = step(STEP, at(params, 0), at(m, 0), at(v, 0), at(grad, 0), n_par, n_coef, alpha,
+                  sw_sum, adam_lr(lr, beta1, beta2, t), 0.0, False, beta1, beta2, eps, True)
         ticks[7] += _ticks() - c0
     return total, t
+
+
+def components(dtype, hidden, out_code, loss_code):
+    """The components minibatch_epoch runs for this network (no dropout)."""
+    return (layer_component(hidden, dtype), head_component(out_code, loss_code, dtype),
+            step_component(codes.ADAM, dtype))
 
 
 def _targets(w, y, dtype):
@@ -195,9 +197,10 @@ def problem(w):
     p = w.params
     Y, out_code, loss_code = _targets(w, y, dtype)
     units = np.array([X.shape[1], *p["hidden_layer_sizes"], Y.shape[1]], dtype=np.int64)
-    scalars = tuple(dtype(s) for s in (0.01, 1.0, p.get("alpha", 1e-4),
-                                       p.get("learning_rate_init", 1e-3), p.get("beta_1", 0.9),
-                                       p.get("beta_2", 0.999), p.get("epsilon", 1e-8)))
+    scalars = tuple(float(dtype(s)) for s in (0.01, 1.0, p.get("alpha", 1e-4),
+                                              p.get("learning_rate_init", 1e-3),
+                                              p.get("beta_1", 0.9), p.get("beta_2", 0.999),
+                                              p.get("epsilon", 1e-8)))
     return (X, y, Y, np.ones(X.shape[0], dtype=dtype), units, p.get("activation", "relu"),
             out_code, loss_code, scalars)
 
@@ -219,12 +222,14 @@ def profile(w, repeats):
         m, v = np.zeros_like(params), np.zeros_like(params)
         ticks = np.zeros(len(PHASES), dtype=np.uint64)
         t = 0
+        fns = components(dtype, codes.ACTIVATIONS[activation], out_code, loss_code)
         wall, c0 = time.perf_counter(), _tick_now()
         for _ in range(n_epochs):
             order = rng.permutation(X.shape[0]).astype(np.int64)
-            _, t = profiled_epoch(ticks, params, m, v, X, Y, SW, order, batch, units,
-                                  codes.ACTIVATIONS[activation], act_param, out_code, loss_code,
-                                  loss_param, alpha, lr, beta1, beta2, eps, t)
+            _, t = profiled_epoch(ticks, *fns, X.itemsize, as_bytes(params), as_bytes(m),
+                                  as_bytes(v), as_bytes(X), as_bytes(Y), as_bytes(SW), order,
+                                  batch, units, act_param, loss_param, alpha, lr, beta1, beta2,
+                                  eps, t)
         c1, wall = _tick_now(), time.perf_counter() - wall
         rate = (c1 - c0) / wall  # counter ticks per second
         return ticks / rate / n_batches, wall

@@ -44,13 +44,21 @@ def unpack(params, units):
 def kernel_input(X):
     """X as the kernels take it: ``(Xd, data, indices, indptr, is_sparse)``.
 
-    Dense X travels as ``Xd``; sparse X as CSR arrays (CSC is converted to
-    CSR, still sparse), never densified whole: the kernels gather the rows
-    of one batch at a time.
+    Dense X travels as ``Xd``; sparse X as canonical CSR arrays (CSC is
+    converted to CSR, still sparse; repeated entries of a row are summed,
+    as scipy's ``sum_duplicates`` does, on a copy), never densified whole:
+    the kernels gather the rows of one batch at a time. The index arrays
+    are int32 where they fit, whatever scipy chose, so that one compiled
+    kernel serves them.
     """
     if sp.issparse(X):
         X = X.tocsr()
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        index = np.int32 if max(X.nnz, X.shape[1]) < 2**31 else np.int64
         empty = np.empty((0, X.shape[1]), dtype=X.dtype)
-        return empty, X.data, X.indices, X.indptr, True
+        return (empty, X.data, X.indices.astype(index, copy=False),
+                X.indptr.astype(index, copy=False), True)
     no_index = np.empty(0, dtype=np.int32)
     return np.ascontiguousarray(X), np.empty(0, dtype=X.dtype), no_index, no_index, False

@@ -10,6 +10,8 @@ import pytest
 
 from adam_case import adam_case, fresh_state, minibatch_adam_epoch
 
+from fastnn.kernels.cpu import as_bytes
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import epoch_profile  # noqa: E402
 
@@ -26,8 +28,9 @@ def test_profiled_epoch_trains_as_minibatch_epoch(task, dtype):
     for epoch in range(2):
         order = rng.permutation(n).astype(np.int64)
         loss_mine, t_mine = epoch_profile.profiled_epoch(
-            ticks, *mine, case.X, case.Y, case.SW, order, batch, case.units, case.hidden,
-            case.scalars[0], case.out_code, case.loss_code, *case.scalars[1:], t_mine)
+            ticks, *epoch_profile.components(dtype, case.hidden, case.out_code, case.loss_code),
+            case.X.itemsize, *map(as_bytes, mine), as_bytes(case.X), as_bytes(case.Y),
+            as_bytes(case.SW), order, batch, case.units, *map(float, case.scalars), t_mine)
         loss_theirs, t_theirs = minibatch_adam_epoch(theirs, case, order, batch, t_theirs)
         assert loss_mine == loss_theirs
         assert t_mine == t_theirs

@@ -173,8 +173,6 @@ def test_fused_bias_activation_and_backward_sum(name, dtype):
     """The passes' fused steps: bias then activation (training and
     prediction), and the activation's backward with the column sums of its
     result (the next layer down's intercept gradient)."""
-    from fastnn.kernels.cpu.activations import activation_backward_sum, bias_activation_forward
-
     rng = rng_for("bias-act", name, dtype.__name__)
     z = rng.uniform(-3, 3, size=(5, 4)).astype(dtype)
     b = rng.uniform(-1, 1, size=4).astype(dtype)
@@ -183,7 +181,7 @@ def test_fused_bias_activation_and_backward_sum(name, dtype):
     pre = f64(z + b)  # the sum as the kernel forms it, in the arrays' dtype
     slope = float(dtype(SLOPE))
     a, dz = z.copy(), np.full_like(z, np.nan)
-    bias_activation_forward(a, dz, b, codes.ACTIVATIONS[name], dtype(SLOPE))
+    K.bias_activation_forward(a, dz, b, codes.ACTIVATIONS[name], dtype(SLOPE))
     assert np.isnan(a[1, 2])
     keep = ~np.isnan(pre)
     with np.errstate(invalid="ignore"):  # the reference meets the NaN too
@@ -192,13 +190,13 @@ def test_fused_bias_activation_and_backward_sum(name, dtype):
     assert_close(a[keep], expected[keep], dtype)
     assert_close(dz[keep], derivative[keep], dtype)
     a_pred = z.copy()
-    bias_activation_forward(a_pred, z[:0, :0], b, codes.ACTIVATIONS[name], dtype(SLOPE))
+    K.bias_activation_forward(a_pred, z[:0, :0], b, codes.ACTIVATIONS[name], dtype(SLOPE))
     np.testing.assert_array_equal(a_pred, a)
 
     dz[1, 2] = 0.5
     delta = rng.normal(size=(5, 4)).astype(dtype)
     got, col_sum = delta.copy(), np.full(4, np.nan, dtype=dtype)
-    activation_backward_sum(got, dz, col_sum)
+    K.activation_backward_sum(got, dz, col_sum)
     assert_close(got, f64(delta) * f64(dz), dtype)
     assert_close(col_sum, (f64(delta) * f64(dz)).sum(axis=0), dtype)
 
@@ -386,7 +384,7 @@ def test_raw_steps_are_finish_grad_then_step(solver, dtype, sw_sum):
         raw = rng.normal(size=n_params).astype(dtype)
         raw[[0, n_coef]] = 0.0  # a zero sum, weight and intercept
         finished = raw.copy()
-        K.finish_grad(finished, expected[0], units, alpha, sw_sum)
+        K.finish_grad(finished, expected[0], n_coef, alpha, sw_sum)
         kept = raw.copy()
         if kind == "sgd":
             K.sgd_step(expected[0], expected[1], finished, lr, dtype(momentum), nesterov)
@@ -446,17 +444,24 @@ def test_gather_rows(sparse, dtype):
     np.testing.assert_array_equal(xb[:5], X[rows])
 
 
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-def test_gather_rows_csr_with_duplicate_entries(dtype):
-    """A non-canonical CSR (repeated column in a row) sums its entries, as
-    scipy does."""
+def test_gather_rows_csr_with_duplicate_entries(dtype, index_dtype):
+    """The kernels take canonical CSR (each column once a row) with int32
+    indices; kernel_input makes it of any CSR, summing a row's repeated
+    entries as scipy does, and leaves the caller's matrix alone."""
+    from fastnn._params import kernel_input
+
     data = np.array([1.0, 2.0, 3.0, 4.0], dtype=dtype)
-    indices = np.array([1, 1, 0, 2], dtype=np.int32)
-    indptr = np.array([0, 2, 4], dtype=np.int32)
+    indices = np.array([1, 1, 0, 2], dtype=index_dtype)
+    indptr = np.array([0, 2, 4], dtype=index_dtype)
     X = sp.csr_matrix((data, indices, indptr), shape=(2, 3))
+    X.indices, X.indptr = indices, indptr  # keep the index dtype under test
+    Xk = kernel_input(X)
+    assert Xk[2].dtype == Xk[3].dtype == np.int32
+    np.testing.assert_array_equal(X.indices, [1, 1, 0, 2])  # not canonicalized in place
     xb = np.full((2, 3), np.nan, dtype=dtype)
-    K.gather_rows(xb, np.empty((0, 3), dtype=dtype), data, indices, indptr, True,
-                  np.array([1, 0], dtype=np.int64))
+    K.gather_rows(xb, *Xk, np.array([1, 0], dtype=np.int64))
     np.testing.assert_array_equal(xb, X.toarray()[[1, 0]])
 
 
@@ -508,7 +513,8 @@ def test_forward_backward_finish_grad(hidden, loss_name, dtype, drop):
                              huber_delta=float(hd), **net)
     assert_close(grad, ref.pack(cg, ig) * sw_sum, dtype)  # raw sums: no penalty, no division
 
-    K.finish_grad(grad, params, units, alpha, dtype(sw_sum))
+    n_coef = K.n_params(units) - sum(UNITS[1:])
+    K.finish_grad(grad, params, n_coef, alpha, dtype(sw_sum))
     _, cg, ig = ref.backprop(coefs, intercepts, f64(X), f64(Y), f64(sw), hidden,
                              ref.OUTPUT_FOR_LOSS[loss_name], loss_name, float(alpha),
                              huber_delta=float(hd), **net)

@@ -1,34 +1,71 @@
-"""The one place where CPU kernels' compile options are set.
+"""The one place where CPU kernels' compile options are set, and where
+the small compiled pieces a fit uses are made.
 
-Every kernel is ``@jit``: compiled lazily on first call for the dtypes met,
-cached on disk (numba falls back to ``~/.cache/numba`` or
-``NUMBA_CACHE_DIR`` when the package directory is read-only), and releases
-the GIL. No ``fastmath``: its ``nnan``/``ninf`` flags would delete the
-non-finite checks the estimators rely on. ``error_model="numpy"``: a
-division by zero gives inf/nan as in NumPy (then caught as non-finite
-weights) instead of raising ZeroDivisionError from compiled code, and
-drops the zero checks from inner loops. No ``parallel``: it breaks fork
-and thread safety and makes results depend on the thread count. No C
-callback wrapper (``no_cfunc_wrapper``): kernels are never passed as
-first-class functions, and each wrapper costs compile time.
+Every kernel is compiled lazily, on first use, for the dtypes met, cached
+on disk (numba falls back to ``~/.cache/numba`` or ``NUMBA_CACHE_DIR``
+when the package directory is read-only), and releases the GIL. No
+``fastmath``: its ``nnan``/``ninf`` flags would delete the non-finite
+checks the estimators rely on. ``error_model="numpy"``: a division by
+zero gives inf/nan as in NumPy (then caught as non-finite weights)
+instead of raising ZeroDivisionError from compiled code, and drops the
+zero checks from inner loops. No ``parallel``: it breaks fork and thread
+safety and makes results depend on the thread count.
+
+What a cold compile costs, and how it is kept small
+----------------------------------------------------
+
+A fit runs one *driver* (``jit``: the mini-batch or per-sample epoch,
+the full-batch loss and gradient, prediction), compiled once per dtype,
+and through function pointers a few *components* (``component``): the
+hidden and output activation, the loss, the optimizer step. Each
+component is compiled for one activation, loss or solver code only (the
+code is a compile-time constant, so numba drops every branch the code
+cannot take), and each driver is compiled once whatever the codes: a fit
+compiles what it uses, a new activation costs one small component, and
+the variants add up instead of multiplying.
+
+Numba types and lowers every branch it meets, so the components branch
+on their codes in their own body, where the branches of the other codes
+are dropped before typing, and each branch calls a small helper: a
+helper that branched on the code itself would be processed whole (a
+layer component took 0.45-0.6 s to compile that way, 0.2 s like this).
 """
 
-from numba import njit
+from numba import cfunc, njit
 
-_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", no_cfunc_wrapper=True)
+_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 
-jit = njit(**_OPTIONS)
+#: Drivers: called from Python. No C callback wrapper (``no_cfunc_wrapper``):
+#: drivers are never passed as function pointers, and each wrapper costs
+#: compile time.
+jit = njit(no_cfunc_wrapper=True, **_OPTIONS)
 
-#: For helpers only other kernels call: no Python entry point either (one
-#: wrapper fewer to build).
-jit_inner = njit(no_cpython_wrapper=True, **_OPTIONS)
-
-#: For scalar helpers called per element in an inner loop: always inlined
-#: (LLVM then takes their branches out of the loop; a call per element
-#: made tanh, logistic and gelu fits 1.2-1.6x slower).
-jit_scalar = njit(forceinline=True, no_cpython_wrapper=True, **_OPTIONS)
+#: Helpers, inlined into their callers before typing: neither compiled nor
+#: linked nor cached on their own (called from Python, as the tests do,
+#: they compile as ordinary functions). Numba processes an inlined
+#: helper's whole code at every call site before it drops any branch, so
+#: helpers stay small, and a choice among codes is made in the component's
+#: own body.
+jit_inline = njit(inline="always", no_cfunc_wrapper=True, **dict(_OPTIONS, cache=False))
 
 #: For sums whose order is free (the L2 penalty's value, never a gradient
 #: or a parameter): ``reassoc`` alone lets LLVM vectorize the reduction;
-#: it keeps NaN and inf semantics.
-jit_sum = njit(fastmath={"reassoc"}, **_OPTIONS)
+#: it keeps NaN and inf semantics. Compiled on its own, so the flag stays
+#: there.
+#: Not cached: its code is part of every component that calls it, and a
+#: cache of its own would be an index that processes compiling different
+#: components write at once.
+jit_sum = njit(fastmath={"reassoc"}, no_cpython_wrapper=True, no_cfunc_wrapper=True,
+               **dict(_OPTIONS, cache=False))
+
+
+def component(py_func, signature, name):
+    """``py_func`` (a closure over compile-time constants) compiled as a C
+    callback of ``signature``, cached on disk like every kernel. ``name``
+    becomes its qualified name, so each component has a cache index of
+    its own (processes compiling different components never write the
+    same index file). The result is passed to drivers, which numba types
+    by its signature alone: one driver compile serves every component of
+    that signature."""
+    py_func.__name__ = py_func.__qualname__ = name
+    return cfunc(signature, **_OPTIONS)(py_func)

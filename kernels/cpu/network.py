@@ -1,198 +1,150 @@
-"""Whole-network passes over one flat parameter buffer.
+"""Whole-network passes over one flat parameter buffer, and the full-batch
+drivers: the loss and gradient for L-BFGS, and prediction.
 
 Layout (scikit-learn's ``_pack``): ``coefs_[0].ravel(), ..., coefs_[L-1].ravel(),
 intercepts_[0], ..., intercepts_[L-1]``, where ``units`` (int64, length
-L + 1) gives the width of every layer from the input to the output.
+L + 1) gives the width of every layer from the input to the output; the
+first ``n_coef`` entries are the weights.
 
 Activation, derivative and delta buffers are flat too: for a batch of at most
 ``cap`` rows, the block of layer ``l``'s output (l = 0..L-1, rows first)
-starts at ``cap * (units[1] + ... + units[l])``. ``layout`` gives every
-offset; the kernels slice their views out of the buffers with it.
+starts at entry ``cap * (units[1] + ... + units[l])``.
+
+The drivers here and in ``epochs.py`` see every float buffer as bytes
+(``size`` bytes an entry: 8 for float64, 4 for float32). They move rows,
+call BLAS and hand the components pointers into the buffers; the
+components (``hidden``, a layer component; ``head``, the output layer;
+``step``, the optimizer) do all the float arithmetic. So one compile of a
+driver serves both float dtypes and every activation, loss and solver.
 """
 
 import numpy as np
 
-from .activations import (
-    activation_backward_sum,
-    bias_activation_forward,
-    dropout_forward,
-)
-from .dense import dense_backward
-from .losses import loss_sum, output_delta
-from ._jit import jit, jit_inner, jit_sum
+from . import activations as layer
+from . import losses as head_mode
+from .pointers import at, clear, copy, gemm
+from .optimizers import FINISH
+from ._jit import jit, jit_inline
 
 
-@jit
 def n_params(units):
     """Length of the flat buffer for a network of widths ``units``."""
-    total = 0
-    for l in range(units.shape[0] - 1):
-        total += units[l] * units[l + 1] + units[l + 1]
-    return total
+    units = [int(u) for u in units]
+    return sum(a * b + b for a, b in zip(units[:-1], units[1:]))
 
 
-@jit_inner
-def layout(units, cap):
-    """Where each layer lives in the flat buffers: the start of layer
-    ``l``'s weights, ``(units[l], units[l+1])``, and of its intercept in
-    the parameter buffer; the start of its output block in an activation
-    buffer for batches of at most ``cap`` rows; and that buffer's length.
-    Returns ``(coef_off, bias_off, act_off, size)``, the offsets (n_layers,)
-    int64."""
-    n_layers = units.shape[0] - 1
-    coef_off = np.empty(n_layers, dtype=np.int64)
-    bias_off = np.empty(n_layers, dtype=np.int64)
-    act_off = np.empty(n_layers, dtype=np.int64)
-    off = 0
-    for l in range(n_layers):
-        coef_off[l] = off
-        off += units[l] * units[l + 1]
-    for l in range(n_layers):
-        bias_off[l] = off
-        off += units[l + 1]
-    size = 0
-    for l in range(n_layers):
-        act_off[l] = size
-        size += cap * units[l + 1]
-    return coef_off, bias_off, act_off, size
-
-
-@jit_sum
-def coef_sqnorm(params, units):
-    """Sum of squared weights (intercepts excluded), for the L2 penalty."""
+@jit_inline
+def n_coef_and_width(units):
+    """(how many weights the network has, how many units its layers have
+    in all): a flat buffer's weights, a batch row's share of an activation
+    buffer."""
     n_coef = 0
+    width = 0
     for l in range(units.shape[0] - 1):
         n_coef += units[l] * units[l + 1]
-    s = 0.0
-    for k in range(n_coef):
-        s += np.float64(params[k]) * np.float64(params[k])
-    return s
+        width += units[l + 1]
+    return n_coef, width
 
 
-@jit
-def forward_pass(acts, dacts, x, params, units, cap, hidden_code, act_param, out_code,
-                 drop, seed, row0):
-    """Forward the rows of ``x`` through the network into ``acts``.
+@jit_inline
+def gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows, row_bytes, size):
+    """Copy the rows ``rows`` of X, of ``row_bytes`` bytes each, into the
+    byte buffer ``xb``, one after the other. X is dense ``Xd`` (the rows'
+    bytes) or, when ``is_sparse``, canonical CSR arrays ``data`` (bytes,
+    ``size`` an entry), ``indices``, ``indptr`` (each column once a row)."""
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        dst = r * row_bytes
+        if not is_sparse:
+            copy(at(xb, dst), at(Xd, i * row_bytes), row_bytes)
+            continue
+        clear(at(xb, dst), row_bytes)
+        for p in range(indptr[i], indptr[i + 1]):
+            # one entry: a copy of constant size is a plain load and store
+            if size == 8:
+                copy(at(xb, dst + indices[p] * 8), at(data, p * 8), 8)
+            else:
+                copy(at(xb, dst + indices[p] * 4), at(data, p * 4), 4)
 
-    acts : flat activation buffer (see module doc); x : (n_rows, units[0]),
-    n_rows <= cap. Returns the output layer's view, (n_rows, units[-1]).
 
-    Training passes ``dacts``, laid out as ``acts``: each hidden layer's
-    derivative (see activations.py) lands there, and hidden layer ``l``
-    drops units at rate ``drop[l]`` (float64, one per hidden layer) with
-    the masks of ``seed`` for rows at epoch positions ``row0, row0 + 1,
-    ...``. Prediction passes an empty ``dacts`` (then ``drop`` is unused).
+@jit_inline
+def forward_layers(acts, dacts, x, n, cap, params, units, n_coef, size, hidden, act_param, mode,
+                   drop, seed, row0):
+    """Forward the ``n`` rows at pointer ``x`` (n, units[0]) through the
+    hidden layers and the output layer's product into ``acts``; returns the
+    entry offset of the output layer's block, which the head takes from
+    there.
+
+    ``mode`` is the hidden layers' (``layer.PREDICT`` or ``layer.TRAIN``). Training
+    writes each hidden layer's derivative into ``dacts`` (laid out as
+    ``acts``), and hidden layer ``l`` drops units at rate ``drop[l]``
+    (float64) with the masks of ``seed`` for rows at epoch positions
+    ``row0, row0 + 1, ...``; prediction reads neither.
     """
+    double = size == 8
     n_layers = units.shape[0] - 1
-    n = x.shape[0]
-    train = dacts.shape[0] > 0
-    no_dz = dacts[:0].reshape((0, 0))
-    coef_off, bias_off, act_off, _ = layout(units, cap)
+    off_w = 0  # layer l's weights in params
+    off_b = n_coef  # its intercept
+    off_a = 0  # its output block in acts
+    col0 = 0  # its first unit among all hidden units (the dropout masks' column)
     inp = x
     for l in range(n_layers):
-        fi, fo = units[l], units[l + 1]
-        block = slice(act_off[l], act_off[l] + n * fo)
-        out = acts[block].reshape((n, fo))
-        hidden = l < n_layers - 1
-        # dense_forward, with the bias added in the activation's pass
-        np.dot(inp, params[coef_off[l] : coef_off[l] + fi * fo].reshape((fi, fo)), out)
-        dz = dacts[block].reshape((n, fo)) if train and hidden else no_dz
-        bias_activation_forward(out, dz, params[bias_off[l] : bias_off[l] + fo],
-                                hidden_code if hidden else out_code, act_param)
-        if hidden and train and drop[l] > 0.0:
-            # the layer's first unit among all hidden units: act_off[l] / cap
-            dropout_forward(out, dz, drop[l], seed, row0, act_off[l] // cap)
+        fi = units[l]
+        fo = units[l + 1]
+        out = at(acts, off_a * size)
+        gemm(double, False, False, n, fo, fi, inp, at(params, off_w * size), 0.0, out)
+        if l == n_layers - 1:
+            break
+        rate = drop[l] if mode == layer.TRAIN else 0.0
+        hidden(mode, out, at(dacts, off_a * size), at(params, off_b * size), n, fo, act_param,
+               rate, seed, row0, col0, 0.0)
         inp = out
-    return inp
+        col0 += fo
+        off_w += fi * fo
+        off_b += fo
+        off_a += cap * fo
+    return off_a
 
 
-@jit
-def backward_pass(grad, deltas, acts, dacts, x, params, units, cap):
-    """Backpropagate the output delta (already in ``deltas``' last block)
-    and write the raw gradient sums into ``grad``: ``a.T @ delta`` for the
-    weights and ``delta.sum(0)`` for the intercepts, with no penalty and no
-    normalisation. ``acts`` and ``dacts`` are as a training forward_pass
-    left them. grad : (n_params,); x : (n_rows, units[0])."""
+@jit_inline
+def backward_layers(grad, deltas, acts, dacts, x, n, cap, params, units, n_coef, size, hidden,
+                    beta):
+    """Backpropagate the output delta, which the head wrote into
+    ``deltas``' last block together with the output intercept gradient,
+    through the layers a training ``forward_layers`` left in ``acts`` and
+    ``dacts``, and write the raw gradient sums into ``grad``: ``a.T @
+    delta`` for the weights and ``delta.sum(0)`` for the intercepts, no
+    penalty, no normalisation. ``beta`` 0 overwrites ``grad``, 1 adds to
+    it (the chunks of a full batch). x : pointer to the (n, units[0])
+    input rows."""
+    double = size == 8
     n_layers = units.shape[0] - 1
-    n = x.shape[0]
-    coef_off, bias_off, act_off, _ = layout(units, cap)
-    # The first layer's input gradient is not needed: an empty view of a
-    # writable buffer (x may be read-only, and dinp's type must not be).
-    empty = deltas[:0].reshape((0, units[0]))
+    off_w = n_coef
+    off_b = grad.shape[0] // size
+    off_a = 0
+    for l in range(n_layers):
+        off_a += cap * units[l + 1]
     for l in range(n_layers - 1, -1, -1):
-        fi, fo = units[l], units[l + 1]
-        coef = slice(coef_off[l], coef_off[l] + fi * fo)
-        dout = deltas[act_off[l] : act_off[l] + n * fo].reshape((n, fo))
-        # A hidden layer's intercept gradient is summed by
-        # activation_backward_sum one step later; only the output's is left.
-        db = grad[bias_off[l] : bias_off[l] + (fo if l == n_layers - 1 else 0)]
+        fi = units[l]
+        fo = units[l + 1]
+        off_w -= fi * fo
+        off_b -= fo
+        off_a -= cap * fo
+        dout = at(deltas, off_a * size)
+        below = off_a - cap * fi  # layer l's input block (l > 0)
+        inp = at(acts, below * size) if l > 0 else x
+        gemm(double, True, False, fi, fo, n, inp, dout, beta, at(grad, off_w * size))
         if l > 0:
-            below = slice(act_off[l - 1], act_off[l - 1] + n * fi)
-            inp = acts[below].reshape((n, fi))
-            dinp = deltas[below].reshape((n, fi))
-        else:
-            below = slice(0, 0)
-            inp = x
-            dinp = empty
-        dense_backward(dinp, grad[coef].reshape((fi, fo)), db, dout, inp,
-                       params[coef].reshape((fi, fo)))
-        if l > 0:
-            activation_backward_sum(dinp, dacts[below].reshape((n, fi)),
-                                    grad[bias_off[l - 1] : bias_off[l - 1] + fi])
+            dinp = at(deltas, below * size)
+            gemm(double, False, True, n, fi, fo, dout, at(params, off_w * size), 0.0, dinp)
+            # the derivative, and the layer below's intercept gradient
+            hidden(layer.BACKWARD, dinp, at(dacts, below * size), at(grad, (off_b - fi) * size), n, fi,
+                   0.0, 0.0, 0, 0, 0, beta)
 
 
 @jit
-def finish_grad(grad, params, units, alpha, sw_sum):
-    """Turn raw gradient sums into scikit-learn's gradient in place:
-    weights (sum + alpha * W) / sw_sum, intercepts sum / sw_sum."""
-    n_coef = 0
-    for l in range(units.shape[0] - 1):
-        n_coef += units[l] * units[l + 1]
-    for k in range(n_coef):
-        grad[k] += alpha * params[k]
-        grad[k] /= sw_sum
-    for k in range(n_coef, grad.shape[0]):
-        grad[k] /= sw_sum
-
-
-@jit
-def gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows):
-    """Copy the rows ``rows`` of X into the dense buffer ``xb[:len(rows)]``.
-
-    X is dense ``Xd`` (n, n_features) or, when ``is_sparse``, CSR arrays
-    ``data, indices, indptr`` (then ``Xd`` is unused).
-    """
-    n = rows.shape[0]
-    m = xb.shape[1]
-    if is_sparse:
-        for r in range(n):
-            for j in range(m):
-                xb[r, j] = 0.0
-            i = rows[r]
-            for p in range(indptr[i], indptr[i + 1]):
-                xb[r, indices[p]] += data[p]
-    else:
-        for r in range(n):
-            src = Xd[rows[r]]  # row views let LLVM vectorize the copy
-            dst = xb[r]
-            for j in range(m):
-                dst[j] = src[j]
-
-
-@jit_inner
-def row_block(xb, Xd, data, indices, indptr, is_sparse, start, stop):
-    """Rows ``[start, stop)`` of X as a dense 2-D array: a view of dense X,
-    or sparse X's rows gathered into ``xb``."""
-    if is_sparse:
-        gather_rows(xb, Xd, data, indices, indptr, is_sparse, np.arange(start, stop))
-        return xb[: stop - start]
-    return Xd[start:stop]
-
-
-@jit
-def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
-              hidden_code, act_param, out_code, loss_code, loss_param, alpha, delta_scale,
-              chunk):
+def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr, is_sparse, Y, SW,
+              units, act_param, loss_param, alpha, delta_scale, chunk):
     """Full-batch loss and gradient (for L-BFGS), in row chunks of ``chunk``.
 
     Returns scikit-learn's loss over all rows (weighted mean loss plus
@@ -200,57 +152,81 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
     ``grad``. ``delta_scale`` scales the output delta: 1 reproduces
     scikit-learn, ``1 / n_outputs`` for multi-output squared error makes
     the gradient that of the reported loss. No dropout (a full-batch
-    objective is deterministic).
+    objective is deterministic). ``step`` is only asked to finish the
+    gradient (its FINISH mode).
 
-    Y : (n, n_outputs); SW : (n,); grad, params : (n_params,).
+    Y : (n, n_outputs) and SW : (n,) as bytes; grad, params : (n_params,)
+    as bytes.
     """
-    n = Y.shape[0]
+    n = SW.shape[0] // size
     n_layers = units.shape[0] - 1
-    cap = min(chunk, n)
-    act_off, size = layout(units, cap)[2:]
-    acts = np.empty(size, dtype=params.dtype)
-    dacts = np.empty(size, dtype=params.dtype)
-    deltas = np.empty(size, dtype=params.dtype)
-    no_drop = np.zeros(n_layers - 1)
-    part = np.empty_like(grad)
-    xb = np.empty((cap, units[0]), dtype=params.dtype)
-    grad[:] = 0.0
+    n_in = units[0]
+    n_out = units[n_layers]
+    cap = chunk if chunk < n else n
+    n_coef, width = n_coef_and_width(units)
+    acts = np.empty(cap * width * size, dtype=np.uint8)
+    dacts = np.empty_like(acts)
+    deltas = np.empty_like(acts)
+    xb = np.empty(cap * n_in * size if is_sparse else 0, dtype=np.uint8)
+    rows = np.empty(cap, dtype=np.int64)
+    no_drop = np.zeros(n_layers)
+    sw_chunk = np.empty(1)
     data_loss = 0.0
     sw_sum = 0.0
     for start in range(0, n, cap):
-        stop = min(start + cap, n)
-        nb = stop - start
-        x = row_block(xb, Xd, data, indices, indptr, is_sparse, start, stop)
-        out = forward_pass(acts, dacts, x, params, units, cap, hidden_code, act_param, out_code,
-                           no_drop, 0, 0)
-        y = Y[start:stop]
-        sw = SW[start:stop]
-        data_loss += loss_sum(out, y, sw, loss_code, loss_param)
-        for i in range(nb):
-            sw_sum += sw[i]
-        last = act_off[n_layers - 1]
-        output_delta(deltas[last : last + nb * units[n_layers]].reshape((nb, units[n_layers])),
-                     out, y, sw, delta_scale, loss_code, loss_param)
-        backward_pass(part, deltas, acts, dacts, x, params, units, cap)
-        for k in range(grad.shape[0]):
-            grad[k] += part[k]
-    finish_grad(grad, params, units, alpha, params.dtype.type(sw_sum))
-    return (data_loss + 0.5 * alpha * coef_sqnorm(params, units)) / sw_sum
+        nb = cap if start + cap < n else n - start
+        if is_sparse:
+            for r in range(nb):
+                rows[r] = start + r
+            gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[:nb], n_in * size, size)
+            x = at(xb, 0)
+        else:
+            x = at(Xd, start * n_in * size)
+        last = forward_layers(acts, dacts, x, nb, cap, params, units, n_coef, size, hidden,
+                              act_param, layer.TRAIN, no_drop, 0, 0)
+        beta = 0.0 if start == 0 else 1.0
+        data_loss += head(head_mode.TRAIN, at(acts, last * size), at(params, (n_coef + width - n_out)
+                                                                 * size),
+                          at(Y, start * n_out * size), at(SW, start * size),
+                          at(deltas, last * size), at(grad, (n_coef + width - n_out) * size), nb,
+                          n_out, loss_param, delta_scale, beta, at(sw_chunk, 0))
+        sw_sum += sw_chunk[0]
+        backward_layers(grad, deltas, acts, dacts, x, nb, cap, params, units, n_coef, size, hidden,
+                        beta)
+    sq = step(FINISH, at(params, 0), at(params, 0), at(params, 0), at(grad, 0),
+              params.shape[0] // size, n_coef, alpha, sw_sum, 0.0, 0.0, False, 0.0, 0.0, 0.0,
+              False)
+    return (data_loss + 0.5 * alpha * sq) / sw_sum
 
 
 @jit
-def predict(out, Xd, data, indices, indptr, is_sparse, params, units,
-            hidden_code, act_param, out_code, chunk):
+def predict(hidden, head, size, out, Xd, data, indices, indptr, is_sparse, params, units,
+            act_param, chunk):
     """Forward pass for prediction, in row chunks of ``chunk`` so the extra
-    memory is bounded whatever the number of rows. out : (n, units[-1])."""
-    n = out.shape[0]
-    cap = max(1, min(chunk, n))
-    acts = np.empty(layout(units, cap)[3], dtype=params.dtype)
-    xb = np.empty((cap, units[0]), dtype=params.dtype)
+    memory is bounded whatever the number of rows. out : (n, units[-1]) as
+    bytes."""
+    n_layers = units.shape[0] - 1
+    n_in = units[0]
+    n_out = units[n_layers]
+    n = out.shape[0] // (n_out * size)
+    cap = chunk if chunk < n else (n if n > 0 else 1)
+    n_coef, width = n_coef_and_width(units)
+    acts = np.empty(cap * width * size, dtype=np.uint8)
+    xb = np.empty(cap * n_in * size if is_sparse else 0, dtype=np.uint8)
+    rows = np.empty(cap, dtype=np.int64)
     no_drop = np.zeros(0)
+    out_bias = at(params, (n_coef + width - n_out) * size)
     for start in range(0, n, cap):
-        stop = min(start + cap, n)
-        x = row_block(xb, Xd, data, indices, indptr, is_sparse, start, stop)
-        res = forward_pass(acts, acts[:0], x, params, units, cap, hidden_code, act_param,
-                           out_code, no_drop, 0, 0)
-        out[start:stop] = res
+        nb = cap if start + cap < n else n - start
+        if is_sparse:
+            for r in range(nb):
+                rows[r] = start + r
+            gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[:nb], n_in * size, size)
+            x = at(xb, 0)
+        else:
+            x = at(Xd, start * n_in * size)
+        last = forward_layers(acts, acts, x, nb, cap, params, units, n_coef, size, hidden,
+                              act_param, layer.PREDICT, no_drop, 0, 0)
+        z = at(acts, last * size)
+        head(head_mode.PREDICT, z, out_bias, z, z, z, z, nb, n_out, 0.0, 0.0, 0.0, z)
+        copy(at(out, start * n_out * size), z, nb * n_out * size)

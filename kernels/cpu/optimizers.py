@@ -1,24 +1,28 @@
-"""Optimizer steps on one flat parameter buffer, as scikit-learn takes them.
+"""Optimizer steps on one flat parameter buffer, as scikit-learn takes them,
+and the step component the epoch drivers call.
 
 ``params``, ``grad`` and the state buffers share one layout (every coef
 raveled, then every intercept), so one loop updates the whole network.
 
-Each step comes in two forms: on a finished gradient (``sgd_step``,
-``adam_step``), and on the raw sums of a backward pass (``sgd_step_raw``,
-``adam_step_raw``), which finish each entry as they read it, with
-``network.finish_grad``'s arithmetic: one pass over the buffers per batch
-instead of two. ``grad`` itself is left as it was.
+The steps work on the raw sums of a backward pass and finish each entry
+as they read it, with ``finish_grad``'s arithmetic: one pass over the
+buffers per batch instead of two (see ``step_component``).
 """
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import carray, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._jit import jit, jit_inner, jit_scalar
+from ..codes import SGD
+from ..optimizers import adam_lr as _adam_lr
+from ._jit import component, jit_inline, jit_sum
+
+adam_lr = jit_inline(_adam_lr)
 
 
 @intrinsic
@@ -38,7 +42,7 @@ def _store_own_bits(typingctx, arr, idx):
     return types.void(arr, idx), codegen
 
 
-@jit
+@jit_inline
 def own_lines(a):
     """Take every cache line of ``a`` for writing, values unchanged: one
     store per 64 bytes.
@@ -57,7 +61,7 @@ def own_lines(a):
         _store_own_bits(a, k)
 
 
-@jit_inner
+@jit_inline
 def _exact_reciprocal(s):
     """1 / s when that is exact (s a power of two: then x * (1 / s) and
     x / s round the same real number, so they are the same float), else 0.
@@ -69,26 +73,16 @@ def _exact_reciprocal(s):
     return type(s)(0.0)
 
 
-@jit_scalar
-def _finish(total, sw_sum, inv):
-    """A raw gradient sum (plus the penalty) over sw_sum, by ``inv`` from
-    _exact_reciprocal when it is not 0."""
-    if inv != 0.0:
-        return total * inv
-    return total / sw_sum
-
-
-@jit_scalar
+@jit_inline
 def _momentum(p, vel, g, lr, momentum, nesterov):
-    """One parameter's SGD update: its new (value, velocity). Inlined, so
-    LLVM takes the loop-invariant ``nesterov`` out of the loop."""
+    """One parameter's SGD update: its new (value, velocity)."""
     v = momentum * vel - lr * g
     if nesterov:
         return p + (momentum * v - lr * g), v
     return p + v, v
 
 
-@jit_scalar
+@jit_inline
 def _adam(p, m, v, g, lr, beta1, beta2, eps):
     """One parameter's Adam update: its new (value, m, v)."""
     one = type(p)(1.0)  # keeps float32 arithmetic in float32
@@ -97,70 +91,104 @@ def _adam(p, m, v, g, lr, beta1, beta2, eps):
     return p + -lr * mk / (np.sqrt(vk) + eps), mk, vk
 
 
-@jit
-def sgd_step(params, velocity, grad, lr, momentum, nesterov):
-    """SGD with (Nesterov) momentum.
-
-    velocity = momentum * velocity - lr * grad; params += velocity, or with
-    Nesterov params += momentum * velocity - lr * grad.
-    params, velocity, grad : (n_params,).
-    """
-    for k in range(params.shape[0]):
-        params[k], velocity[k] = _momentum(params[k], velocity[k], grad[k], lr, momentum,
-                                           nesterov)
-
-
-@jit
-def sgd_step_raw(params, velocity, grad, n_coef, alpha, sw_sum, lr, momentum, nesterov):
-    """sgd_step on the gradient that ``finish_grad(grad, params, units,
-    alpha, sw_sum)`` would make of the raw sums ``grad``: the first
-    ``n_coef`` entries are weights, (sum + alpha * W) / sw_sum; the rest
-    intercepts, sum / sw_sum. It follows BLAS products, so it first takes
-    ``params``' cache lines (``own_lines``)."""
-    own_lines(params)
-    inv = _exact_reciprocal(sw_sum)
+@jit_sum
+def sqnorm(params, n_coef):
+    """Sum of squares of the first ``n_coef`` entries (the weights), in
+    float64: the L2 penalty's value."""
+    s = 0.0
     for k in range(n_coef):
-        g = _finish(grad[k] + alpha * params[k], sw_sum, inv)
-        params[k], velocity[k] = _momentum(params[k], velocity[k], g, lr, momentum, nesterov)
-    for k in range(n_coef, params.shape[0]):
-        g = _finish(grad[k], sw_sum, inv)
-        params[k], velocity[k] = _momentum(params[k], velocity[k], g, lr, momentum, nesterov)
+        s += np.float64(params[k]) * np.float64(params[k])
+    return s
 
 
-@jit
-def adam_lr(lr_init, beta1, beta2, t):
-    """Adam's bias-corrected step size at step ``t`` (1-based), computed in
-    float64 whatever the scalars' dtype, to the bit as scikit-learn does in
-    Python: the powers take a float exponent (numba's integer power
-    multiplies out and differs from Python's in the last bits)."""
-    b1 = np.float64(beta1)
-    b2 = np.float64(beta2)
-    tf = np.float64(t)
-    return np.float64(lr_init) * np.sqrt(1.0 - b2**tf) / (1.0 - b1**tf)
+#: What the step component does (its first argument).
+STEP = 0  # an optimizer step on raw gradient sums
+SQNORM = 1  # nothing but the penalty's sum of squares
+FINISH = 2  # finish the raw sums into the gradient, in place (finish_grad)
+
+STEP_SIGNATURE = types.float64(types.int64, types.voidptr, types.voidptr, types.voidptr,
+                               types.voidptr, types.intp, types.intp, types.float64,
+                               types.float64, types.float64, types.float64, types.boolean,
+                               types.float64, types.float64, types.float64, types.boolean)
 
 
-@jit
-def adam_step(params, m, v, grad, lr, beta1, beta2, eps):
-    """One Adam step with the bias-corrected step size ``lr`` (see adam_lr).
+def step_name(solver, dtype):
+    """The unit name (and qualified name) of ``step_component``."""
+    return f"step_{int(solver)}_{np.dtype(dtype).name}"
 
-    m = beta1 * m + (1 - beta1) * grad; v = beta2 * v + (1 - beta2) * grad**2;
-    params += -lr * m / (sqrt(v) + eps).
-    params, m, v, grad : (n_params,).
+
+@lru_cache(maxsize=None)
+def step_component(solver, dtype):
+    """The compiled optimizer of ``solver`` (codes.SGD or codes.ADAM) and
+    float ``dtype``: ``(mode, params, state1, state2, grad, n, n_coef,
+    alpha, sw_sum, lr, momentum, nesterov, beta1, beta2, eps, own)`` on the
+    n-entry buffers at the pointers, the first ``n_coef`` entries weights:
+
+    - STEP: one step on the gradient ``finish_grad`` would make of the raw
+      sums ``grad`` (each entry finished as it is read; ``grad`` left as it
+      was), first taking ``params``' cache lines (``own_lines``) when
+      ``own``: after BLAS products. Adam: state1, state2 the first and
+      second moments m, v, ``lr`` the bias-corrected step size (see
+      adam_lr): m = beta1 * m + (1 - beta1) * g, v = beta2 * v + (1 -
+      beta2) * g**2, params += -lr * m / (sqrt(v) + eps). SGD (state2
+      unused): velocity = momentum * velocity - lr * g, params +=
+      velocity, or with Nesterov params += momentum * velocity - lr * g.
+      A finished gradient is the case ``n_coef`` 0, ``sw_sum`` 1, to the
+      bit;
+    - FINISH: ``finish_grad`` on ``grad`` (the optimizer state unused);
+    - SQNORM: nothing more;
+
+    then returns the weights' sum of squares (``sqnorm``) as they are.
     """
-    for k in range(params.shape[0]):
-        params[k], m[k], v[k] = _adam(params[k], m[k], v[k], grad[k], lr, beta1, beta2, eps)
+    dtype = np.dtype(dtype).type
+    ADAM = int(solver) != SGD
 
+    def step(mode, p_ptr, s1_ptr, s2_ptr, g_ptr, n, n_coef, alpha, sw_sum, lr, momentum,
+             nesterov, beta1, beta2, eps, own):
+        params = carray(p_ptr, n, dtype)
+        t = params.dtype.type
+        if mode == STEP:
+            if own:
+                own_lines(params)
+            state1 = carray(s1_ptr, n, dtype)
+            grad = carray(g_ptr, n, dtype)
+            sw = t(sw_sum)
+            inv = _exact_reciprocal(sw)
+            state2 = carray(s2_ptr if ADAM else s1_ptr, n, dtype)  # SGD's is never read
+            a, lr_, mom, b1, b2, e = t(alpha), t(lr), t(momentum), t(beta1), t(beta2), t(eps)
+            # The gradient finish_grad makes of the raw sums, entry by entry:
+            # (sum + alpha * W) / sw_sum for the weights, sum / sw_sum for the
+            # intercepts; by ``inv`` when 1 / sw_sum is exact. The test of
+            # inv is made outside the loops, and they index views from 0:
+            # LLVM vectorizes them only so (a multiply and a divide both
+            # computed for every entry, or indices not known to be
+            # positive, made the steps 3-8x slower).
+            if inv != 0.0:
+                for k in range(n):
+                    g = (grad[k] + a * params[k] if k < n_coef else grad[k]) * inv
+                    if ADAM:
+                        params[k], state1[k], state2[k] = _adam(params[k], state1[k], state2[k],
+                                                                g, lr_, b1, b2, e)
+                    else:
+                        params[k], state1[k] = _momentum(params[k], state1[k], g, lr_, mom,
+                                                         nesterov)
+            else:
+                for k in range(n):
+                    g = (grad[k] + a * params[k] if k < n_coef else grad[k]) / sw
+                    if ADAM:
+                        params[k], state1[k], state2[k] = _adam(params[k], state1[k], state2[k],
+                                                                g, lr_, b1, b2, e)
+                    else:
+                        params[k], state1[k] = _momentum(params[k], state1[k], g, lr_, mom,
+                                                         nesterov)
+        elif mode == FINISH:
+            grad = carray(g_ptr, n, dtype)
+            a, sw = t(alpha), t(sw_sum)
+            for k in range(n_coef):
+                grad[k] += a * params[k]
+                grad[k] /= sw
+            for k in range(n_coef, n):
+                grad[k] /= sw
+        return sqnorm(params, n_coef)
 
-@jit
-def adam_step_raw(params, m, v, grad, n_coef, alpha, sw_sum, lr, beta1, beta2, eps):
-    """adam_step on raw gradient sums, finished as in sgd_step_raw. It
-    follows BLAS products, so it first takes ``params``' cache lines
-    (``own_lines``)."""
-    own_lines(params)
-    inv = _exact_reciprocal(sw_sum)
-    for k in range(n_coef):
-        g = _finish(grad[k] + alpha * params[k], sw_sum, inv)
-        params[k], m[k], v[k] = _adam(params[k], m[k], v[k], g, lr, beta1, beta2, eps)
-    for k in range(n_coef, params.shape[0]):
-        g = _finish(grad[k], sw_sum, inv)
-        params[k], m[k], v[k] = _adam(params[k], m[k], v[k], g, lr, beta1, beta2, eps)
+    return component(step, STEP_SIGNATURE, step_name(solver, dtype))

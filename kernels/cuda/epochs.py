@@ -21,7 +21,7 @@ from .fused import minibatch_epoch_fused, tile_rows
 from .losses import loss_sum, output_delta
 from .network import SQSUM_THREADS, backward_pass, coef_sqnorm, forward_pass, layer_view, n_coef
 from .optimizers import adam_step, finish_grad, sgd_step
-from ..cpu.optimizers import adam_lr
+from ..optimizers import adam_lr
 
 
 @cuda.jit

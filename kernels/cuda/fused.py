@@ -36,7 +36,7 @@ import numpy as np
 from numba import cuda
 
 from .. import codes
-from ..cpu.optimizers import adam_lr
+from ..optimizers import adam_lr
 from . import _launch
 from .activations import activate, keep, softmax_row
 from .dense import gather_rows

@@ -1,0 +1,153 @@
+"""Pointers into arrays, and what the drivers do with them: BLAS's matrix
+product, and copies of bytes.
+
+The drivers hold every float buffer as bytes (see ``network.py``), so
+these work on untyped pointers: ``at`` points into any array; ``gemm``
+calls the BLAS routine of either float dtype (``sgemm`` or ``dgemm``,
+through numba's helper library, the one ``np.dot`` uses in compiled code)
+on pointers into flat buffers: no array views, no layout checks, no
+copies, and much less to compile than ``np.dot`` on reshaped slices.
+Products on the same operands give the same bits as ``np.dot`` on them.
+``copy`` and ``clear`` are memcpy and memset.
+"""
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numba.np.linalg import ensure_blas
+
+ensure_blas()  # scipy's BLAS, which numba's helper library calls
+
+
+@intrinsic
+def at(typingctx, arr, index):
+    """A void pointer to element ``index`` of the C-contiguous ``arr``,
+    counted over the flattened array (for a byte buffer: a byte offset)."""
+    if not isinstance(arr, types.Array) or not isinstance(index, types.Integer):
+        return None
+    sig = types.voidptr(arr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.bitcast(builder.gep(data, [args[1]]), cgutils.voidptr_t)
+
+    return sig, codegen
+
+
+@intrinsic
+def gemm(typingctx, double, trans_a, trans_b, m, n, k, a, b, beta, c):
+    """``c = op(a) @ op(b) + beta * c`` for row-major, contiguous float64
+    (``double``) or float32 matrices at the void pointers ``a``, ``b``,
+    ``c``: ``op(a)`` is (m, k), ``op(b)`` (k, n), ``c`` (m, n); ``op(x)``
+    is ``x`` as stored, or its transpose when ``trans_x`` (then ``a`` is
+    stored (k, m), ``b`` (n, k)). ``beta`` 0 overwrites ``c``, 1 adds to
+    it. As ``np.dot`` does, a product with a vector (m or n 1) goes to
+    BLAS's matrix-vector routine, and of two vectors to its dot product:
+    the same routines on the same operands give the same bits."""
+    sig = types.void(types.boolean, types.boolean, types.boolean, types.intp, types.intp,
+                     types.intp, types.voidptr, types.voidptr, types.float64, types.voidptr)
+
+    def codegen(context, builder, signature, args):
+        double, trans_a, trans_b, m, n, k, a, b, beta, c = args
+        i8 = ir.IntType(8)
+        intp = context.get_value_type(types.intp)
+        voidp = cgutils.voidptr_t
+        one = ir.Constant(intp, 1)
+        kind = builder.select(double, ir.Constant(i8, ord("d")), ir.Constant(i8, ord("s")))
+
+        def char(flag):
+            return builder.select(flag, ir.Constant(i8, ord("t")), ir.Constant(i8, ord("n")))
+
+        def pick(flag, if_true, if_false):
+            return builder.select(flag, if_true, if_false)
+
+        def lead(v):  # BLAS rejects a leading dimension below 1
+            return builder.select(builder.icmp_signed("<", v, one), one, v)
+
+        def scalar(value):  # a pointer to ``value`` in the dtype of the call
+            wide = cgutils.alloca_once_value(builder, value)
+            narrow = cgutils.alloca_once_value(builder, builder.fptrunc(value, ir.FloatType()))
+            return builder.select(double, builder.bitcast(wide, voidp),
+                                  builder.bitcast(narrow, voidp))
+
+        def blas(name, argtypes, values):
+            fnty = ir.FunctionType(ir.IntType(32), argtypes)
+            builder.call(cgutils.get_or_insert_function(builder.module, fnty, name), values)
+
+        alpha = scalar(ir.Constant(ir.DoubleType(), 1.0))
+        beta_p = scalar(beta)
+        gemv_args = [i8, i8, intp, intp, voidp, voidp, intp, voidp, voidp, voidp]
+        m_vec = builder.icmp_signed("==", m, one)
+        n_vec = builder.icmp_signed("==", n, one)
+        with builder.if_else(n_vec) as (right_vector, right_matrix):
+            with right_vector:
+                with builder.if_else(m_vec) as (both, left_matrix):
+                    with both:  # one dot product of k entries
+                        wide = cgutils.alloca_once(builder, ir.DoubleType())
+                        narrow = cgutils.alloca_once(builder, ir.FloatType())
+                        out = pick(double, builder.bitcast(wide, voidp),
+                                   builder.bitcast(narrow, voidp))
+                        blas("numba_xxdot", [i8, i8, intp, voidp, voidp, voidp],
+                             [kind, ir.Constant(i8, 0), k, a, b, out])
+                        with builder.if_else(double) as (f64, f32):
+                            with f64:
+                                cptr = builder.bitcast(c, ir.DoubleType().as_pointer())
+                                old = builder.fmul(beta, builder.load(cptr))
+                                builder.store(builder.fadd(builder.load(wide), old), cptr)
+                            with f32:
+                                cptr = builder.bitcast(c, ir.FloatType().as_pointer())
+                                old = builder.fmul(builder.fptrunc(beta, ir.FloatType()),
+                                                   builder.load(cptr))
+                                builder.store(builder.fadd(builder.load(narrow), old), cptr)
+                    with left_matrix:  # op(a) times a vector
+                        blas("numba_xxgemv", gemv_args, [
+                            kind, char(builder.not_(trans_a)), pick(trans_a, m, k),
+                            pick(trans_a, k, m), alpha, a, lead(pick(trans_a, m, k)), b, beta_p,
+                            c])
+            with right_matrix:
+                with builder.if_else(m_vec) as (left_vector, both_matrices):
+                    with left_vector:  # a vector times op(b)
+                        blas("numba_xxgemv", gemv_args, [
+                            kind, char(trans_b), pick(trans_b, k, n), pick(trans_b, n, k), alpha,
+                            b, lead(pick(trans_b, k, n)), a, beta_p, c])
+                    with both_matrices:
+                        # Row-major c = op(a) op(b) is column-major c^T =
+                        # op(b)^T op(a)^T: b comes first, rows become columns.
+                        blas("numba_xxgemm", [i8, i8, i8, intp, intp, intp, voidp, voidp, intp,
+                                              voidp, intp, voidp, voidp, intp], [
+                            kind, char(trans_b), char(trans_a), n, m, k, alpha,
+                            b, lead(pick(trans_b, k, n)), a, lead(pick(trans_a, m, k)),
+                            beta_p, c, lead(n)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def copy(typingctx, dst, src, nbytes):
+    """memcpy: ``nbytes`` bytes from the pointer ``src`` to ``dst`` (not
+    overlapping)."""
+    sig = types.void(types.voidptr, types.voidptr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        dst, src, nbytes = args
+        i8p = ir.IntType(8).as_pointer()
+        cgutils.raw_memcpy(builder, builder.bitcast(dst, i8p), builder.bitcast(src, i8p),
+                           nbytes, 1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def clear(typingctx, dst, nbytes):
+    """memset to 0: ``nbytes`` bytes at the pointer ``dst``."""
+    sig = types.void(types.voidptr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        dst, nbytes = args
+        cgutils.memset(builder, builder.bitcast(dst, ir.IntType(8).as_pointer()), nbytes, 0)
+        return context.get_dummy_value()
+
+    return sig, codegen
