@@ -68,6 +68,13 @@ class CPUBackend(_Backend):
     def device_errors(self):
         return nullcontext()
 
+    def reporting(self, callback):
+        """Within the block, ``callback(what, seconds)`` hears of kernels
+        compiled (see ``kernels.cpu._cache.reporting``)."""
+        from .kernels.cpu import _cache
+
+        return _cache.reporting(callback)
+
     def forward(self, out, X_in, params, units, hidden_code, act_param, out_code, chunk):
         """out[:] = network output (host array) for ``X_in``, X already in
         kernel form on this device (``kernel_input``)."""
@@ -115,6 +122,10 @@ class CUDABackend(_Backend):
                     f"network, or device='cpu'. ({exc})"
                 ) from exc
             raise RuntimeError(f"CUDA error on device='cuda': {exc}") from exc
+
+    def reporting(self, callback):
+        """Compiles of the CUDA kernels are not reported."""
+        return nullcontext()
 
     def epoch(self, batch_size):
         # batch_size=1 runs as mini-batches of one row: correct, but the

@@ -52,6 +52,12 @@ class EpochHooks:
             reconstruction_attributes=self.reconstruction,
         ))
 
+    def compiling(self, active):
+        """Kernels start (``active``) or stop compiling: the progress bar
+        says so."""
+        if self.bar is not None:
+            self.bar.compiling(active)
+
     def close(self):
         if self.bar is not None:
             self.bar.close()
@@ -91,6 +97,14 @@ class _ProgressBar:
         val = "" if val_score is None else f", validation score {val_score:.4f}"
         print(f"epoch {self.done}/{self.total}, loss {loss:.6f}{val}, "
               f"about {left:.0f} s left at most", file=sys.stderr, flush=True)
+
+    def compiling(self, active):
+        """Show that kernels compile (before the first epoch of a fit on a
+        cold cache), or no longer."""
+        if self.tqdm is not None:
+            self.tqdm.set_description_str("compiling kernels" if active else "")
+        elif active:
+            print("compiling kernels, once for this machine...", file=sys.stderr, flush=True)
 
     def close(self):
         if self.tqdm is not None:

@@ -194,63 +194,64 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     hooks = EpochHooks(est, X_train, lambda: _user_targets(est, y_train),
                        1 if incremental else est.max_iter, fitted_state)
     try:
-        for it in range(est.max_iter):
-            hooks.begin()
-            if est.shuffle:
-                shuffle_in_place(sample_idx, est._random_state)
-            # Drawn only with dropout, so without it the random stream (and
-            # the model) is scikit-learn's.
-            seed = int(est._random_state.randint(2**32)) if drop.any() else 0
-            accumulated_loss, opt.t = epoch(
-                d_params, d_state1, d_state2, *X_in, Y, SW, sample_idx, batch_size,
-                units, *net_codes, cast(est.alpha), drop, seed,
-                solver_code, cast(opt.learning_rate), cast(est.momentum), bool(est.nesterovs_momentum),
-                cast(est.beta_1), cast(est.beta_2), cast(est.epsilon), opt.t,
-            )
-            if not np.isfinite(accumulated_loss):
-                # scikit-learn carries on and may return a finite but useless
-                # model; an overflowed loss means the fit has failed.
-                raise ValueError(
-                    "Solver produced a non-finite training loss in epoch %d. The "
-                    "input data may contain large values and need to be "
-                    "preprocessed, or learning_rate_init may be too large."
-                    % (est.n_iter_ + 1)
+        with be.reporting(_compile_reporter(est, hooks)):
+            for it in range(est.max_iter):
+                hooks.begin()
+                if est.shuffle:
+                    shuffle_in_place(sample_idx, est._random_state)
+                # Drawn only with dropout, so without it the random stream (and
+                # the model) is scikit-learn's.
+                seed = int(est._random_state.randint(2**32)) if drop.any() else 0
+                accumulated_loss, opt.t = epoch(
+                    d_params, d_state1, d_state2, *X_in, Y, SW, sample_idx, batch_size,
+                    units, *net_codes, cast(est.alpha), drop, seed,
+                    solver_code, cast(opt.learning_rate), cast(est.momentum), bool(est.nesterovs_momentum),
+                    cast(est.beta_1), cast(est.beta_2), cast(est.epsilon), opt.t,
                 )
-            est.n_iter_ += 1
-            est.loss_ = accumulated_loss / n_samples
-            est.t_ += n_samples
-            loss_curve.append(est.loss_)
-            if est.verbose:
-                print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
-
-            _update_no_improvement_count(est, be, d_params, units, early_stopping, validation)
-            opt.iteration_ends(est, est.t_)
-
-            if est._no_improvement_count > est.n_iter_no_change:
-                if early_stopping:
-                    msg = (
-                        "Validation score did not improve more than "
-                        "tol=%f for %d consecutive epochs."
-                        % (est.tol, est.n_iter_no_change)
+                if not np.isfinite(accumulated_loss):
+                    # scikit-learn carries on and may return a finite but useless
+                    # model; an overflowed loss means the fit has failed.
+                    raise ValueError(
+                        "Solver produced a non-finite training loss in epoch %d. The "
+                        "input data may contain large values and need to be "
+                        "preprocessed, or learning_rate_init may be too large."
+                        % (est.n_iter_ + 1)
                     )
-                else:
-                    msg = (
-                        "Training loss did not improve more than tol=%f"
-                        " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
-                    )
-                if opt.trigger_stopping(est, msg, est.verbose):
+                est.n_iter_ += 1
+                est.loss_ = accumulated_loss / n_samples
+                est.t_ += n_samples
+                loss_curve.append(est.loss_)
+                if est.verbose:
+                    print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+
+                _update_no_improvement_count(est, be, d_params, units, early_stopping, validation)
+                opt.iteration_ends(est, est.t_)
+
+                if est._no_improvement_count > est.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (est.tol, est.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
+                        )
+                    if opt.trigger_stopping(est, msg, est.verbose):
+                        break
+                    est._no_improvement_count = 0
+
+                last.update(est, be, d_params, d_state1, d_state2)
+                if hooks.end() or incremental:
                     break
-                est._no_improvement_count = 0
-
-            last.update(est, be, d_params, d_state1, d_state2)
-            if hooks.end() or incremental:
-                break
-            if est.n_iter_ == est.max_iter:
-                warnings.warn(
-                    "Stochastic Optimizer: Maximum iterations (%d) "
-                    "reached and the optimization hasn't converged yet." % est.max_iter,
-                    ConvergenceWarning,
-                )
+                if est.n_iter_ == est.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet." % est.max_iter,
+                        ConvergenceWarning,
+                    )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
         last.restore(est, be, d_params, d_state1, d_state2)
@@ -264,6 +265,25 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     if early_stopping:
         params[:] = est._best_params
     return params
+
+
+def _compile_reporter(est, hooks):
+    """What a fit shows of the kernels compiled during it (see
+    ``_backend``'s ``reporting``): a line each with ``verbose``, a status
+    on the progress bar."""
+    def report(what, seconds):
+        if seconds is None:
+            if est.verbose:
+                print(f"Compiling {what}, once for this machine...", flush=True)
+            if hooks is not None:
+                hooks.compiling(True)
+        else:
+            if est.verbose:
+                print(f"Compiled in {seconds:.1f} s.", flush=True)
+            if hooks is not None:
+                hooks.compiling(False)
+
+    return report
 
 
 def shuffle_in_place(idx, random_state):
@@ -390,10 +410,11 @@ def fit_lbfgs(est, X, y, sample_weight, params, units, backend):
     options = {"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol}
     if _scipy_takes_iprint():
         options["iprint"] = 1 if (est.verbose is True or est.verbose >= 1) else -1
-    res = scipy.optimize.minimize(
-        loss_and_grad, params.astype(np.float64), method="L-BFGS-B", jac=True,
-        options=options,
-    )
+    with be.reporting(_compile_reporter(est, None)):
+        res = scipy.optimize.minimize(
+            loss_and_grad, params.astype(np.float64), method="L-BFGS-B", jac=True,
+            options=options,
+        )
     est.n_iter_ = _lbfgs_n_iter(res, est.max_iter)
     est.loss_ = float(res.fun)
     params[:] = res.x

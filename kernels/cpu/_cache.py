@@ -58,6 +58,12 @@ def _reset_after_fork():
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
+def silence_notice():
+    """No compile notice from this process (the warm-up, which reports
+    itself)."""
+    _state["noticed"] = True
+
+
 def compiled_units():
     """The units this process compiled so far (cache misses, in order)."""
     return list(_compiled)
@@ -163,7 +169,9 @@ def ensure(units, what):
         started = [None]
         estimate = sum(COMPILE_SECONDS[kind] for _, _, kind, _ in pending)
 
-        def on_first_compile():
+        def on_first_compile():  # of each unit that compiles: act on the first
+            if started[0] is not None:
+                return
             started[0] = time.perf_counter()
             if not _state["noticed"]:
                 _state["noticed"] = True
@@ -197,7 +205,7 @@ def _notice(what, estimate):
     """The one line on stderr, the first time a process compiles."""
     where = cache_dir() or "memory only (numba found no cache directory)"
     sys.stderr.write(
-        f"fastnn: compiling {what} for this machine, once (up to about "
+        f"fastnn: compiling {what} for this machine, once (about "
         f"{max(1, round(estimate))} s); "
         f"later fits load them from {where}. To compile every kernel ahead: {WARMUP_HINT}\n")
     sys.stderr.flush()

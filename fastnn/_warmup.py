@@ -1,0 +1,74 @@
+"""Compile every kernel a fit can meet ahead of time, into numba's cache:
+``fastnn.warmup()`` and ``python -m fastnn warmup``.
+
+The work is split over worker processes (numba compiles one function at a
+time in a process): each takes the next task (``kernels.cpu._warmup``) as
+it finishes one, and the units two tasks share are compiled once, under
+the cache's locks, the other worker loading them.
+"""
+
+import multiprocessing
+import os
+import sys
+import time
+
+
+def _worker_run(task):
+    from .kernels.cpu import _warmup
+
+    return _warmup.run(task)
+
+
+def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None):
+    """Compile, into numba's on-disk cache, every kernel a fit or a
+    prediction can need: both float dtypes (or those of ``dtypes``), every
+    activation (with and without dropout), loss and solver, dense and
+    sparse input, the mini-batch and per-sample epochs, L-BFGS, prediction
+    and the validation loss. Kernels already cached are loaded, not
+    compiled again.
+
+    ``n_jobs`` worker processes share the work (default: the usable cores,
+    at most 4). With ``verbose``, one line per task and a summary go to
+    ``file`` (default stdout). Returns a dict: ``compiled`` (the units
+    compiled), ``tasks``, ``seconds``, ``cache_dir``, ``n_jobs``.
+    """
+    from .kernels.cpu import _cache, _warmup
+
+    out = sys.stdout if file is None else file
+    tasks = _warmup.tasks(tuple(dtypes))
+    if n_jobs is None:
+        try:
+            n_jobs = len(os.sched_getaffinity(0))
+        except AttributeError:
+            n_jobs = os.cpu_count() or 1
+        n_jobs = max(1, min(4, n_jobs))
+    where = _cache.cache_dir()
+    if verbose:
+        print(f"fastnn warmup: {len(tasks)} kernel tasks on {n_jobs} process(es); cache: "
+              f"{where or 'none (numba found no cache directory: nothing will be kept)'}",
+              file=out, flush=True)
+    start = time.perf_counter()
+    compiled = []
+    if n_jobs == 1:
+        results = map(_warmup.run, tasks)
+    else:
+        # spawn: a fresh interpreter per worker, safe whatever this process holds
+        pool = multiprocessing.get_context("spawn").Pool(n_jobs)
+        results = pool.imap_unordered(_worker_run, tasks)
+    try:
+        for task, units, seconds in results:
+            compiled += units
+            if verbose:
+                state = f"compiled {len(units)}" if units else "cached"
+                print(f"  {_warmup.describe(task):40s} {state:11s} {seconds:6.2f} s", file=out,
+                      flush=True)
+    finally:
+        if n_jobs > 1:
+            pool.close()
+            pool.join()
+    seconds = time.perf_counter() - start
+    if verbose:
+        print(f"fastnn warmup: {len(compiled)} kernels compiled, the others loaded from the "
+              f"cache, in {seconds:.1f} s; cache: {where}", file=out, flush=True)
+    return {"compiled": compiled, "tasks": len(tasks), "seconds": seconds, "cache_dir": where,
+            "n_jobs": n_jobs}

@@ -1,0 +1,238 @@
+"""Compiling the kernels: once per machine, announced, shared between
+processes, ahead of time on request (kernels/cpu/_cache.py, fastnn.warmup).
+
+Each test that needs a cold cache runs its fits in fresh processes with
+an empty NUMBA_CACHE_DIR of its own, and counts compiles, never time: the
+processes report the units they compiled (``_cache.compiled_units()``),
+a compile being numba running its compiler passes, which a cache load
+does not.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+import fastnn
+from fastnn.kernels.cpu import _cache, epochs, network
+from fastnn.kernels.cpu.activations import layer_component
+from fastnn.kernels.cpu.losses import head_component
+from fastnn.kernels.cpu.optimizers import step_component
+
+#: A fit on a few digits, reporting the units it compiled (and, for the
+#: cache-sharing tests, its predictions) as JSON on stdout's last line.
+FIT = textwrap.dedent("""
+    import json, sys, warnings
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    import fastnn
+    from fastnn.kernels.cpu import _cache
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16, y[:300]
+    est = fastnn.MLPClassifier(hidden_layer_sizes=(20,), max_iter=3, random_state=0,
+                               **json.loads(sys.argv[1])).fit(X, y)
+    print(json.dumps({"compiled": [str(u) for u in _cache.compiled_units()],
+                      "proba": est.predict_proba(X[:5]).tolist()}))
+""")
+
+
+def _env(cache_dir):
+    return dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+
+
+def run_fit(cache_dir, **params):
+    """The FIT script in a fresh process; returns (its report, its stderr)."""
+    done = subprocess.run([sys.executable, "-c", FIT, json.dumps(params)], env=_env(cache_dir),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+def test_notice_on_a_cache_miss_and_not_on_a_warm_fit(tmp_path):
+    cold, err = run_fit(tmp_path, verbose=True)
+    assert cold["compiled"]
+    notices = [line for line in err.splitlines() if line.startswith("fastnn: compiling")]
+    assert len(notices) == 1, err  # once per process, however many units compile
+    assert str(tmp_path) in notices[0] and "python -m fastnn warmup" in notices[0]
+    warm, err = run_fit(tmp_path, verbose=True)
+    assert warm["compiled"] == []
+    assert "fastnn: compiling" not in err
+    assert warm["proba"] == cold["proba"]  # loaded kernels, same model
+
+
+def test_verbose_and_progress_show_the_compile(tmp_path):
+    script = FIT.replace('print(json.dumps(', 'print("END"); print(json.dumps(')
+    for params, stream in (({"verbose": True}, "stdout"), ({"progress": True}, "stderr")):
+        cache = tmp_path / stream
+        outputs = []
+        for _ in range(2):  # cold, then warm
+            done = subprocess.run([sys.executable, "-c", script, json.dumps(params)],
+                                  env=_env(cache), capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stderr
+            outputs.append(getattr(done, stream).lower())
+        assert "compiling" in outputs[0].replace("fastnn: compiling", "")
+        assert "compiling" not in outputs[1]
+
+
+def test_two_processes_on_one_cold_cache_compile_each_unit_once(tmp_path):
+    """The workers of a grid search meeting a cold cache: both succeed, and
+    between them each unit is compiled once (one compiles, the other
+    waits for it and loads it)."""
+    script = [sys.executable, "-c", FIT, json.dumps({})]
+    procs = [subprocess.Popen(script, env=_env(tmp_path), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    reports = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    a, b = (set(r["compiled"]) for r in reports)
+    alone, _ = run_fit(tmp_path / "alone")
+    assert not a & b, "a unit compiled twice"
+    assert a | b == set(alone["compiled"])
+    assert reports[0]["proba"] == reports[1]["proba"] == alone["proba"]
+
+
+def test_a_cache_left_by_a_killed_compile_is_usable(tmp_path):
+    """kill -9 in the middle of compiling (the lock dies with the process,
+    numba writes each cache file whole): the next process fits, and gets
+    the same model as one on a cache of its own."""
+    proc = subprocess.Popen([sys.executable, "-m", "fastnn", "warmup", "--jobs", "1"],
+                            env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline()  # the header: the worker is importing or compiling
+    assert line.startswith("fastnn warmup:")
+    time.sleep(2.5)  # well into the first task's compile
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after, _ = run_fit(tmp_path)
+    fresh, _ = run_fit(tmp_path / "fresh")
+    assert after["proba"] == fresh["proba"]
+
+
+def test_warmup_fills_an_empty_cache_and_a_fit_then_compiles_nothing(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "fastnn", "warmup", "--jobs", "2"],
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert str(tmp_path) in done.stdout.splitlines()[-1]
+    assert "fastnn: compiling" not in done.stderr  # the warm-up reports itself
+    script = textwrap.dedent("""
+        import json, warnings
+        import numpy as np, scipy.sparse as sp
+        from sklearn.datasets import load_digits
+        import fastnn
+        from fastnn.kernels.cpu import _cache
+        warnings.simplefilter("ignore")
+        X, y = load_digits(return_X_y=True)
+        X, y = X[:200] / 16, y[:200]
+        yr = y.astype(float)
+        fits = [
+            fastnn.MLPClassifier(max_iter=2).fit(X, y),
+            fastnn.MLPClassifier(max_iter=2).fit(X.astype(np.float32), y),
+            fastnn.MLPClassifier(solver="lbfgs", max_iter=2).fit(X, y),
+            fastnn.MLPClassifier(solver="sgd", batch_size=1, max_iter=1).fit(X, y),
+            fastnn.MLPClassifier(batch_size=1, max_iter=1).fit(X.astype(np.float32), y),
+            fastnn.MLPClassifier(activation="tanh", dropout=0.3, max_iter=2).fit(
+                sp.csr_matrix(X), y),
+            fastnn.MLPClassifier(early_stopping=True, scoring="loss", max_iter=2).fit(X, y),
+            fastnn.MLPClassifier(activation="gelu", max_iter=2).fit(X, y == 3),
+            fastnn.MLPRegressor(loss="huber", activation="silu", max_iter=2).fit(X, yr),
+            fastnn.MLPRegressor(loss="poisson", solver="sgd", max_iter=2).fit(
+                X.astype(np.float32), yr + 1),
+        ]
+        for est in fits:
+            est.predict(X[:3])
+        print(json.dumps([str(u) for u in _cache.compiled_units()]))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert "fastnn: compiling" not in done.stderr
+
+
+def test_a_held_lock_times_out_into_compiling_here(tmp_path):
+    """A process stuck holding a unit's lock does not stop the others:
+    after FASTNN_COMPILE_WAIT seconds they compile it themselves."""
+    holder = textwrap.dedent("""
+        import sys, time
+        from fastnn.kernels.cpu import _cache
+        locks = _cache._locks()
+        assert locks.acquire("minibatch_epoch", 1)
+        print("held", flush=True)
+        time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", holder], env=_env(tmp_path),
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        env = dict(_env(tmp_path), FASTNN_COMPILE_WAIT="1")
+        done = subprocess.run([sys.executable, "-c", FIT, "{}"], env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        assert "waited 1 s for another process to compile minibatch_epoch" in done.stderr
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _signature_counts():
+    drivers = (epochs.minibatch_epoch, epochs.sample_epoch, network.loss_grad, network.predict)
+    components = (layer_component, head_component, step_component)
+    return ([len(d.signatures) for d in drivers],
+            [c.cache_info().currsize for c in components])
+
+
+@pytest.mark.parametrize("params", [{}, {"solver": "lbfgs"}, {"batch_size": 1, "max_iter": 2},
+                                    {"early_stopping": True}],
+                         ids=["adam", "lbfgs", "per-sample", "validation-set"])
+def test_read_only_input_adds_no_signature(params):
+    """pandas 3's to_numpy(), np.load(mmap_mode='r') and joblib's memmaps
+    give read-only arrays (X, y, sample weights, a validation set): they
+    run on the kernels that writable input does."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16, y[:300]
+    sw = np.linspace(0.5, 1.5, len(y))
+    arrays = [X, y, sw, X[:50], y[:50]]
+    fit = dict(dict(hidden_layer_sizes=(10,), max_iter=3, random_state=0), **params)
+
+    def fitted(X, y, sw, X_val, y_val):
+        val = dict(X_val=X_val, y_val=y_val) if params.get("early_stopping") else {}
+        est = fastnn.MLPClassifier(**fit).fit(X, y, sample_weight=sw, **val)
+        return est, est.predict(X)
+
+    writable, expected = fitted(*arrays)
+    counts, units = _signature_counts(), len(_cache.compiled_units())
+    frozen = [a.copy() for a in arrays]
+    for a in frozen:
+        a.flags.writeable = False
+    read_only, predicted = fitted(*frozen)
+    np.testing.assert_array_equal(predicted, expected)
+    assert _signature_counts() == counts
+    assert len(_cache.compiled_units()) == units
+
+
+def test_one_specialization_per_driver():
+    """However the suite has called them so far (read-only or writable,
+    float64 or float32, dense or sparse input), the drivers that see the
+    buffers as bytes hold one compiled specialization, and the per-sample
+    epoch one per float dtype."""
+    X, y = load_digits(return_X_y=True)
+    X_ro = X[:100].copy()
+    X_ro.flags.writeable = False
+    for X_fit in (X[:100], X_ro, X[:100].astype(np.float32)):
+        for params in ({}, {"solver": "lbfgs"}, {"batch_size": 1}):
+            fastnn.MLPClassifier(hidden_layer_sizes=(5,), max_iter=1, **params).fit(
+                X_fit, y[:100]).predict(X_fit)
+    for driver in (epochs.minibatch_epoch, network.loss_grad, network.predict):
+        assert len(driver.signatures) == 1, driver.signatures
+    assert len(epochs.sample_epoch.signatures) == 2
