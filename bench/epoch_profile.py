@@ -38,10 +38,10 @@ from fastnn.kernels import codes
 from fastnn.kernels.cpu import as_bytes
 from fastnn.kernels.cpu import activations as layer
 from fastnn.kernels.cpu import losses as head_mode
-from fastnn.kernels.cpu.activations import layer_component
-from fastnn.kernels.cpu.losses import head_component
+from fastnn.kernels.cpu.activations import call_layer, layer_component
+from fastnn.kernels.cpu.losses import call_head, head_component
 from fastnn.kernels.cpu.network import n_coef_and_width
-from fastnn.kernels.cpu.optimizers import SQNORM, STEP, adam_lr, step_component
+from fastnn.kernels.cpu.optimizers import SQNORM, STEP, adam_lr, call_step, step_component
 from fastnn.kernels.cpu.pointers import at, copy, gemm
 
 import workloads as wl
@@ -94,8 +94,8 @@ def profiled_epoch(ticks, hidden, head, step, size, params, m, v, Xd, Y, SW, ord
     x = at(xb, 0)
     out_bias = (n_coef + width - n_out) * size
     last = batch_size * (width - n_out)
-    sq = step(SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0), n_par, n_coef,
-              0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
+    sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0), n_par,
+                   n_coef, 0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
     total = 0.0
     for start in range(0, n, batch_size):
         c0 = _ticks()
@@ -117,17 +117,17 @@ def profiled_epoch(ticks, hidden, head, step, size, params, m, v, Xd, Y, SW, ord
             ticks[1] += c1 - c0
             if l == n_layers - 1:
                 break
-            hidden(layer.TRAIN, out, at(dacts, off_a * size), at(params, off_b * size), nb, fo,
-                   act_param, 0.0, 0, start, 0, 0.0)
+            call_layer(hidden, layer.TRAIN, out, at(dacts, off_a * size), at(params, off_b * size),
+                       nb, fo, act_param, 0.0, 0, start, 0, 0.0)
             ticks[2] += _ticks() - c1
             inp = out
             off_w += fi * fo
             off_b += fo
             off_a += batch_size * fo
         c0 = _ticks()
-        batch_loss = head(head_mode.TRAIN, at(acts, last * size), at(params, out_bias),
-                          at(yb, 0), at(swb, 0), at(deltas, last * size), at(grad, out_bias),
-                          nb, n_out, loss_param, 1.0, 0.0, at(sw_batch, 0))
+        batch_loss = call_head(head, head_mode.TRAIN, at(acts, last * size), at(params, out_bias),
+                               at(yb, 0), at(swb, 0), at(deltas, last * size), at(grad, out_bias),
+                               nb, n_out, loss_param, 1.0, 0.0, at(sw_batch, 0))
         sw_sum = sw_batch[0]
         total += (batch_loss + 0.5 * alpha * sq) / sw_sum * nb
         ticks[3] += _ticks() - c0
@@ -149,22 +149,25 @@ def profiled_epoch(ticks, hidden, head, step, size, params, m, v, Xd, Y, SW, ord
                 dinp = at(deltas, below * size)
                 gemm(double, False, True, nb, fi, fo, dout, at(params, off_w * size), 0.0, dinp)
                 c2 = _ticks()
-                hidden(layer.BACKWARD, dinp, at(dacts, below * size),
-                       at(grad, (off_b - fi) * size), nb, fi, 0.0, 0.0, 0, 0, 0, 0.0)
+                call_layer(hidden, layer.BACKWARD, dinp, at(dacts, below * size),
+                           at(grad, (off_b - fi) * size), nb, fi, 0.0, 0.0, 0, 0, 0, 0.0)
                 ticks[5] += c2 - c1
                 ticks[6] += _ticks() - c2
         c0 = _ticks()
         t += 1
-        sq = step(STEP, at(params, 0), at(m, 0), at(v, 0), at(grad, 0), n_par, n_coef, alpha,
-                  sw_sum, adam_lr(lr, beta1, beta2, t), 0.0, False, beta1, beta2, eps, True)
+        sq = call_step(step, STEP, at(params, 0), at(m, 0), at(v, 0), at(grad, 0), n_par, n_coef,
+                       alpha, sw_sum, adam_lr(lr, beta1, beta2, t), 0.0, False, beta1, beta2, eps,
+                       True)
         ticks[7] += _ticks() - c0
     return total, t
 
 
 def components(dtype, hidden, out_code, loss_code):
-    """The components minibatch_epoch runs for this network (no dropout)."""
-    return (layer_component(hidden, dtype), head_component(out_code, loss_code, dtype),
-            step_component(codes.ADAM, dtype))
+    """The addresses of the components minibatch_epoch runs for this
+    network (no dropout)."""
+    return (layer_component(hidden, dtype).address,
+            head_component(out_code, loss_code, dtype).address,
+            step_component(codes.ADAM, dtype).address)
 
 
 def _targets(w, y, dtype):

@@ -398,12 +398,13 @@ def fit_lbfgs(est, X, y, sample_weight, params, units, backend):
     delta_scale = 1.0 / n_outputs if loss_code == codes.SQUARED_ERROR else 1.0
     alpha = dtype.type(est.alpha)
     d_grad = be.to_device(np.empty_like(params))
+    work = {}  # the evaluations' scratch buffers
 
     def loss_and_grad(packed):
         d_p = be.to_device(packed.astype(dtype, copy=False))
         loss = be.kernels.loss_grad(
             d_grad, d_p, *X_in, Y, SW, units, *net_codes, alpha, dtype.type(delta_scale),
-            CHUNK_ROWS,
+            CHUNK_ROWS, work,
         )
         return loss, np.array(be.to_host(d_grad), dtype=np.float64)  # a copy: scipy keeps it
 

@@ -533,15 +533,34 @@ def _full_batch_case(tag, hidden, loss_name, dtype, n=11):
     return X, Y, SW, params
 
 
-def _loss_grad(params, X, Y, SW, hidden, loss_name, alpha, delta_scale, chunk, sparse=False):
+def _loss_grad(params, X, Y, SW, hidden, loss_name, alpha, delta_scale, chunk, sparse=False,
+               work=None):
     dtype = params.dtype.type
     out_code, loss_code = loss_codes(loss_name)
     grad = np.full(params.shape[0], np.nan, dtype=dtype)
     value = K.loss_grad(grad, params, *kernel_X(X, dtype, sparse), Y, SW,
                         np.array(UNITS, dtype=np.int64), codes.ACTIVATIONS[hidden], dtype(SLOPE),
                         out_code, loss_code, dtype(HUBER_DELTA), dtype(alpha), dtype(delta_scale),
-                        chunk)
+                        chunk, work)
     return value, grad
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_loss_grad_reuses_its_work_buffers(sparse):
+    """A work dict kept across calls gives the results of fresh buffers, its
+    buffers reused while the chunk shape stays and remade when it changes."""
+    X, Y, SW, params = _full_batch_case("lossgrad-work", "relu", "log_loss", np.float64)
+    work = {}
+    chunks = (4, 4, 3, 100, 4)
+    for i, chunk in enumerate(chunks):
+        expected = _loss_grad(params, X, Y, SW, "relu", "log_loss", 0.05, 1.0, chunk, sparse)
+        before = work.get("buffers")
+        got = _loss_grad(params, X, Y, SW, "relu", "log_loss", 0.05, 1.0, chunk, sparse, work)
+        assert got[0] == expected[0]
+        np.testing.assert_array_equal(got[1], expected[1])
+        params = params * 1.01  # the next call's buffers hold this call's values
+        if i > 0:
+            assert (work["buffers"] is before) == (chunk == chunks[i - 1])
 
 
 def _ref_backprop(params, X, Y, SW, hidden, loss_name, alpha):

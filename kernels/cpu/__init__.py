@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from .. import codes
+from ..scratch import kept
 from . import _cache, _direct, epochs, network
 from . import activations as layer
 from . import losses as head_mode
@@ -88,6 +89,25 @@ def as_bytes(a):
     return np.ascontiguousarray(a).reshape(-1).view(np.uint8)
 
 
+def scratch(dtype, *counts, raw=False):
+    """Uninitialised arrays of ``counts`` entries of ``dtype`` (their bytes
+    when ``raw``, for the drivers that serve both float dtypes), cut from
+    one allocation, each starting on a 64-byte line: the drivers' scratch.
+    (The drivers allocate nothing themselves: an allocation in compiled
+    code adds 0.15-0.2 s to a driver's compile.)"""
+    dtype = np.dtype(dtype)
+    item = dtype.itemsize
+    sizes = [-(-c * item // 64) * 64 for c in counts]
+    buf = np.empty(sum(sizes) + 64, dtype=np.uint8)
+    start = -buf.ctypes.data % 64
+    parts = []
+    for c, size in zip(counts, sizes):
+        part = buf[start : start + c * item]
+        parts.append(part if raw else part.view(dtype))
+        start += size
+    return parts
+
+
 def _input_bytes(a):
     return read_only(as_bytes(a))
 
@@ -97,43 +117,58 @@ def _x_bytes(Xd, data, indices, indptr, is_sparse):
             bool(is_sparse))
 
 
-# The components a call needs, as (factory, unit name, factory arguments).
+# The components a call needs, as (factory, its unit name's function, the
+# factory's arguments).
 
 def _hidden(code, dtype, drop=None):
-    key = (int(code), np.dtype(dtype).type, bool(drop is not None and np.any(drop)))
-    return layer_component, layer_name(*key), key
+    key = (int(code), np.dtype(dtype).type, bool(drop is not None and drop.any()))
+    return layer_component, layer_name, key
 
 
 def _head(out_code, dtype, loss_code=None):
     out_code = int(out_code)
     key = (out_code, int(LOSS_OF_OUTPUT[out_code] if loss_code is None else loss_code),
            np.dtype(dtype).type)
-    return head_component, head_name(*key), key
+    return head_component, head_name, key
 
 
 def _step(solver, dtype):
     key = (int(solver), np.dtype(dtype).type)
-    return step_component, step_name(*key), key
+    return step_component, step_name, key
+
+
+#: (driver, driver key, the components' keys) -> the components' addresses,
+#: for calls whose units are all ready: an epoch of a small network takes
+#: about a millisecond, so the calls after the first skip the rest.
+_ready_calls = {}
 
 
 def _run(what, driver, driver_key, specs, make_args):
-    """Call ``driver(*make_args(*components))``, the components those of
-    ``specs`` (see _hidden, _head, _step), first readying every unit the
-    call needs (see ``_cache.ensure``): the components, and the driver's
-    specialization for these arguments, which ``driver_key`` (a tuple of
-    what sets the arguments' numba types, beyond what the wrappers fix)
-    tells apart. ``what()`` says in words what they are."""
-    units = [(name, name, "component", lambda f=f, k=k: f(*k)) for f, name, k in specs]
+    """Call ``driver(*make_args(*addresses))``, the addresses those of the
+    components of ``specs`` (see _hidden, _head, _step), first readying
+    every unit the call needs (see ``_cache.ensure``): the components, and
+    the driver's specialization for these arguments, which ``driver_key``
+    (a tuple of what sets the arguments' numba types, beyond what the
+    wrappers fix) tells apart. ``what()`` says in words what they are."""
+    call = (driver, driver_key, *(k for _, _, k in specs))
+    addresses = _ready_calls.get(call)
+    if addresses is not None:
+        return driver(*make_args(*addresses))
+    units = [(name(*k), name(*k), "component", lambda f=f, k=k: f(*k)) for f, name, k in specs]
     qualname = driver.py_func.__qualname__
     made = []
 
+    def args():
+        return make_args(*(f(*k).address for f, _, k in specs))
+
     def compile_driver():
-        made.append(make_args(*(f(*k) for f, _, k in specs)))
+        made.append(args())
         driver.compile(tuple(numba.typeof(a) for a in made[0]))
 
     units.append(((qualname, *driver_key), qualname, "driver", compile_driver))
     _cache.ensure(units, what)
-    return driver(*(made[0] if made else make_args(*(f(*k) for f, _, k in specs))))
+    _ready_calls[call] = tuple(f(*k).address for f, _, k in specs)
+    return driver(*(made[0] if made else args()))
 
 
 def _named(dtype, what, hidden_code=None, out_code=None, loss_code=None, solver=None):
@@ -159,6 +194,10 @@ def _epoch(driver, kind, params, state1, state2, Xd, data, indices, indptr, is_s
     typed = driver is epochs.sample_epoch  # compiled per dtype; the mini-batch one serves both
 
     def args(hidden, head, step):
+        rows = int(batch_size)
+        work = scratch(dtype, *[rows * int(units[1:].sum())] * 3, params.shape[0],
+                       rows * int(units[0]), *(() if typed else (rows * int(units[-1]), rows)),
+                       raw=not typed)
         if typed:
             arrays = (params, state1, state2, read_only(Xd), read_only(data), read_only(indices),
                       read_only(indptr), bool(is_sparse), read_only(Y), read_only(SW))
@@ -166,10 +205,10 @@ def _epoch(driver, kind, params, state1, state2, Xd, data, indices, indptr, is_s
             arrays = (params.itemsize, as_bytes(params), as_bytes(state1), as_bytes(state2),
                       *_x_bytes(Xd, data, indices, indptr, is_sparse), _input_bytes(Y),
                       _input_bytes(SW))
-        return (hidden, head, step, *arrays, order, int(batch_size), units, float(act_param),
+        return (hidden, head, step, *arrays, order, rows, units, float(act_param),
                 float(loss_param), float(alpha), drop, int(seed), solver == codes.ADAM,
                 float(lr), float(momentum), bool(nesterov), float(beta1), float(beta2),
-                float(eps), int(t))
+                float(eps), int(t), *work, np.empty(1))
 
     return _run(
         lambda: _named(dtype, f"{kind} training kernels", hidden_code, out_code, loss_code,
@@ -201,10 +240,22 @@ def sample_epoch(params, state1, state2, Xd, data, indices, indptr, is_sparse, Y
 
 
 def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, hidden_code,
-              act_param, out_code, loss_code, loss_param, alpha, delta_scale, chunk):
+              act_param, out_code, loss_code, loss_param, alpha, delta_scale, chunk, work=None):
     """Full-batch loss and gradient (see ``network.loss_grad``); its step
-    component (Adam's, whichever) only finishes the gradient."""
+    component (Adam's, whichever) only finishes the gradient. ``work``: a
+    dict the caller keeps across calls on the same data, to reuse the
+    scratch buffers (see ``kernels.scratch``)."""
     dtype = params.dtype.type
+    cap = max(1, min(int(chunk), SW.shape[0]))
+    width = int(units[1:].sum())
+    n_x = cap * int(units[0]) if is_sparse else 0
+
+    def make():
+        return (*scratch(dtype, *[cap * width] * 3, n_x, raw=True),
+                *scratch(np.int64, cap), np.empty(1), np.zeros(units.shape[0] - 1))
+
+    acts, dacts, deltas, xb, rows, sw_chunk, no_drop = kept(
+        work, (cap, width, n_x, np.dtype(dtype).char, units.shape[0]), make)
     return _run(
         lambda: _named(dtype, "lbfgs loss and gradient kernels", hidden_code, out_code,
                        loss_code),
@@ -214,19 +265,23 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, 
             hidden, head, step, params.itemsize, as_bytes(grad), as_bytes(params),
             *_x_bytes(Xd, data, indices, indptr, is_sparse), _input_bytes(Y), _input_bytes(SW),
             units, float(act_param), float(loss_param), float(alpha), float(delta_scale),
-            int(chunk)))
+            int(chunk), acts, dacts, deltas, xb, rows, sw_chunk, no_drop))
 
 
 def predict(out, Xd, data, indices, indptr, is_sparse, params, units, hidden_code, act_param,
             out_code, chunk):
     """out[:] = the network's output for X, in chunks of ``chunk`` rows."""
     dtype = params.dtype.type
+    cap = max(1, min(int(chunk), out.shape[0]))
+    acts, xb = scratch(dtype, cap * int(units[1:].sum()), cap * int(units[0]) if is_sparse else 0,
+                       raw=True)
     _run(lambda: _named(dtype, "prediction kernels", hidden_code, out_code),
          network.predict, (indices.dtype.char,),
          [_hidden(hidden_code, dtype), _head(out_code, dtype)],
          lambda hidden, head: (hidden, head, params.itemsize, as_bytes(out),
                                *_x_bytes(Xd, data, indices, indptr, is_sparse),
-                               _input_bytes(params), units, float(act_param), int(chunk)))
+                               _input_bytes(params), units, float(act_param), int(chunk), acts,
+                               xb, *scratch(np.int64, cap), np.zeros(0)))
 
 
 def forward_pass(acts, dacts, x, params, units, cap, hidden_code, act_param, out_code, drop,
@@ -263,14 +318,13 @@ def _head_call(mode, out_code, loss_code, z, b, y, sw, delta, scale, loss_param)
     arrays: returns its loss."""
     dtype = z.dtype.type
     n, m = z.shape
-    loss, _ = _run(
+    return _run(
         lambda: _named(dtype, "loss kernels", loss_code=loss_code), _direct.head,
         (), [_head(out_code, dtype, loss_code)],
         lambda head: (head, mode, as_bytes(z), _input_bytes(b),
                       _input_bytes(np.asarray(y, dtype=dtype)),
                       _input_bytes(np.asarray(sw, dtype=dtype)), as_bytes(delta),
-                      as_bytes(z[:0]), n, m, float(loss_param), float(scale), 0.0))
-    return loss
+                      as_bytes(z[:0]), n, m, float(loss_param), float(scale), 0.0, np.empty(1)))
 
 
 def loss_sum(out, y, sw, loss_code, loss_param):

@@ -3,29 +3,28 @@ Python: the validation loss, and the kernels the tests check one by one
 (``kernels.cpu``'s functions). Like the training drivers they see the
 float arrays as bytes, ``size`` bytes an entry (see ``network.py``)."""
 
-import numpy as np
-
 from . import activations as layer
 from . import losses as head_mode
+from .activations import call_layer
+from .losses import call_head
+from .optimizers import call_step
 from .pointers import at
 from .network import backward_layers, forward_layers, n_coef_and_width
 from ._jit import jit
 
 
 @jit
-def head(fn, mode, z, b, y, sw, delta, grad_b, n, m, param, scale, beta):
+def head(fn, mode, z, b, y, sw, delta, grad_b, n, m, param, scale, beta, sw_sum):
     """The head component ``fn`` in ``mode`` on whole arrays; returns its
-    loss and the weights' sum."""
-    sw_sum = np.zeros(1)
-    loss = fn(mode, at(z, 0), at(b, 0), at(y, 0), at(sw, 0), at(delta, 0), at(grad_b, 0), n, m,
-              param, scale, beta, at(sw_sum, 0))
-    return loss, sw_sum[0]
+    loss (and leaves the weights' sum in ``sw_sum``, float64 (1,))."""
+    return call_head(fn, mode, at(z, 0), at(b, 0), at(y, 0), at(sw, 0), at(delta, 0),
+                     at(grad_b, 0), n, m, param, scale, beta, at(sw_sum, 0))
 
 
 @jit
 def layer_call(fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta):
     """The layer component ``fn`` in ``mode`` on whole arrays."""
-    fn(mode, at(z, 0), at(dz, 0), at(b, 0), n, m, param, rate, seed, row0, col0, beta)
+    call_layer(fn, mode, at(z, 0), at(dz, 0), at(b, 0), n, m, param, rate, seed, row0, col0, beta)
 
 
 @jit
@@ -33,8 +32,8 @@ def step(fn, mode, params, s1, s2, grad, n, n_coef, alpha, sw_sum, lr, momentum,
          beta2, eps, own):
     """The step component ``fn`` in ``mode`` on whole arrays; returns the
     weights' sum of squares."""
-    return fn(mode, at(params, 0), at(s1, 0), at(s2, 0), at(grad, 0), n, n_coef, alpha, sw_sum,
-              lr, momentum, nesterov, beta1, beta2, eps, own)
+    return call_step(fn, mode, at(params, 0), at(s1, 0), at(s2, 0), at(grad, 0), n, n_coef, alpha,
+                     sw_sum, lr, momentum, nesterov, beta1, beta2, eps, own)
 
 
 @jit
@@ -49,8 +48,8 @@ def forward(hidden, head, size, acts, dacts, x, n, cap, params, units, act_param
     last = forward_layers(acts, dacts, at(x, 0), n, cap, params, units, n_coef, size, hidden,
                           act_param, mode, drop, seed, row0)
     z = at(acts, last * size)
-    head(head_mode.PREDICT, z, at(params, (n_coef + width - n_out) * size), z, z, z, z, n, n_out,
-         0.0, 0.0, 0.0, z)
+    call_head(head, head_mode.PREDICT, z, at(params, (n_coef + width - n_out) * size), z, z, z, z,
+              n, n_out, 0.0, 0.0, 0.0, z)
     return last
 
 
@@ -62,7 +61,7 @@ def backward(hidden, size, grad, deltas, acts, dacts, x, n, cap, params, units):
     n_coef, width = n_coef_and_width(units)
     n_out = units[units.shape[0] - 1]
     last = cap * (width - n_out)
-    hidden(layer.BIAS, at(deltas, last * size), at(deltas, last * size),
-           at(grad, (n_coef + width - n_out) * size), n, n_out, 0.0, 0.0, 0, 0, 0, 0.0)
+    call_layer(hidden, layer.BIAS, at(deltas, last * size), at(deltas, last * size),
+               at(grad, (n_coef + width - n_out) * size), n, n_out, 0.0, 0.0, 0, 0, 0, 0.0)
     backward_layers(grad, deltas, acts, dacts, at(x, 0), n, cap, params, units, n_coef, size,
                     hidden, 0.0)

@@ -31,7 +31,10 @@ helper that branched on the code itself would be processed whole (a
 layer component took 0.45-0.6 s to compile that way, 0.2 s like this).
 """
 
-from numba import cfunc, njit
+from llvmlite import ir
+from numba import cfunc, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -64,8 +67,38 @@ def component(py_func, signature, name):
     callback of ``signature``, cached on disk like every kernel. ``name``
     becomes its qualified name, so each component has a cache index of
     its own (processes compiling different components never write the
-    same index file). The result is passed to drivers, which numba types
-    by its signature alone: one driver compile serves every component of
-    that signature."""
+    same index file). Drivers take its ``address`` (an int) and call it
+    through ``caller(signature)``: one driver compile serves every
+    component of that signature."""
     py_func.__name__ = py_func.__qualname__ = name
     return cfunc(signature, **_OPTIONS)(py_func)
+
+
+def caller(signature):
+    """An intrinsic ``call(address, *args)`` that calls the C function of
+    ``signature`` at ``address`` (a component's) with ``args``: a plain
+    indirect call. (Passing the components as numba's first-class
+    functions instead made every call from Python type and unbox them, 25
+    us a call, and every call site in a driver carry a fallback through
+    the interpreter.)"""
+    restype, argtypes = signature.return_type, signature.args
+
+    @intrinsic
+    def call(typingctx, address, *args):
+        if len(args) != len(argtypes) or not isinstance(address, types.Integer):
+            return None
+        star = types.StarArgTuple(args)
+
+        def codegen(context, builder, sig, llargs):
+            values = [context.cast(builder, v, have, want) for v, have, want in
+                      zip(cgutils.unpack_tuple(builder, llargs[1]), args, argtypes)]
+            fnty = ir.FunctionType(context.get_value_type(restype),
+                                   [context.get_value_type(a) for a in argtypes])
+            target = builder.inttoptr(context.cast(builder, llargs[0], address, types.intp),
+                                      fnty.as_pointer())
+            result = builder.call(target, values)
+            return context.get_dummy_value() if restype == types.void else result
+
+        return restype(address, star), codegen
+
+    return call

@@ -22,9 +22,10 @@ from functools import lru_cache
 import numpy as np
 from numba import carray, types
 
-from ..codes import ELU, GELU, IDENTITY, LEAKY_RELU, LOGISTIC, RELU, SILU, SOFTPLUS, TANH
+from ..codes import ELU, GELU, IDENTITY, LEAKY_RELU, LOGISTIC, RELU, SOFTPLUS, TANH
 from ..dropout import dropout_keep
-from ._jit import component, jit_inline
+from ._jit import caller, component, jit_inline
+from .pointers import typed
 
 keep = jit_inline(dropout_keep)
 
@@ -135,6 +136,8 @@ def softmax_rows(z, b, n, m):
 LAYER_SIGNATURE = types.void(types.int64, types.voidptr, types.voidptr, types.voidptr, types.intp,
                              types.intp, types.float64, types.float64, types.int64, types.int64,
                              types.int64, types.float64)
+#: ``call_layer(address, *args)``: call the layer component at ``address``.
+call_layer = caller(LAYER_SIGNATURE)
 
 
 def layer_name(code, dtype, dropout=False):
@@ -168,9 +171,7 @@ def layer_component(code, dtype, dropout=False):
     DROPOUT = bool(dropout)
 
     def layer(mode, z_ptr, dz_ptr, b_ptr, n, m, param, rate, seed, row0, col0, beta):
-        z = carray(z_ptr, n * m, dtype)
-        dz = carray(dz_ptr, n * m, dtype)
-        b = carray(b_ptr, m, dtype)
+        z, dz, b = typed(z_ptr, dtype), typed(dz_ptr, dtype), typed(b_ptr, dtype)
         if mode == BACKWARD or mode == BIAS:
             derivative = mode == BACKWARD
             if beta == 0.0:
@@ -186,7 +187,7 @@ def layer_component(code, dtype, dropout=False):
                     b[j] += v
             return
         train = mode == TRAIN
-        p = z.dtype.type(param if CODE == LEAKY_RELU else 0.0)  # relu: a slope of 0
+        p = dtype(param if CODE == LEAKY_RELU else 0.0)  # relu: a slope of 0
         for i in range(n):
             row = i * m
             for j in range(m):
@@ -210,7 +211,7 @@ def layer_component(code, dtype, dropout=False):
                         a, d = _softplus(x, p)
                     elif CODE == GELU:
                         a, d = _gelu(x, p)
-                    else:
+                    else:  # SILU
                         a, d = _silu(x, p)
                     z[row + j] = a
                     if train:

@@ -7,12 +7,12 @@ weights), gradient ``(a.T @ delta + alpha * W) / sum(sw)``, then the
 optimizer step. They return ``(sum over batches of batch_loss *
 batch_rows, adam_t)``.
 
-``minibatch_epoch`` gathers each batch into a preallocated buffer and uses
+``minibatch_epoch`` gathers each batch into a scratch buffer and uses
 BLAS; it sees the float buffers as bytes (see ``network.py``), so one
 compile serves both float dtypes. ``sample_epoch`` is the fused
 per-sample loop for ``batch_size == 1`` (no BLAS: plain loops over one
-row, which keep a small network in L1), compiled per dtype. Each
-allocates its scratch buffers once on entry and nothing per batch.
+row, which keep a small network in L1), compiled per dtype. Neither
+allocates: the caller hands over the scratch.
 
 Arguments: the components ``hidden`` (a layer), ``head`` (the output
 layer and loss) and ``step`` (the optimizer; see their modules); for
@@ -28,16 +28,24 @@ the masks of position ``r``); adam (True for Adam: its step count ``t``
 counts up and ``lr``, its learning_rate_init, is bias-corrected each
 step; else SGD's learning rate); momentum, nesterov; beta1, beta2, eps;
 t (Adam's step count before the epoch). The float scalars are float64,
-holding values of the arrays' dtype.
+holding values of the arrays' dtype. Scratch, in the params' dtype (as
+bytes for ``minibatch_epoch``): ``acts``, ``dacts``, ``deltas`` (a batch's
+share of every layer past the input: ``batch_size * width`` entries,
+``width`` the sum of ``units[1:]``), ``grad`` (n_params), ``xb``
+(``batch_size * units[0]``), for ``minibatch_epoch`` ``yb`` (``batch_size
+* n_outputs``) and ``swb`` (batch_size); ``sw_batch`` / ``sw_row``
+(float64, 1).
 """
 
 import numpy as np
 
 from . import activations as layer
 from . import losses as head_mode
-from .pointers import at, copy
+from .activations import call_layer
+from .losses import call_head
+from .pointers import at, copy, offset, typed_at
 from .network import backward_layers, forward_layers, gather_rows, n_coef_and_width
-from .optimizers import SQNORM, STEP, adam_lr
+from .optimizers import SQNORM, STEP, adam_lr, call_step
 from ._jit import jit, jit_inline
 
 
@@ -45,26 +53,19 @@ from ._jit import jit, jit_inline
 def minibatch_epoch(hidden, head, step, size, params, state1, state2,
                     Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                     units, act_param, loss_param, alpha, drop, seed, adam, lr, momentum,
-                    nesterov, beta1, beta2, eps, t):
+                    nesterov, beta1, beta2, eps, t, acts, dacts, deltas, grad, xb, yb, swb,
+                    sw_batch):
     n = order.shape[0]
     n_layers = units.shape[0] - 1
     n_in = units[0]
     n_out = units[n_layers]
     n_coef, width = n_coef_and_width(units)
     n_par = params.shape[0] // size
-    acts = np.empty(batch_size * width * size, dtype=np.uint8)
-    dacts = np.empty_like(acts)
-    deltas = np.empty_like(acts)
-    grad = np.empty_like(params)
-    xb = np.empty(batch_size * n_in * size, dtype=np.uint8)
-    yb = np.empty(batch_size * n_out * size, dtype=np.uint8)
-    swb = np.empty(batch_size * size, dtype=np.uint8)
-    sw_batch = np.empty(1)
     x = at(xb, 0)
     out_bias = (n_coef + width - n_out) * size
     last = batch_size * (width - n_out)  # the output layer's block
-    sq = step(SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0), n_par, n_coef,
-              0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
+    sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0), n_par,
+                   n_coef, 0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
     total = 0.0
     for start in range(0, n, batch_size):
         nb = batch_size if start + batch_size < n else n - start
@@ -75,9 +76,9 @@ def minibatch_epoch(hidden, head, step, size, params, state1, state2,
             copy(at(swb, r * size), at(SW, rows[r] * size), size)
         forward_layers(acts, dacts, x, nb, batch_size, params, units, n_coef, size, hidden,
                        act_param, layer.TRAIN, drop, seed, start)
-        batch_loss = head(head_mode.TRAIN, at(acts, last * size), at(params, out_bias),
-                          at(yb, 0), at(swb, 0), at(deltas, last * size), at(grad, out_bias),
-                          nb, n_out, loss_param, 1.0, 0.0, at(sw_batch, 0))
+        batch_loss = call_head(head, head_mode.TRAIN, at(acts, last * size), at(params, out_bias),
+                               at(yb, 0), at(swb, 0), at(deltas, last * size), at(grad, out_bias),
+                               nb, n_out, loss_param, 1.0, 0.0, at(sw_batch, 0))
         sw_sum = sw_batch[0]
         if sw_sum == 0.0:
             continue  # an all-zero-weight batch carries no gradient
@@ -90,8 +91,8 @@ def minibatch_epoch(hidden, head, step, size, params, state1, state2,
             step_lr = adam_lr(lr, beta1, beta2, t)
         # The step finishes the raw sums as it reads them (optimizers.py),
         # after taking the weights' cache lines from the BLAS threads.
-        sq = step(STEP, at(params, 0), at(state1, 0), at(state2, 0), at(grad, 0), n_par, n_coef,
-                  alpha, sw_sum, step_lr, momentum, nesterov, beta1, beta2, eps, True)
+        sq = call_step(step, STEP, at(params, 0), at(state1, 0), at(state2, 0), at(grad, 0), n_par,
+                       n_coef, alpha, sw_sum, step_lr, momentum, nesterov, beta1, beta2, eps, True)
     return total, t
 
 
@@ -100,44 +101,42 @@ _WIDE = 8
 
 
 @jit_inline
-def _row_forward(acts, dacts, x, params, units, n_coef, hidden, act_param, drop, seed, row):
-    """Forward one row ``x`` (n_features,) with plain loops through the
-    hidden layers and the output layer's product: layer ``l``'s output
-    lands in ``acts`` at units[1] + ... + units[l], a hidden layer's
+def _row_forward(A, D, x, xo, P, units, n_coef, hidden, act_param, drop, seed, row):
+    """Forward one row, at ``x[xo:]`` (n_features entries), with plain loops
+    through the hidden layers and the output layer's product: layer ``l``'s
+    output lands in ``A`` at units[1] + ... + units[l], a hidden layer's
     derivative (times its dropout mask, for epoch position ``row``) in
-    ``dacts``. Returns the output layer's offset."""
+    ``D``. ``A``, ``D``, ``P`` (the parameters) and ``x`` are typed pointers
+    (see ``pointers.typed_at``). Returns the output layer's offset."""
     n_layers = units.shape[0] - 1
     off_w = 0
     off_b = n_coef
     off_a = 0
-    inp = x
+    inp, off_in = x, xo
     for l in range(n_layers):
         fi = units[l]
         fo = units[l + 1]
-        out = acts[off_a : off_a + fo]
-        W = params[off_w : off_w + fi * fo]
-        # Both loop orders sum over k in sequence; row slices let LLVM
-        # vectorize over j (its indices known to be positive), and narrow
-        # layers run one dot product per unit.
+        # Both loop orders sum over k in sequence; the row-wise one lets LLVM
+        # vectorize over j, and narrow layers run one dot product per unit.
         if fo >= _WIDE:
             for j in range(fo):
-                out[j] = 0.0
+                A[off_a + j] = 0.0
             for k in range(fi):
-                a = inp[k]
-                w = W[k * fo : (k + 1) * fo]
+                a = inp[off_in + k]
+                w = off_w + k * fo
                 for j in range(fo):
-                    out[j] += a * w[j]
+                    A[off_a + j] += a * P[w + j]
         else:
             for j in range(fo):
                 acc = 0.0
                 for k in range(fi):
-                    acc += inp[k] * W[k * fo + j]
-                out[j] = acc
+                    acc += inp[off_in + k] * P[off_w + k * fo + j]
+                A[off_a + j] = acc
         if l == n_layers - 1:
             break
-        hidden(layer.TRAIN, at(acts, off_a), at(dacts, off_a), at(params, off_b), 1, fo,
-               np.float64(act_param), drop[l], seed, row, off_a, 0.0)
-        inp = out
+        call_layer(hidden, layer.TRAIN, offset(A, off_a), offset(D, off_a), offset(P, off_b), 1, fo,
+                   np.float64(act_param), drop[l], seed, row, off_a, 0.0)
+        inp, off_in = A, off_a
         off_w += fi * fo
         off_b += fo
         off_a += fo
@@ -148,11 +147,13 @@ def _row_forward(acts, dacts, x, params, units, n_coef, hidden, act_param, drop,
 def sample_epoch(hidden, head, step, params, state1, state2,
                  Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                  units, act_param, loss_param, alpha, drop, seed, adam, lr, momentum,
-                 nesterov, beta1, beta2, eps, t):
+                 nesterov, beta1, beta2, eps, t, acts, dacts, deltas, grad, xb, sw_row):
     """The fused per-sample epoch (``batch_size`` must be 1): plain loops on
     one row at a time; one pass per layer forms the weight gradient and
     backpropagates through the old weights, then one optimizer step
-    updates the whole flat buffer. The arrays have their own dtype here."""
+    updates the whole flat buffer. The arrays have their own dtype here,
+    and the loops index typed pointers into them (see
+    ``pointers.typed_at``)."""
     n = order.shape[0]
     dtype = params.dtype.type  # scalars made here keep the arrays' dtype
     one = dtype(1.0)
@@ -161,15 +162,11 @@ def sample_epoch(hidden, head, step, params, state1, state2,
     n_in = units[0]
     n_out = units[n_layers]
     n_coef, size = n_coef_and_width(units)
-    acts = np.empty(size, dtype=params.dtype)
-    dacts = np.empty_like(acts)
-    deltas = np.empty_like(acts)
-    grad = np.empty_like(params)
-    xb = np.empty(n_in, dtype=params.dtype)
+    A, D, E = typed_at(acts, 0), typed_at(dacts, 0), typed_at(deltas, 0)
+    P, G = typed_at(params, 0), typed_at(grad, 0)
     out_bias = n_coef + size - n_out
-    sw_row = np.empty(1)
-    sq = step(SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0),
-              params.shape[0], n_coef, 0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
+    sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0),
+                   params.shape[0], n_coef, 0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
     total = 0.0
     for r in range(n):
         i = order[r]
@@ -181,14 +178,13 @@ def sample_epoch(hidden, head, step, params, state1, state2,
                 xb[j] = 0.0
             for p in range(indptr[i], indptr[i + 1]):
                 xb[indices[p]] += data[p]
-            x = xb[:]
+            x, xo = typed_at(xb, 0), 0
         else:
-            x = Xd[i]
-        last = _row_forward(acts, dacts, x, params, units, n_coef, hidden, act_param, drop, seed,
-                            r)
-        row_loss = head(head_mode.TRAIN, at(acts, last), at(params, out_bias), at(Y, i * n_out),
-                        at(SW, i), at(deltas, last), at(grad, out_bias), 1, n_out,
-                        np.float64(loss_param), 1.0, 0.0, at(sw_row, 0))
+            x, xo = typed_at(Xd, 0), i * n_in
+        last = _row_forward(A, D, x, xo, P, units, n_coef, hidden, act_param, drop, seed, r)
+        row_loss = call_head(head, head_mode.TRAIN, at(acts, last), at(params, out_bias),
+                             at(Y, i * n_out), at(SW, i), at(deltas, last), at(grad, out_bias), 1,
+                             n_out, np.float64(loss_param), 1.0, 0.0, at(sw_row, 0))
         total += (row_loss + 0.5 * alpha * sq) / w
         inv_w = one / w
         off_w = n_coef
@@ -201,49 +197,44 @@ def sample_epoch(hidden, head, step, params, state1, state2,
             off_b -= fo
             off_a -= fo
             below = off_a - fi  # the layer's input (l > 0)
-            dout = deltas[off_a : off_a + fo]
-            W = params[off_w : off_w + fi * fo]
-            G = grad[off_w : off_w + fi * fo]
-            inp = x if l == 0 else acts[below : below + fi]
-            dinp = deltas[below : below + fi] if l > 0 else deltas[:0]
+            inp, off_in = (x, xo) if l == 0 else (A, below)
             # Same arithmetic in both loop orders (the delta backpropagates
             # through the weights before they change); see _row_forward.
             if fo >= _WIDE:
                 for k in range(fi):
-                    a = inp[k]
-                    w_row = W[k * fo : (k + 1) * fo]
-                    g_row = G[k * fo : (k + 1) * fo]
+                    a = inp[off_in + k]
+                    row = off_w + k * fo
                     for j in range(fo):
-                        g_row[j] = (a * dout[j] + fa * w_row[j]) * inv_w
+                        G[row + j] = (a * E[off_a + j] + fa * P[row + j]) * inv_w
                     if l > 0:
                         acc = 0.0
                         for j in range(fo):
-                            acc += dout[j] * w_row[j]
-                        dinp[k] = acc
+                            acc += E[off_a + j] * P[row + j]
+                        E[below + k] = acc
             else:
-                for k in range(dinp.shape[0]):
-                    dinp[k] = 0.0
-                for j in range(fo):
-                    d = dout[j]
+                if l > 0:
                     for k in range(fi):
-                        wv = W[k * fo + j]
-                        G[k * fo + j] = (inp[k] * d + fa * wv) * inv_w
+                        E[below + k] = 0.0
+                for j in range(fo):
+                    d = E[off_a + j]
+                    for k in range(fi):
+                        wv = P[off_w + k * fo + j]
+                        G[off_w + k * fo + j] = (inp[off_in + k] * d + fa * wv) * inv_w
                         if l > 0:
-                            dinp[k] += d * wv
+                            E[below + k] += d * wv
             if l > 0:
-                dz = dacts[below : below + fi]
                 for k in range(fi):
-                    dinp[k] *= dz[k]
-            g_b = grad[off_b : off_b + fo]
+                    E[below + k] *= D[below + k]
             for j in range(fo):
-                g_b[j] = dout[j] * inv_w
+                G[off_b + j] = E[off_a + j] * inv_w
         step_lr = lr
         if adam:
             t += 1
             step_lr = adam_lr(lr, beta1, beta2, t)
         # A finished gradient: no weights to finish (n_coef 0), sw_sum 1.
-        step(STEP, at(params, 0), at(state1, 0), at(state2, 0), at(grad, 0), params.shape[0], 0,
-             0.0, 1.0, step_lr, momentum, nesterov, beta1, beta2, eps, False)
-        sq = step(SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0),
-                  params.shape[0], n_coef, 0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
+        call_step(step, STEP, at(params, 0), at(state1, 0), at(state2, 0), at(grad, 0),
+                  params.shape[0], 0, 0.0, 1.0, step_lr, momentum, nesterov, beta1, beta2, eps,
+                  False)
+        sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0),
+                       params.shape[0], n_coef, 0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
     return total, t

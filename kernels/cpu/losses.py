@@ -17,11 +17,12 @@ target and prediction (float64 in and out; ``param`` Huber's threshold,
 from functools import lru_cache
 
 import numpy as np
-from numba import carray, types
+from numba import types
 
 from ..codes import ABSOLUTE_ERROR, EXP, HUBER, IDENTITY, LOG_LOSS, POISSON, SOFTMAX, SQUARED_ERROR
 from .activations import _logistic, softmax_rows
-from ._jit import component, jit_inline
+from ._jit import caller, component, jit_inline
+from .pointers import typed
 
 #: What the head component does (its first argument).
 PREDICT = 0  # the output activation
@@ -87,6 +88,8 @@ HEAD_SIGNATURE = types.float64(types.int64, types.voidptr, types.voidptr, types.
                                types.voidptr, types.voidptr, types.voidptr, types.intp,
                                types.intp, types.float64, types.float64, types.float64,
                                types.voidptr)
+#: ``call_head(address, *args)``: call the head component at ``address``.
+call_head = caller(HEAD_SIGNATURE)
 
 
 def head_name(out_code, loss_code, dtype):
@@ -132,13 +135,13 @@ def head_component(out_code, loss_code, dtype):
 
     def head(mode, z_ptr, b_ptr, y_ptr, sw_ptr, delta_ptr, grad_b_ptr, n, m, param, scale, beta,
              sw_sum_ptr):
-        out = carray(z_ptr, n * m, dtype)
+        out = typed(z_ptr, dtype)
         if mode == PREDICT or mode == TRAIN:
-            b = carray(b_ptr, m, dtype)
+            b = typed(b_ptr, dtype)
             if OUT == SOFTMAX:
                 softmax_rows(out, b, n, m)
             else:
-                zero = out.dtype.type(0.0)
+                zero = dtype(0.0)
                 for i in range(n):
                     for j in range(m):
                         x = out[i * m + j] + b[j]
@@ -150,15 +153,14 @@ def head_component(out_code, loss_code, dtype):
                             out[i * m + j] = _logistic(x, zero)[0]
             if mode == PREDICT:
                 return 0.0
-        y = carray(y_ptr, n * m, dtype)
-        sw = carray(sw_ptr, n, dtype)
+        y, sw = typed(y_ptr, dtype), typed(sw_ptr, dtype)
         if mode == TRAIN or mode == DELTA:
-            delta = carray(delta_ptr, n * m, dtype)
-            cut = out.dtype.type(param)
-            zero = out.dtype.type(0.0)
-            w_scale = out.dtype.type(scale)
+            delta = typed(delta_ptr, dtype)
+            cut = dtype(param)
+            zero = dtype(0.0)
+            w_scale = dtype(scale)
             if ROBUST:
-                w_scale /= out.dtype.type(m)
+                w_scale /= dtype(m)
             sw_sum = 0.0
             for i in range(n):
                 w = sw[i] * w_scale
@@ -174,14 +176,14 @@ def head_component(out_code, loss_code, dtype):
                         r *= w
                     delta[row + j] = r
             if mode == TRAIN:  # the output intercept gradient: delta's column sums
-                grad_b = carray(grad_b_ptr, m, dtype)
+                grad_b = typed(grad_b_ptr, dtype)
                 if beta == 0.0:
                     for j in range(m):
                         grad_b[j] = 0.0
                 for i in range(n):
                     for j in range(m):
                         grad_b[j] += delta[i * m + j]
-            carray(sw_sum_ptr, 1, np.float64)[0] = sw_sum
+            typed(sw_sum_ptr, np.float64)[0] = sw_sum
         total = 0.0
         for i in range(n):
             row_loss = 0.0

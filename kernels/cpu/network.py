@@ -18,12 +18,12 @@ components (``hidden``, a layer component; ``head``, the output layer;
 driver serves both float dtypes and every activation, loss and solver.
 """
 
-import numpy as np
-
 from . import activations as layer
 from . import losses as head_mode
+from .activations import call_layer
+from .losses import call_head
 from .pointers import at, clear, copy, gemm
-from .optimizers import FINISH
+from .optimizers import FINISH, call_step
 from ._jit import jit, jit_inline
 
 
@@ -96,8 +96,8 @@ def forward_layers(acts, dacts, x, n, cap, params, units, n_coef, size, hidden, 
         if l == n_layers - 1:
             break
         rate = drop[l] if mode == layer.TRAIN else 0.0
-        hidden(mode, out, at(dacts, off_a * size), at(params, off_b * size), n, fo, act_param,
-               rate, seed, row0, col0, 0.0)
+        call_layer(hidden, mode, out, at(dacts, off_a * size), at(params, off_b * size), n, fo,
+                   act_param, rate, seed, row0, col0, 0.0)
         inp = out
         col0 += fo
         off_w += fi * fo
@@ -138,13 +138,14 @@ def backward_layers(grad, deltas, acts, dacts, x, n, cap, params, units, n_coef,
             dinp = at(deltas, below * size)
             gemm(double, False, True, n, fi, fo, dout, at(params, off_w * size), 0.0, dinp)
             # the derivative, and the layer below's intercept gradient
-            hidden(layer.BACKWARD, dinp, at(dacts, below * size), at(grad, (off_b - fi) * size), n, fi,
-                   0.0, 0.0, 0, 0, 0, beta)
+            call_layer(hidden, layer.BACKWARD, dinp, at(dacts, below * size),
+                       at(grad, (off_b - fi) * size), n, fi, 0.0, 0.0, 0, 0, 0, beta)
 
 
 @jit
 def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr, is_sparse, Y, SW,
-              units, act_param, loss_param, alpha, delta_scale, chunk):
+              units, act_param, loss_param, alpha, delta_scale, chunk, acts, dacts, deltas, xb,
+              rows, sw_chunk, no_drop):
     """Full-batch loss and gradient (for L-BFGS), in row chunks of ``chunk``.
 
     Returns scikit-learn's loss over all rows (weighted mean loss plus
@@ -156,7 +157,11 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
     gradient (its FINISH mode).
 
     Y : (n, n_outputs) and SW : (n,) as bytes; grad, params : (n_params,)
-    as bytes.
+    as bytes. Scratch: ``acts``, ``dacts``, ``deltas`` (bytes of ``cap *
+    width`` entries, ``cap`` the rows of a chunk, ``width`` the network's
+    units past the input), ``xb`` (of ``cap * units[0]``, sparse X only),
+    ``rows`` (int64, cap), ``sw_chunk`` (float64, 1); ``no_drop``: the
+    layers' dropout rates, zeros (float64, n_layers).
     """
     n = SW.shape[0] // size
     n_layers = units.shape[0] - 1
@@ -164,13 +169,6 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
     n_out = units[n_layers]
     cap = chunk if chunk < n else n
     n_coef, width = n_coef_and_width(units)
-    acts = np.empty(cap * width * size, dtype=np.uint8)
-    dacts = np.empty_like(acts)
-    deltas = np.empty_like(acts)
-    xb = np.empty(cap * n_in * size if is_sparse else 0, dtype=np.uint8)
-    rows = np.empty(cap, dtype=np.int64)
-    no_drop = np.zeros(n_layers)
-    sw_chunk = np.empty(1)
     data_loss = 0.0
     sw_sum = 0.0
     for start in range(0, n, cap):
@@ -185,36 +183,33 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
         last = forward_layers(acts, dacts, x, nb, cap, params, units, n_coef, size, hidden,
                               act_param, layer.TRAIN, no_drop, 0, 0)
         beta = 0.0 if start == 0 else 1.0
-        data_loss += head(head_mode.TRAIN, at(acts, last * size), at(params, (n_coef + width - n_out)
-                                                                 * size),
-                          at(Y, start * n_out * size), at(SW, start * size),
-                          at(deltas, last * size), at(grad, (n_coef + width - n_out) * size), nb,
-                          n_out, loss_param, delta_scale, beta, at(sw_chunk, 0))
+        data_loss += call_head(head, head_mode.TRAIN, at(acts, last * size),
+                               at(params, (n_coef + width - n_out) * size),
+                               at(Y, start * n_out * size), at(SW, start * size),
+                               at(deltas, last * size), at(grad, (n_coef + width - n_out) * size),
+                               nb, n_out, loss_param, delta_scale, beta, at(sw_chunk, 0))
         sw_sum += sw_chunk[0]
         backward_layers(grad, deltas, acts, dacts, x, nb, cap, params, units, n_coef, size, hidden,
                         beta)
-    sq = step(FINISH, at(params, 0), at(params, 0), at(params, 0), at(grad, 0),
-              params.shape[0] // size, n_coef, alpha, sw_sum, 0.0, 0.0, False, 0.0, 0.0, 0.0,
-              False)
+    sq = call_step(step, FINISH, at(params, 0), at(params, 0), at(params, 0), at(grad, 0),
+                   params.shape[0] // size, n_coef, alpha, sw_sum, 0.0, 0.0, False, 0.0, 0.0, 0.0,
+                   False)
     return (data_loss + 0.5 * alpha * sq) / sw_sum
 
 
 @jit
 def predict(hidden, head, size, out, Xd, data, indices, indptr, is_sparse, params, units,
-            act_param, chunk):
+            act_param, chunk, acts, xb, rows, no_drop):
     """Forward pass for prediction, in row chunks of ``chunk`` so the extra
     memory is bounded whatever the number of rows. out : (n, units[-1]) as
-    bytes."""
+    bytes. Scratch as in ``loss_grad`` (``acts`` for ``cap`` rows, ``cap``
+    at least 1); ``no_drop`` is not read."""
     n_layers = units.shape[0] - 1
     n_in = units[0]
     n_out = units[n_layers]
     n = out.shape[0] // (n_out * size)
     cap = chunk if chunk < n else (n if n > 0 else 1)
     n_coef, width = n_coef_and_width(units)
-    acts = np.empty(cap * width * size, dtype=np.uint8)
-    xb = np.empty(cap * n_in * size if is_sparse else 0, dtype=np.uint8)
-    rows = np.empty(cap, dtype=np.int64)
-    no_drop = np.zeros(0)
     out_bias = at(params, (n_coef + width - n_out) * size)
     for start in range(0, n, cap):
         nb = cap if start + cap < n else n - start
@@ -228,5 +223,5 @@ def predict(hidden, head, size, out, Xd, data, indices, indptr, is_sparse, param
         last = forward_layers(acts, acts, x, nb, cap, params, units, n_coef, size, hidden,
                               act_param, layer.PREDICT, no_drop, 0, 0)
         z = at(acts, last * size)
-        head(head_mode.PREDICT, z, out_bias, z, z, z, z, nb, n_out, 0.0, 0.0, 0.0, z)
+        call_head(head, head_mode.PREDICT, z, out_bias, z, z, z, z, nb, n_out, 0.0, 0.0, 0.0, z)
         copy(at(out, start * n_out * size), z, nb * n_out * size)

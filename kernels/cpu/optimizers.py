@@ -20,7 +20,8 @@ from numba.extending import intrinsic
 
 from ..codes import SGD
 from ..optimizers import adam_lr as _adam_lr
-from ._jit import component, jit_inline, jit_sum
+from ._jit import caller, component, jit_inline, jit_sum
+from .pointers import typed
 
 adam_lr = jit_inline(_adam_lr)
 
@@ -110,6 +111,8 @@ STEP_SIGNATURE = types.float64(types.int64, types.voidptr, types.voidptr, types.
                                types.voidptr, types.intp, types.intp, types.float64,
                                types.float64, types.float64, types.float64, types.boolean,
                                types.float64, types.float64, types.float64, types.boolean)
+#: ``call_step(address, *args)``: call the step component at ``address``.
+call_step = caller(STEP_SIGNATURE)
 
 
 def step_name(solver, dtype):
@@ -145,50 +148,42 @@ def step_component(solver, dtype):
 
     def step(mode, p_ptr, s1_ptr, s2_ptr, g_ptr, n, n_coef, alpha, sw_sum, lr, momentum,
              nesterov, beta1, beta2, eps, own):
-        params = carray(p_ptr, n, dtype)
-        t = params.dtype.type
+        params = carray(p_ptr, n, dtype)  # for own_lines and sqnorm; the loops use pointers
+        P, G = typed(p_ptr, dtype), typed(g_ptr, dtype)
+        a, sw = dtype(alpha), dtype(sw_sum)
         if mode == STEP:
             if own:
                 own_lines(params)
-            state1 = carray(s1_ptr, n, dtype)
-            grad = carray(g_ptr, n, dtype)
-            sw = t(sw_sum)
+            S1 = typed(s1_ptr, dtype)
+            S2 = typed(s2_ptr if ADAM else s1_ptr, dtype)  # SGD's is never read
             inv = _exact_reciprocal(sw)
-            state2 = carray(s2_ptr if ADAM else s1_ptr, n, dtype)  # SGD's is never read
-            a, lr_, mom, b1, b2, e = t(alpha), t(lr), t(momentum), t(beta1), t(beta2), t(eps)
+            lr_, mom, b1, b2, e = dtype(lr), dtype(momentum), dtype(beta1), dtype(beta2), dtype(eps)
             # The gradient finish_grad makes of the raw sums, entry by entry:
             # (sum + alpha * W) / sw_sum for the weights, sum / sw_sum for the
             # intercepts; by ``inv`` when 1 / sw_sum is exact. The test of
-            # inv is made outside the loops, and they index views from 0:
-            # LLVM vectorizes them only so (a multiply and a divide both
-            # computed for every entry, or indices not known to be
-            # positive, made the steps 3-8x slower).
+            # inv is made outside the loops: LLVM vectorizes them only so (a
+            # multiply and a divide both computed for every entry made the
+            # steps 3-8x slower).
             if inv != 0.0:
                 for k in range(n):
-                    g = (grad[k] + a * params[k] if k < n_coef else grad[k]) * inv
+                    g = (G[k] + a * P[k] if k < n_coef else G[k]) * inv
                     if ADAM:
-                        params[k], state1[k], state2[k] = _adam(params[k], state1[k], state2[k],
-                                                                g, lr_, b1, b2, e)
+                        P[k], S1[k], S2[k] = _adam(P[k], S1[k], S2[k], g, lr_, b1, b2, e)
                     else:
-                        params[k], state1[k] = _momentum(params[k], state1[k], g, lr_, mom,
-                                                         nesterov)
+                        P[k], S1[k] = _momentum(P[k], S1[k], g, lr_, mom, nesterov)
             else:
                 for k in range(n):
-                    g = (grad[k] + a * params[k] if k < n_coef else grad[k]) / sw
+                    g = (G[k] + a * P[k] if k < n_coef else G[k]) / sw
                     if ADAM:
-                        params[k], state1[k], state2[k] = _adam(params[k], state1[k], state2[k],
-                                                                g, lr_, b1, b2, e)
+                        P[k], S1[k], S2[k] = _adam(P[k], S1[k], S2[k], g, lr_, b1, b2, e)
                     else:
-                        params[k], state1[k] = _momentum(params[k], state1[k], g, lr_, mom,
-                                                         nesterov)
+                        P[k], S1[k] = _momentum(P[k], S1[k], g, lr_, mom, nesterov)
         elif mode == FINISH:
-            grad = carray(g_ptr, n, dtype)
-            a, sw = t(alpha), t(sw_sum)
             for k in range(n_coef):
-                grad[k] += a * params[k]
-                grad[k] /= sw
+                G[k] += a * P[k]
+                G[k] /= sw
             for k in range(n_coef, n):
-                grad[k] /= sw
+                G[k] /= sw
         return sqnorm(params, n_coef)
 
     return component(step, STEP_SIGNATURE, step_name(solver, dtype))

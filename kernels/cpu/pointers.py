@@ -36,6 +36,53 @@ def at(typingctx, arr, index):
 
 
 @intrinsic
+def typed_at(typingctx, arr, index):
+    """A typed pointer to element ``index`` of the C-contiguous ``arr``
+    (counted over the flattened array). Indexing it (``p[i]``) is plain
+    pointer arithmetic: no bounds, no wraparound of negative indices (which
+    keeps LLVM from vectorizing loops over array views whose offsets it
+    cannot prove positive), no reference counting."""
+    if not isinstance(arr, types.Array) or not isinstance(index, types.Integer):
+        return None
+    sig = types.CPointer(arr.dtype)(arr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.gep(data, [args[1]])
+
+    return sig, codegen
+
+
+@intrinsic
+def typed(typingctx, p, dtype):
+    """The void pointer ``p`` as a typed pointer to ``dtype`` entries (a
+    NumPy scalar type), for a component's arguments: see ``typed_at``."""
+    if p != types.voidptr or not isinstance(dtype, types.NumberClass):
+        return None
+    result = types.CPointer(dtype.instance_type)
+    sig = result(p, dtype)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(result))
+
+    return sig, codegen
+
+
+@intrinsic
+def offset(typingctx, p, index):
+    """The typed pointer ``p`` moved on by ``index`` entries, as a void
+    pointer (for the components)."""
+    if not isinstance(p, types.CPointer) or not isinstance(index, types.Integer):
+        return None
+    sig = types.voidptr(p, types.intp)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(builder.gep(args[0], [args[1]]), cgutils.voidptr_t)
+
+    return sig, codegen
+
+
+@intrinsic
 def gemm(typingctx, double, trans_a, trans_b, m, n, k, a, b, beta, c):
     """``c = op(a) @ op(b) + beta * c`` for row-major, contiguous float64
     (``double``) or float32 matrices at the void pointers ``a``, ``b``,

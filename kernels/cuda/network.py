@@ -8,6 +8,7 @@ made; the offsets are computed on the host.
 import numpy as np
 from numba import cuda
 
+from ..scratch import kept
 from . import _launch
 from .activations import activation_backward, activation_forward, dropout_forward
 from .dense import dense_backward, dense_forward, row_block
@@ -138,28 +139,31 @@ def fill_kernel(dst, value):
 
 def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, units,
               hidden_code, act_param, out_code, loss_code, loss_param, alpha, delta_scale,
-              chunk):
+              chunk, work=None):
     """Full-batch loss and gradient on the GPU, in row chunks; the twin of
     the CPU ``loss_grad`` (same arguments; Xd and Y device arrays, SW a host
-    array). Returns the loss (two numbers read back) and leaves the
-    gradient in d_grad."""
+    array; ``work`` keeps the device scratch arrays between calls, see
+    ``kernels.scratch``). Returns the loss (two numbers read back) and
+    leaves the gradient in d_grad."""
     units = [int(u) for u in units]
     n_layers = len(units) - 1
     n = Y.shape[0]
     dtype = d_params.dtype
     cap = _chunk_cap(chunk, n, units[0], is_sparse, dtype)
-    d_xb = cuda.device_array((cap, units[0]), dtype=dtype) if is_sparse else None
     width = sum(units[1:])
-    d_acts = cuda.device_array(cap * width, dtype=dtype)
-    d_dacts = cuda.device_array(cap * width, dtype=dtype)
-    d_deltas = cuda.device_array(cap * width, dtype=dtype)
+
+    def make():
+        return (cuda.device_array((cap, units[0]), dtype=dtype) if is_sparse else None,
+                *(cuda.device_array(cap * width, dtype=dtype) for _ in range(3)),
+                cuda.device_array(d_grad.shape[0], dtype=dtype),
+                cuda.device_array(cap, dtype=np.float64), cuda.device_array(1, dtype=np.float64),
+                cuda.device_array(1, dtype=np.float64),
+                cuda.device_array(SQSUM_THREADS, dtype=np.float64))
+
+    (d_xb, d_acts, d_dacts, d_deltas, d_part, d_row_loss, d_chunk_loss, d_sq,
+     d_partial) = kept(work, (cap, width, bool(is_sparse), dtype, d_grad.shape[0]), make)
     no_drop = np.zeros(n_layers - 1)
-    d_part = cuda.device_array(d_grad.shape[0], dtype=dtype)
-    d_row_loss = cuda.device_array(cap, dtype=np.float64)
-    d_chunk_loss = cuda.device_array(1, dtype=np.float64)
     d_total = cuda.to_device(np.zeros(1))
-    d_sq = cuda.device_array(1, dtype=np.float64)
-    d_partial = cuda.device_array(SQSUM_THREADS, dtype=np.float64)
     d_SW = cuda.to_device(np.ascontiguousarray(SW, dtype=dtype))
     blocks, threads = _launch.grid1(d_grad.shape[0])
     fill_kernel[blocks, threads](d_grad, 0.0)
