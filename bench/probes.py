@@ -2,14 +2,28 @@
 through ``measure.run_probe``. Each prints one JSON object as its last
 line of stdout.
 
-    python bench/probes.py compile
-        Import fastnn, then time two identical W1 fits (digits, defaults).
-        Run with NUMBA_CACHE_DIR set to an empty directory the first fit
-        compiles every kernel it needs; run again with the same directory
-        it loads them from the cache. Either way first - second is the
-        one-off cost, in wall time and in the main thread's CPU time
-        (compiling runs there; CPU time leaves out the time a busy
-        virtual machine gives to others).
+    python bench/probes.py first-fits
+        Import fastnn, then fit pairs of identical models on W1's data
+        (digits): the defaults (W1), float32 X, lbfgs, batch_size=1 (2
+        epochs), then the defaults on read-only X, y and sample weights.
+        Each pair's first - second fit is what its first fit cost beyond
+        the fit itself (compiling, or loading kernels from the cache; the
+        first fit of all imports numba too), with the kernel units it
+        compiled. Run with NUMBA_CACHE_DIR set to an
+        empty directory the first fits compile; run again with the same
+        directory they load.
+
+    python bench/probes.py pool --lib {sklearn,fastnn} --what {grid,bagging} --jobs N
+        A fresh process fitting, on digits, GridSearchCV(MLPClassifier(),
+        alpha x hidden_layer_sizes, cv=3) or BaggingClassifier(
+        MLPClassifier(), 10 estimators) with n_jobs=N (fresh workers), and
+        its time (the process's wall time, imports included, is what
+        run_probe measures around it).
+
+    python bench/probes.py numba-floor
+        What numba alone costs a process that has scikit-learn: the RSS
+        and time of importing numba and calling a trivial cached function
+        (its cache in NUMBA_CACHE_DIR, made by a first run).
 
     python bench/probes.py rss-fit --lib {sklearn,fastnn} --data DIR --estimator NAME --params JSON
         Load DIR/X.npy and DIR/y.npy, do a 1-epoch warm-up fit on 256 rows
@@ -37,16 +51,23 @@ from sklearn.exceptions import ConvergenceWarning
 from measure import MIB, current_rss, peak_rss, ru_maxrss
 
 
-def _fit(est, X, y):
+def _fit(est, X, y, sample_weight=None):
     """Fit; return the wall time and the main thread's CPU time."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=ConvergenceWarning)
         start, start_cpu = time.perf_counter(), time.thread_time()
-        est.fit(X, y)
+        est.fit(X, y, sample_weight=sample_weight)
         return time.perf_counter() - start, time.thread_time() - start_cpu
 
 
-def probe_compile(args):
+def _compiled_units():
+    """How many kernel units this process compiled (none before the first
+    fit imports the kernels)."""
+    cache = sys.modules.get("fastnn.kernels.cpu._cache")
+    return len(cache.compiled_units()) if cache else 0
+
+
+def probe_first_fits(args):
     start = time.perf_counter()
     import fastnn
 
@@ -54,11 +75,70 @@ def probe_compile(args):
     from workloads import WORKLOADS_BY_NAME, workload_data
 
     w1 = WORKLOADS_BY_NAME["W1"]
-    X_train, _, y_train, _ = workload_data(w1)
-    first, first_cpu = _fit(fastnn.MLPClassifier(**w1.params), X_train, y_train)
-    second, second_cpu = _fit(fastnn.MLPClassifier(**w1.params), X_train, y_train)
-    return {"import_s": import_s, "first_fit_s": first, "second_fit_s": second,
-            "one_off_s": first - second, "one_off_cpu_s": first_cpu - second_cpu}
+    X, _, y, _ = workload_data(w1)
+    sw = np.ones(len(y))
+    steps = [("default", {}, X), ("float32", {}, X.astype(np.float32)),
+             ("lbfgs", {"solver": "lbfgs"}, X), ("batch_size=1", {"batch_size": 1, "max_iter": 2}, X)]
+    out = {"import_s": import_s}
+    for name, params, data in steps:
+        make = fastnn.MLPClassifier(**dict(w1.params, **params))
+        before = _compiled_units()
+        first = _fit(make, data, y)[0]
+        compiled = _compiled_units() - before
+        second = _fit(make, data, y)[0]
+        out[name] = {"first_s": first, "second_s": second, "extra_s": first - second,
+                     "compiled_units": compiled}
+    frozen = [a.copy() for a in (X, y, sw)]
+    for a in frozen:
+        a.flags.writeable = False
+    writable = _fit(fastnn.MLPClassifier(**w1.params), X, y, sw)[0]
+    before = _compiled_units()
+    read_only = _fit(fastnn.MLPClassifier(**w1.params), *frozen)[0]
+    out["read_only"] = {"first_s": read_only, "writable_s": writable,
+                        "extra_s": read_only - writable,
+                        "compiled_units": _compiled_units() - before}
+    out["cache_dir"] = sys.modules["fastnn.kernels.cpu._cache"].cache_dir()
+    return out
+
+
+def probe_pool(args):
+    from sklearn.datasets import load_digits
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.model_selection import GridSearchCV
+
+    if args.lib == "fastnn":
+        from fastnn import MLPClassifier
+    else:
+        from sklearn.neural_network import MLPClassifier
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    if args.what == "grid":
+        est = GridSearchCV(MLPClassifier(random_state=0),
+                           {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(50,), (100,)]}, cv=3,
+                           n_jobs=args.jobs)
+    else:
+        est = BaggingClassifier(MLPClassifier(random_state=0), n_estimators=10, random_state=0,
+                                n_jobs=args.jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        fit_start = time.perf_counter()
+        est.fit(X, y)
+    return {"lib": args.lib, "what": args.what, "jobs": args.jobs,
+            "fit_s": time.perf_counter() - fit_start}
+
+
+def probe_numba_floor(args):
+    import sklearn.neural_network  # noqa: F401
+
+    rss_start = current_rss()
+    start = time.perf_counter()
+    from floor_kernel import trivial
+
+    imported = time.perf_counter()
+    trivial(np.ones(3))
+    end = time.perf_counter()
+    return {"import_s": imported - start, "first_call_s": end - imported,
+            "rss_mib": (current_rss() - rss_start) / MIB}
 
 
 def probe_rss_fit(args):
@@ -145,7 +225,12 @@ def probe_predict(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="probe", required=True)
-    sub.add_parser("compile")
+    sub.add_parser("first-fits")
+    p = sub.add_parser("pool")
+    p.add_argument("--lib", choices=["sklearn", "fastnn"], required=True)
+    p.add_argument("--what", choices=["grid", "bagging"], required=True)
+    p.add_argument("--jobs", type=int, default=2)
+    sub.add_parser("numba-floor")
     p = sub.add_parser("rss-fit")
     p.add_argument("--lib", choices=["sklearn", "fastnn"], required=True)
     p.add_argument("--data", required=True)
@@ -155,7 +240,9 @@ def main(argv=None):
     p.add_argument("--rows", type=int, default=5_000_000)
     p.add_argument("--model-dtype", choices=["float32", "float64"], default="float32")
     args = parser.parse_args(argv)
-    probe = {"compile": probe_compile, "rss-fit": probe_rss_fit, "predict": probe_predict}[args.probe]
+    probe = {"first-fits": probe_first_fits, "pool": probe_pool,
+             "numba-floor": probe_numba_floor, "rss-fit": probe_rss_fit,
+             "predict": probe_predict}[args.probe]
     result = probe(args)
     sys.stdout.flush()
     print(json.dumps(result))

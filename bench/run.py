@@ -24,12 +24,15 @@ workloads
     flops of training, see ``measure.py``) next to numpy's matrix-multiply
     rate, measured at the start and the end of the run (the better of the
     two is used, as a busy machine drags it down).
-compile
-    The one-off cost of fastnn's first fit in a fresh process, cold (empty
-    ``NUMBA_CACHE_DIR``: everything compiled; the median of three fresh
-    processes, one with ``--quick``, with the main thread's CPU time, which
-    leaves out what a busy virtual machine takes) and warm (same cache
-    dir: kernels loaded from it).
+startup
+    What a process pays before fastnn is fast, each in fresh processes:
+    the first fits on a cold cache (empty ``NUMBA_CACHE_DIR``; the median
+    of three processes, one with ``--quick``) of the defaults, then
+    float32, lbfgs and batch_size=1, then read-only input; the same on a
+    warm cache; importing each library; numba's own import and first
+    call; ``python -m fastnn warmup``; fresh-pool GridSearchCV and
+    BaggingClassifier (n_jobs=2) against scikit-learn's; a cold cache met
+    by a two-worker grid search against one worker.
 rss
     Peak RSS of one W3-f64 fit, per library, each in a fresh process
     (Linux VmHWM: a child's ru_maxrss starts at its parent's peak).
@@ -57,6 +60,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,7 +76,7 @@ import workloads as wl
 DEFAULT_REPEATS = 3
 QUICK_REPEATS = 1
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
-SECTIONS = ("workloads", "compile", "rss", "predict", "scaling")
+SECTIONS = ("workloads", "startup", "rss", "predict", "scaling")
 FULL_ONLY_SECTIONS = ("predict",)
 PREDICT_ROWS = 5_000_000
 
@@ -240,45 +244,97 @@ def run_workload(w, quick, repeats, torch_mod, blas):
 # --------------------------------------------------------------------------
 # Compile cost, RSS, predict (fresh processes)
 # --------------------------------------------------------------------------
-def _cache_snapshot(cache):
-    return {str(p): p.stat().st_mtime_ns for p in Path(cache).rglob("*") if p.is_file()}
+#: Importing a library into a fresh interpreter: its time and RSS (JSON).
+_IMPORT = """
+import json, time
+def rss():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) / 1024 for l in f if l.startswith("VmRSS"))
+start = time.perf_counter()
+import {module}
+print(json.dumps({{"import_s": time.perf_counter() - start, "rss_mib": rss()}}))
+"""
 
 
-def run_compile(quick):
-    """Cold: ``runs`` fresh processes, each with its own empty cache dir
-    (the figure moves with a shared machine's spells, so the median of
-    three in a full run); warm: a fresh process on the last cold run's
-    cache."""
+def _import_cost(module):
+    """Median of three fresh interpreters importing ``module``."""
+    runs = []
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", _IMPORT.format(module=module)],
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            return {"error": done.stderr.strip().splitlines()[-1:]}
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def _median_of(runs, *path):
+    values = []
+    for r in runs:
+        for key in path:
+            r = r.get(key) if isinstance(r, dict) else None
+        if r is not None:
+            values.append(r)
+    return statistics.median(values) if values else None
+
+
+def run_startup(quick):
+    """Start-up costs, each in fresh processes (probes.py): the first fits
+    on a cold cache (``runs`` processes with empty caches: the median,
+    since one cold run moves with the machine's spells) and on a warm one;
+    importing each library; numba's own cost; the warm-up command;
+    fresh-pool GridSearchCV and BaggingClassifier against scikit-learn's;
+    a cold cache met by a two-worker grid search against one worker."""
     runs = 1 if quick else 3
-    cold = []
+    out = {"runs": runs}
     caches = []
+
+    def new_cache():
+        caches.append(tempfile.mkdtemp(prefix="fastnn-bench-numba-cache-"))
+        return {"NUMBA_CACHE_DIR": caches[-1]}
+
     try:
+        cold = []
         for k in range(runs):
-            caches.append(tempfile.mkdtemp(prefix="fastnn-bench-numba-cache-"))
-            log(f"  cold cache ({k + 1}/{runs}): fresh process, empty NUMBA_CACHE_DIR ...")
-            cold.append(measure.run_probe(["compile"], env={"NUMBA_CACHE_DIR": caches[-1]}))
-        before = _cache_snapshot(caches[-1])
-        log("  warm cache: fresh process, same NUMBA_CACHE_DIR ...")
-        warm = measure.run_probe(["compile"], env={"NUMBA_CACHE_DIR": caches[-1]})
-        after = _cache_snapshot(caches[-1])
+            log(f"  first fits, cold cache ({k + 1}/{runs}): fresh process, empty NUMBA_CACHE_DIR ...")
+            cold.append(measure.run_probe(["first-fits"], env=new_cache()))
+        warm_env = {"NUMBA_CACHE_DIR": caches[-1]}
+        log("  first fits, warm cache: fresh process, same NUMBA_CACHE_DIR ...")
+        out["warm"] = measure.run_probe(["first-fits"], env=warm_env)
+        out["cold_runs"] = cold
+        ok = [r for r in cold if "error" not in r]
+        out["cold"] = {step: {"extra_s": _median_of(ok, step, "extra_s"),
+                              "compiled_units": _median_of(ok, step, "compiled_units")}
+                       for step in ("default", "float32", "lbfgs", "batch_size=1", "read_only")}
+        log("  imports: fresh interpreters ...")
+        out["import"] = {"sklearn": _import_cost("sklearn.neural_network"),
+                         "fastnn": _import_cost("fastnn")}
+        floor_env = new_cache()
+        measure.run_probe(["numba-floor"], env=floor_env)  # compiles the trivial function
+        out["numba_floor"] = measure.run_probe(["numba-floor"], env=floor_env)
+        log("  python -m fastnn warmup, into the warm cache ...")
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "fastnn", "warmup", "--jobs", "2",
+                               "--quiet"], env=dict(os.environ, **warm_env),
+                              capture_output=True, text=True, timeout=1800)
+        out["warmup"] = {"seconds": time.perf_counter() - start, "returncode": done.returncode}
+        pools = {}
+        for what, jobs in (("grid", 2), ("bagging", 2), ("grid", 1)):
+            for lib in ("sklearn", "fastnn"):
+                log(f"  {what}, n_jobs={jobs}, {lib}: fresh process, fresh workers ...")
+                pools[f"{what}-{jobs}-{lib}"] = measure.run_probe(
+                    ["pool", "--lib", lib, "--what", what, "--jobs", jobs], env=warm_env)
+        out["pools"] = pools
+        cold_pool = {}
+        for jobs in (1, 2):
+            log(f"  grid, n_jobs={jobs}, fastnn, cold cache: fresh process ...")
+            cold_pool[str(jobs)] = measure.run_probe(
+                ["pool", "--lib", "fastnn", "--what", "grid", "--jobs", jobs], env=new_cache())
+        out["cold_pool"] = cold_pool
     finally:
         for cache in caches:
             shutil.rmtree(cache, ignore_errors=True)
-    # Numba rewrites cache entries when a kernel's source file changed (its
-    # mtime is part of the key): then the "warm" figure includes compiling.
-    rewritten = sum(1 for path, mtime in after.items() if before.get(path) != mtime)
-    ok = [e for e in cold if "error" not in e]
-    return {
-        "workload": "W1",
-        "cold_runs": cold,
-        "warm": warm,
-        "cache_files": len(before),
-        "warm_run_rewrote_cache_files": rewritten,
-        "cold_compile_s": statistics.median([e["one_off_s"] for e in ok]) if ok else None,
-        "cold_compile_min_s": min(e["one_off_s"] for e in ok) if ok else None,
-        "cold_compile_cpu_s": statistics.median([e["one_off_cpu_s"] for e in ok]) if ok else None,
-        "warm_load_s": warm.get("one_off_s"),
-    }
+    return out
 
 
 def run_rss(quick):
@@ -442,6 +498,70 @@ def _mib(v):
     return _fmt(v, ".0f") + " MiB" if v is not None else "-"
 
 
+def _s(v, spec=".2f"):
+    return _fmt(v, spec) + " s" if v is not None else "-"
+
+
+def _ratio(a, b):
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def startup_report(st):
+    """The start-up section of the report."""
+    n = st["runs"]
+    lines = [f"Start-up (fresh processes; W1's data; a first fit's cost is first - second of two "
+             f"identical fits; cold: median of {n} process(es) with an empty NUMBA_CACHE_DIR, "
+             f"each running the fits in this order):"]
+    errors = [r["error"] for r in st["cold_runs"] if "error" in r]
+    lines += [f"  cold run error: {e}" for e in errors]
+    cold = st["cold"]
+    labels = (("default", "first default fit (W1)"), ("float32", "then the first float32 fit"),
+              ("lbfgs", "then the first lbfgs fit"),
+              ("batch_size=1", "then the first batch_size=1 fit"),
+              ("read_only", "then read-only X, y, weights"))
+    for step, label in labels:
+        c = cold[step]
+        units = c["compiled_units"]
+        lines.append(f"  cold cache: {label:34s} +{_s(c['extra_s'])} "
+                     f"({_fmt(units, '.0f')} kernel units compiled)")
+    w = st["warm"]
+    if "error" in w:
+        lines.append(f"  warm cache: error: {w['error']}")
+    else:
+        lines.append(f"  warm cache: first default fit +{_s(w['default']['extra_s'])} over the "
+                     f"second (numba's import and start-up included; see 'numba alone'); "
+                     f"read-only input +{_s(w['read_only']['extra_s'])}; "
+                     f"{sum(w[k]['compiled_units'] for k, _ in labels)} units compiled")
+    imp = st["import"]
+    if all("error" not in imp[lib] for lib in imp):
+        lines.append(f"  import, fresh interpreter (median of 3): scikit-learn's MLP "
+                     f"{_s(imp['sklearn']['import_s'])}, RSS {_mib(imp['sklearn']['rss_mib'])}; "
+                     f"fastnn {_s(imp['fastnn']['import_s'])}, RSS {_mib(imp['fastnn']['rss_mib'])}")
+    f = st["numba_floor"]
+    if "error" not in f:
+        lines.append(f"  numba alone, in a process that has scikit-learn: import "
+                     f"{_s(f['import_s'])} + a trivial cached function's first call "
+                     f"{_s(f['first_call_s'])}, RSS +{_mib(f['rss_mib'])}")
+    lines.append(f"  python -m fastnn warmup --jobs 2, into the warm cache: "
+                 f"{_s(st['warmup']['seconds'], '.1f')}")
+    pools = st["pools"]
+
+    def wall(key):
+        e = pools.get(key, {})
+        return e.get("process_wall_s")
+
+    for what, jobs, label in (("grid", 2, "GridSearchCV, n_jobs=2"),
+                              ("bagging", 2, "BaggingClassifier, n_jobs=2"),
+                              ("grid", 1, "GridSearchCV, n_jobs=1")):
+        sk, fn = wall(f"{what}-{jobs}-sklearn"), wall(f"{what}-{jobs}-fastnn")
+        lines.append(f"  fresh process, warm cache, {label:28s}: scikit-learn {_s(sk)}, "
+                     f"fastnn {_s(fn)} ({_ratio(sk, fn)} faster)")
+    one, two = (st["cold_pool"][k].get("process_wall_s") for k in ("1", "2"))
+    lines.append(f"  cold cache, fastnn GridSearchCV: n_jobs=2 {_s(two)} against n_jobs=1 "
+                 f"{_s(one)} ({_ratio(two, one)})")
+    return "\n".join(lines)
+
+
 def report(payload, args):
     lines = [header_line(payload["machine"], args), ""]
     blas = payload.get("blas", {})
@@ -490,27 +610,9 @@ def report(payload, args):
                 if r.get("speedup_bound_void"):
                     lines.append(f"  {'':8s} VOID: a fit beat every run of its own products alone, "
                                  "so the machine slowed all of those runs; rerun for this bound")
-    c = payload.get("compile")
-    if c:
-        lines += ["", "Compile cost (fresh processes, W1 fit; first fit - second fit):"]
-        for e in c["cold_runs"]:
-            if "error" in e:
-                lines.append(f"  cold cache (empty NUMBA_CACHE_DIR): error: {e['error']}")
-        if c["cold_compile_s"] is not None:
-            n_ok = sum("error" not in e for e in c["cold_runs"])
-            runs = (f"median of {n_ok} fresh processes, fastest {c['cold_compile_min_s']:.2f} s; "
-                    if n_ok > 1 else "")
-            lines.append(f"  cold cache (empty NUMBA_CACHE_DIR): {c['cold_compile_s']:.2f} s  ({runs}"
-                         f"main-thread CPU {c['cold_compile_cpu_s']:.2f} s)")
-        e = c["warm"]
-        if "error" in e:
-            lines.append(f"  warm cache (same dir): error: {e['error']}")
-        else:
-            lines.append(f"  warm cache (same dir): {e['one_off_s']:.2f} s  (first {e['first_fit_s']:.2f} s, "
-                         f"second {e['second_fit_s']:.2f} s, import fastnn {e['import_s']:.2f} s)")
-        if c.get("warm_run_rewrote_cache_files"):
-            lines.append(f"  note: the warm run rewrote {c['warm_run_rewrote_cache_files']} cache file(s): "
-                         "kernel sources changed in between, so it recompiled")
+    st = payload.get("startup")
+    if st:
+        lines += ["", startup_report(st)]
     r = payload.get("rss")
     if r:
         scaled = f" (quick-scaled: {r['n_train']} rows)" if r["quick_scaled"] else f" ({r['n_train']} rows)"
@@ -658,9 +760,9 @@ def main(argv=None):
             log(f"{w.name}: {w.description}")
             payload["workloads"][w.name] = run_workload(w, args.quick, args.repeats, torch_mod, payload["blas"])
             save()
-    if "compile" in args.sections:
-        log("compile cost:")
-        payload["compile"] = run_compile(args.quick)
+    if "startup" in args.sections:
+        log("start-up:")
+        payload["startup"] = run_startup(args.quick)
         save()
     if "rss" in args.sections:
         log("peak RSS:")

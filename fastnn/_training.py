@@ -19,7 +19,6 @@ from sklearn.model_selection import train_test_split
 from ._callbacks import EpochHooks
 from ._params import unpack
 from .kernels import codes
-from .kernels import cpu as cpu_kernels
 
 #: Rows per chunk when the whole data set is forwarded (L-BFGS, predict).
 CHUNK_ROWS = 4096
@@ -98,6 +97,8 @@ class Validation:
     def loss(self, est, out):
         """The data loss (no L2 penalty) of the network outputs ``out`` on
         this set."""
+        from .kernels import cpu as cpu_kernels  # numba is imported by the first fit
+
         Y = np.ascontiguousarray(self.Y, dtype=out.dtype)
         SW = _as_weights(self.sample_weight, Y.shape[0], out.dtype)
         _, _, _, loss_code, loss_param = est._codes(out.dtype)

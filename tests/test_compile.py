@@ -57,6 +57,18 @@ def run_fit(cache_dir, **params):
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
 
+def test_import_leaves_numba_to_the_first_fit():
+    """A process that only builds, clones or ships estimators (the parent
+    of a pool of workers) never pays for numba."""
+    code = ("import sys, pickle, fastnn; from sklearn.base import clone; "
+            "pickle.loads(pickle.dumps(clone(fastnn.MLPClassifier()))); "
+            "print('numba' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
 def test_notice_on_a_cache_miss_and_not_on_a_warm_fit(tmp_path):
     cold, err = run_fit(tmp_path, verbose=True)
     assert cold["compiled"]
