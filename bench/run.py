@@ -75,7 +75,11 @@ import workloads as wl
 
 DEFAULT_REPEATS = 3
 QUICK_REPEATS = 1
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+#: Where the subprocesses run: outside the checkout's root, whose fastnn/
+#: would stand in for the installed package (the probes, run as scripts
+#: from here, import the installed one too).
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_OUT = BENCH_DIR / "results"
 SECTIONS = ("workloads", "startup", "rss", "predict", "scaling")
 FULL_ONLY_SECTIONS = ("predict",)
 PREDICT_ROWS = 5_000_000
@@ -261,7 +265,7 @@ def _import_cost(module):
     runs = []
     for _ in range(3):
         done = subprocess.run([sys.executable, "-c", _IMPORT.format(module=module)],
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, cwd=BENCH_DIR)
         if done.returncode != 0:
             return {"error": done.stderr.strip().splitlines()[-1:]}
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -316,8 +320,9 @@ def run_startup(quick):
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "fastnn", "warmup", "--jobs", "2",
                                "--quiet"], env=dict(os.environ, **warm_env),
-                              capture_output=True, text=True, timeout=1800)
-        out["warmup"] = {"seconds": time.perf_counter() - start, "returncode": done.returncode}
+                              capture_output=True, text=True, timeout=1800, cwd=BENCH_DIR)
+        out["warmup"] = {"seconds": time.perf_counter() - start, "returncode": done.returncode,
+                         "stderr_tail": done.stderr.strip().splitlines()[-1:]}
         pools = {}
         for what, jobs in (("grid", 2), ("bagging", 2), ("grid", 1)):
             for lib in ("sklearn", "fastnn"):
@@ -542,8 +547,14 @@ def startup_report(st):
         lines.append(f"  numba alone, in a process that has scikit-learn: import "
                      f"{_s(f['import_s'])} + a trivial cached function's first call "
                      f"{_s(f['first_call_s'])}, RSS +{_mib(f['rss_mib'])}")
-    lines.append(f"  python -m fastnn warmup --jobs 2, into the warm cache: "
-                 f"{_s(st['warmup']['seconds'], '.1f')}")
+    warm_up = st["warmup"]
+    if warm_up["returncode"] != 0:
+        lines.append(f"  python -m fastnn warmup FAILED (exit {warm_up['returncode']}): "
+                     f"{' '.join(warm_up.get('stderr_tail', []))}; the pools below met a cache "
+                     "without the prediction kernels")
+    else:
+        lines.append(f"  python -m fastnn warmup --jobs 2, into the warm cache (every other "
+                     f"kernel): {_s(warm_up['seconds'], '.1f')}")
     pools = st["pools"]
 
     def wall(key):

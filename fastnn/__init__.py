@@ -1,5 +1,31 @@
 """fastnn: scikit-learn's MLPClassifier and MLPRegressor, trained by Numba kernels."""
 
+
+def _find_checkout_kernels():
+    """In a source checkout ``kernels/`` stands beside ``fastnn/`` (the
+    install makes it ``fastnn.kernels``). Python started in the checkout's
+    root imports this ``fastnn/`` ahead of any installed copy; give it the
+    checkout's kernels, so the checkout runs as a whole (``python -m
+    fastnn warmup`` there included)."""
+    import importlib.util
+    import os
+    import sys
+
+    name = __name__ + ".kernels"
+    if importlib.util.find_spec(name) is not None:
+        return
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels")
+    init = os.path.join(here, "__init__.py")
+    if os.path.isfile(init):
+        spec = importlib.util.spec_from_file_location(name, init,
+                                                      submodule_search_locations=[here])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+_find_checkout_kernels()
+
 from ._display import LossCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
 from ._warmup import warmup

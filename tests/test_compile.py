@@ -69,6 +69,23 @@ def test_import_leaves_numba_to_the_first_fit():
     assert done.stdout.strip() == "False"
 
 
+def test_python_started_in_the_checkout_finds_its_kernels():
+    """The checkout's root puts its fastnn/ first on the path; kernels/
+    stands beside it (the install joins them): ``python -m fastnn warmup``
+    run there must not fail to find ``fastnn.kernels``."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = "import fastnn, fastnn.kernels.codes as c; print(fastnn.__file__, c.__file__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr
+    package, kernels = done.stdout.split()
+    assert package == os.path.join(root, "fastnn", "__init__.py")
+    assert kernels == os.path.join(root, "kernels", "codes.py")
+    done = subprocess.run([sys.executable, "-m", "fastnn", "warmup", "--help"],
+                          capture_output=True, text=True, timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr
+
+
 def test_notice_on_a_cache_miss_and_not_on_a_warm_fit(tmp_path):
     cold, err = run_fit(tmp_path, verbose=True)
     assert cold["compiled"]

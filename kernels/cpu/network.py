@@ -68,6 +68,20 @@ def gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows, row_bytes, size)
 
 
 @jit_inline
+def chunk_rows(xb, Xd, data, indices, indptr, is_sparse, rows, start, nb, n_in, size):
+    """A pointer to rows ``start .. start + nb`` of X, dense, ``n_in``
+    entries of ``size`` bytes a row: into dense ``Xd``, or into ``xb``
+    after gathering sparse X's rows there (``rows``: int64 scratch of at
+    least ``nb``)."""
+    if not is_sparse:
+        return at(Xd, start * n_in * size)
+    for r in range(nb):
+        rows[r] = start + r
+    gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[:nb], n_in * size, size)
+    return at(xb, 0)
+
+
+@jit_inline
 def forward_layers(acts, dacts, x, n, cap, params, units, n_coef, size, hidden, act_param, mode,
                    drop, seed, row0):
     """Forward the ``n`` rows at pointer ``x`` (n, units[0]) through the
@@ -173,13 +187,7 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
     sw_sum = 0.0
     for start in range(0, n, cap):
         nb = cap if start + cap < n else n - start
-        if is_sparse:
-            for r in range(nb):
-                rows[r] = start + r
-            gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[:nb], n_in * size, size)
-            x = at(xb, 0)
-        else:
-            x = at(Xd, start * n_in * size)
+        x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, rows, start, nb, n_in, size)
         last = forward_layers(acts, dacts, x, nb, cap, params, units, n_coef, size, hidden,
                               act_param, layer.TRAIN, no_drop, 0, 0)
         beta = 0.0 if start == 0 else 1.0
@@ -213,13 +221,7 @@ def predict(hidden, head, size, out, Xd, data, indices, indptr, is_sparse, param
     out_bias = at(params, (n_coef + width - n_out) * size)
     for start in range(0, n, cap):
         nb = cap if start + cap < n else n - start
-        if is_sparse:
-            for r in range(nb):
-                rows[r] = start + r
-            gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[:nb], n_in * size, size)
-            x = at(xb, 0)
-        else:
-            x = at(Xd, start * n_in * size)
+        x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, rows, start, nb, n_in, size)
         last = forward_layers(acts, acts, x, nb, cap, params, units, n_coef, size, hidden,
                               act_param, layer.PREDICT, no_drop, 0, 0)
         z = at(acts, last * size)
