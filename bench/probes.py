@@ -13,12 +13,14 @@ line of stdout.
         empty directory the first fits compile; run again with the same
         directory they load.
 
-    python bench/probes.py pool --lib {sklearn,fastnn} --what {grid,bagging} --jobs N
+    python bench/probes.py pool --lib {sklearn,fastnn,none} --what {grid,bagging} --jobs N
         A fresh process fitting, on digits, GridSearchCV(MLPClassifier(),
         alpha x hidden_layer_sizes, cv=3) or BaggingClassifier(
         MLPClassifier(), 10 estimators) with n_jobs=N (fresh workers), and
         its time (the process's wall time, imports included, is what
-        run_probe measures around it).
+        run_probe measures around it). ``none``: the same pool around a
+        DummyClassifier (a grid of four strategies): what the pool itself
+        costs, scikit-learn's MLP imported as in the others.
 
     python bench/probes.py numba-floor
         What numba alone costs a process that has scikit-learn: the RSS
@@ -106,16 +108,24 @@ def probe_pool(args):
     from sklearn.ensemble import BaggingClassifier
     from sklearn.model_selection import GridSearchCV
 
-    if args.lib == "fastnn":
-        from fastnn import MLPClassifier
-    else:
-        from sklearn.neural_network import MLPClassifier
+    import sklearn.neural_network
+
     X, y = load_digits(return_X_y=True)
     X = X / 16
+    grid = {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(50,), (100,)]}
+    if args.lib == "fastnn":
+        from fastnn import MLPClassifier
+    elif args.lib == "sklearn":
+        MLPClassifier = sklearn.neural_network.MLPClassifier
+    else:  # the pool's own cost: the same search of an estimator that does nothing
+        from sklearn.dummy import DummyClassifier
+
+        def MLPClassifier(random_state):
+            return DummyClassifier(random_state=random_state)
+
+        grid = {"strategy": ["prior", "most_frequent", "stratified", "uniform"]}
     if args.what == "grid":
-        est = GridSearchCV(MLPClassifier(random_state=0),
-                           {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(50,), (100,)]}, cv=3,
-                           n_jobs=args.jobs)
+        est = GridSearchCV(MLPClassifier(random_state=0), grid, cv=3, n_jobs=args.jobs)
     else:
         est = BaggingClassifier(MLPClassifier(random_state=0), n_estimators=10, random_state=0,
                                 n_jobs=args.jobs)
@@ -227,7 +237,7 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="probe", required=True)
     sub.add_parser("first-fits")
     p = sub.add_parser("pool")
-    p.add_argument("--lib", choices=["sklearn", "fastnn"], required=True)
+    p.add_argument("--lib", choices=["sklearn", "fastnn", "none"], required=True)
     p.add_argument("--what", choices=["grid", "bagging"], required=True)
     p.add_argument("--jobs", type=int, default=2)
     sub.add_parser("numba-floor")

@@ -325,7 +325,7 @@ def run_startup(quick):
                          "stderr_tail": done.stderr.strip().splitlines()[-1:]}
         pools = {}
         for what, jobs in (("grid", 2), ("bagging", 2), ("grid", 1)):
-            for lib in ("sklearn", "fastnn"):
+            for lib in ("sklearn", "fastnn", "none"):
                 log(f"  {what}, n_jobs={jobs}, {lib}: fresh process, fresh workers ...")
                 pools[f"{what}-{jobs}-{lib}"] = measure.run_probe(
                     ["pool", "--lib", lib, "--what", what, "--jobs", jobs], env=warm_env)
@@ -566,7 +566,8 @@ def startup_report(st):
                               ("grid", 1, "GridSearchCV, n_jobs=1")):
         sk, fn = wall(f"{what}-{jobs}-sklearn"), wall(f"{what}-{jobs}-fastnn")
         lines.append(f"  fresh process, warm cache, {label:28s}: scikit-learn {_s(sk)}, "
-                     f"fastnn {_s(fn)} ({_ratio(sk, fn)} faster)")
+                     f"fastnn {_s(fn)} ({_ratio(sk, fn)} faster); the pool around an "
+                     f"estimator doing nothing {_s(wall(f'{what}-{jobs}-none'))}")
     one, two = (st["cold_pool"][k].get("process_wall_s") for k in ("1", "2"))
     lines.append(f"  cold cache, fastnn GridSearchCV: n_jobs=2 {_s(two)} against n_jobs=1 "
                  f"{_s(one)} ({_ratio(two, one)})")
