@@ -78,7 +78,7 @@ def _epoch(kernel, dtype, hidden=codes.RELU, out_code=codes.SOFTMAX, loss_code=c
 
 def describe(task):
     """``task`` in words."""
-    names = {**{v: k for k, v in codes.ACTIVATIONS.items()}}
+    names = {v: k for k, v in codes.ACTIVATIONS.items()}
     losses = {v: k for k, v in codes.LOSSES.items()}
     solvers = {v: k for k, v in codes.SOLVERS.items()}
     kind, dtype = task[0], task[1]
