@@ -43,7 +43,7 @@ class EpochHooks:
 
     def end(self):
         if self.bar is not None:
-            scores = self.est.validation_scores_
+            scores = getattr(self.est, "validation_scores_", None)
             self.bar.update(self.est.loss_, scores[-1] if scores else None)
         if self.sub is None:
             return False

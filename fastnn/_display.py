@@ -1,6 +1,8 @@
 """LossCurveDisplay: the training (and validation) loss curve of a fitted
 fastnn or scikit-learn MLP, in scikit-learn's Display style."""
 
+import numpy as np
+
 
 class LossCurveDisplay:
     """Loss per epoch of an MLP fitted with sgd or adam.
@@ -16,34 +18,54 @@ class LossCurveDisplay:
         Validation loss per epoch (``validation_loss_curve_``).
     estimator_name : str, default=None
         Used in the legend.
+    kept_epoch : int, default=None
+        The epoch (from 1) whose weights the model kept (early stopping),
+        marked by a vertical line.
 
     Attributes
     ----------
     ax_ : matplotlib Axes
     figure_ : matplotlib Figure
     lines_ : list of matplotlib Line2D
+    kept_line_ : matplotlib Line2D or None
     """
 
-    def __init__(self, *, loss_curve, validation_loss_curve=None, estimator_name=None):
+    def __init__(self, *, loss_curve, validation_loss_curve=None, estimator_name=None,
+                 kept_epoch=None):
         self.loss_curve = list(loss_curve)
         self.validation_loss_curve = (
             None if validation_loss_curve is None else list(validation_loss_curve)
         )
         self.estimator_name = estimator_name
+        self.kept_epoch = kept_epoch
 
     @classmethod
     def from_estimator(cls, estimator, *, ax=None, name=None, **kwargs):
-        """Plot the curves of a fitted estimator (sgd or adam)."""
-        curve = getattr(estimator, "loss_curve_", None)
+        """Plot the curves of a fitted estimator (sgd or adam), or of the
+        final step of a fitted Pipeline. With early stopping, the epoch
+        whose weights the model kept is marked."""
+        model = estimator
+        if hasattr(estimator, "steps"):  # a Pipeline: its final step
+            model = estimator.steps[-1][1]
+        curve = getattr(model, "loss_curve_", None)
         if curve is None:
-            raise ValueError(
-                f"{type(estimator).__name__} has no loss_curve_: fit it first, with "
-                "solver='sgd' or 'adam' (lbfgs records no curve)."
-            )
+            what = type(model).__name__
+            if hasattr(estimator, "steps"):
+                what = f"The final step of the Pipeline, {what},"
+            if hasattr(model, "coefs_"):
+                why = "was fitted with solver='lbfgs', which records no loss curve"
+            else:
+                why = "is not fitted: fit it first, with solver='sgd' or 'adam'"
+            raise ValueError(f"{what} has no loss_curve_: it {why}.")
+        scores = getattr(model, "validation_scores_", None)
+        kept = None
+        if scores is not None and np.isfinite(scores).any():
+            kept = int(np.nanargmax(scores)) + 1
         display = cls(
             loss_curve=curve,
-            validation_loss_curve=getattr(estimator, "validation_loss_curve_", None),
-            estimator_name=name or type(estimator).__name__,
+            validation_loss_curve=getattr(model, "validation_loss_curve_", None),
+            estimator_name=name or type(model).__name__,
+            kept_epoch=kept,
         )
         return display.plot(ax=ax, **kwargs)
 
@@ -66,6 +88,10 @@ class LossCurveDisplay:
                 range(1, len(self.validation_loss_curve) + 1), self.validation_loss_curve,
                 linestyle="--", label=f"{name} validation loss",
             )
+        self.kept_line_ = None
+        if self.kept_epoch is not None:
+            self.kept_line_ = ax.axvline(self.kept_epoch, color="0.5", linestyle=":",
+                                         label=f"weights kept (epoch {self.kept_epoch})")
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         ax.legend()

@@ -44,6 +44,12 @@ def _binarized(label_binarizer, y, dtype, chunk=4 * CHUNK_ROWS):
     return Y
 
 
+def _model_dtype(coefs):
+    """The float dtype a model's weights train in: float32 stays float32,
+    anything else is float64."""
+    return np.float32 if np.asarray(coefs[0]).dtype == np.float32 else np.float64
+
+
 #: Rows converted at a time when prediction input has another dtype.
 CONVERT_ROWS = 65536
 
@@ -116,13 +122,23 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
 
         backend = get_backend(self.device)
         drop = self._dropout_rates(len(hidden_layer_sizes))  # checked before any work
-        X, y, class_sw = self._validate_input(X, y, incremental, reset=first_pass)
+        # A model that goes on training keeps its dtype, whatever the new data's.
+        dtype = (np.float64, np.float32) if first_pass else _model_dtype(self.coefs_)
+        X, y, class_sw = self._validate_input(
+            X, y, incremental, reset=first_pass or not hasattr(self, "n_features_in_"),
+            dtype=dtype,
+        )
         n_samples, n_features = X.shape
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
         if class_sw is not None:  # class weights scale sample weights, as in linear models
+            if not (np.isfinite(class_sw).all() and (class_sw >= 0).all()):
+                raise ValueError(
+                    "class_weight must give every class a finite, non-negative "
+                    f"weight; got class_weight={self.class_weight!r}."
+                )
             class_sw = class_sw.astype(X.dtype)
             sample_weight = class_sw if sample_weight is None else sample_weight * class_sw
             if not np.any(sample_weight > 0):
@@ -221,53 +237,56 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             "sample_weight": validation.sample_weight}
         return scorer(self, validation.X, validation.y, **kwargs)
 
+    def _untrained_state(self, units):
+        """scikit-learn's fitted-state attributes of a model before its first
+        iteration, by name."""
+        if not is_classifier(self):
+            out_activation = "exp" if self.loss == "poisson" else "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            out_activation = "softmax"
+        else:
+            out_activation = "logistic"
+        state = {"n_iter_": 0, "t_": 0, "n_layers_": len(units),
+                 "out_activation_": out_activation}
+        if self.solver in _STOCHASTIC_SOLVERS:
+            state.update(
+                loss_curve_=[], validation_loss_curve_=None, _no_improvement_count=0,
+                best_loss_=None if self.early_stopping else np.inf,
+                validation_scores_=[] if self.early_stopping else None,
+                best_validation_score_=-np.inf if self.early_stopping else None,
+            )
+        return state
+
     def _initialize(self, y, units, dtype):
         """First fit: scikit-learn's fitted-state defaults and fresh weights."""
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.n_layers_ = len(units)
-        if not is_classifier(self):
-            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
-        elif self._label_binarizer.y_type_ == "multiclass":
-            self.out_activation_ = "softmax"
-        else:
-            self.out_activation_ = "logistic"
+        self.__dict__.update(self._untrained_state(units))
         params = init_params(units, self.activation, self._random_state, dtype)
         self._best_params = params.copy()
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self.loss_curve_ = []
-            self.validation_loss_curve_ = None
-            self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.best_validation_score_ = None
         return params
 
     def _continue_from(self, units, dtype):
         """warm_start / partial_fit: the current weights, checked against the
-        network the parameters and data now describe."""
-        shapes = [c.shape for c in self.coefs_]
+        network the parameters and data now describe. State the model does
+        not have yet (an lbfgs fit continued with sgd, weights assigned by
+        hand) starts as a first fit's would."""
+        coefs = [np.asarray(c) for c in self.coefs_]
+        shapes = [c.shape for c in coefs]
         expected = list(zip(units[:-1], units[1:]))
-        if shapes != expected or len(self.intercepts_) != len(expected):
+        if (shapes != expected or len(self.intercepts_) != len(expected)
+                or [np.shape(b) for b in self.intercepts_] != [(n,) for n in units[1:]]):
             raise ValueError(
                 "The network shape implied by hidden_layer_sizes, the number of "
                 f"features and of outputs ({units}) does not match the fitted "
-                f"coefs_ ({[s for s in shapes]}); fit again without warm_start."
+                f"coefs_ ({[s for s in shapes]}) and intercepts_; fit again "
+                "without warm_start."
             )
-        if self.solver in _STOCHASTIC_SOLVERS and not hasattr(self, "loss_curve_"):
-            # Continuing an lbfgs fit with a stochastic solver.
-            self.loss_curve_ = []
-            self.validation_loss_curve_ = None
-            self._no_improvement_count = 0
-            self.best_loss_ = None if self.early_stopping else np.inf
-            self.validation_scores_ = [] if self.early_stopping else None
-            self.best_validation_score_ = -np.inf if self.early_stopping else None
-        return pack(self.coefs_, self.intercepts_, dtype)
+        for name, value in self._untrained_state(units).items():
+            if not hasattr(self, name):
+                setattr(self, name, value)
+        params = pack(coefs, [np.asarray(b) for b in self.intercepts_], dtype)
+        if not hasattr(self, "_best_params"):
+            self._best_params = params.copy()
+        return params
 
     def _codes(self, dtype):
         """The network as the kernels take it: (hidden activation code, its
@@ -434,11 +453,11 @@ _PARAMS_DOC = """
     sgd and adam only, training only, reproducible from ``random_state``.
 
     ``progress`` (fastnn's own, default False) shows a tqdm progress bar
-    over epochs (loss, validation score, time left) for sgd and adam,
-    or one line per epoch where tqdm is not installed. With scikit-learn
+    over epochs (sgd, adam) or L-BFGS iterations (loss, validation score,
+    time left), or one line per epoch where tqdm is not installed. With scikit-learn
     1.9's experimental callback API, ``set_callbacks(...)`` attaches
-    callbacks that see each epoch (and a fitted copy of the model at its
-    end) and can stop training.
+    callbacks that see each epoch or L-BFGS iteration (and a fitted copy
+    of the model at its end) and can stop training.
 
     Differences from scikit-learn, all deliberate: training runs in
     compiled kernels; float32 input trains and predicts in float32 with
@@ -535,10 +554,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     loss = "log_loss"
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, dtype):
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=(np.float64, np.float32), reset=reset,
+            dtype=dtype, reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -600,7 +619,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return self._predict(X)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None, *, X_val=None, y_val=None,
+                    sample_weight_val=None):
         """Update the model with a single iteration over the given data.
 
         Parameters
@@ -614,6 +634,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         classes : array of shape (n_classes,), default=None
             Classes across all calls to partial_fit; required on the first
             call, ignored afterwards.
+        X_val, y_val : array-like, default=None
+            A validation set: its loss after this update is appended to
+            ``validation_loss_curve_`` (one point per call).
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples.
 
         Returns
         -------
@@ -628,7 +653,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     self._label_binarizer.fit(y)
                 else:
                     self._label_binarizer.fit(classes)
-            return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True,
+                             validation=(X_val, y_val, sample_weight_val))
 
     def predict_log_proba(self, X):
         """Log of the probability estimates, ``log(predict_proba(X))``.
@@ -755,10 +781,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         self.dropout = dropout
         self.huber_delta = huber_delta
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, dtype):
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            y_numeric=True, dtype=(np.float64, np.float32), reset=reset,
+            y_numeric=True, dtype=dtype, reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -793,7 +819,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return self._predict(X)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+                    sample_weight_val=None):
         """Update the model with a single iteration over the given data.
 
         Parameters
@@ -804,6 +831,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             The target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        X_val, y_val : array-like, default=None
+            A validation set: its loss after this update is appended to
+            ``validation_loss_curve_`` (one point per call).
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples.
 
         Returns
         -------
@@ -811,4 +843,5 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             The trained model.
         """
         self._validate_params()
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
+                         validation=(X_val, y_val, sample_weight_val))

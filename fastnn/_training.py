@@ -108,14 +108,31 @@ class Validation:
 def _split_validation(est, X, y, sample_weight):
     """scikit-learn's early-stopping split: stratified for single-output
     classifiers, drawn from the estimator's RandomState."""
-    stratify = y if (est._is_classifier() and est.n_outputs_ == 1) else None
+    if est.validation_fraction == 0:
+        raise ValueError(
+            "early_stopping=True holds out validation_fraction of the data, and "
+            "validation_fraction=0 holds out nothing: give validation_fraction in "
+            "(0, 1), or a validation set (X_val, y_val)."
+        )
+    # scikit-learn stratifies single-output classification by its boolean
+    # binarized labels: the same labels give the same split.
+    stratify = y.astype(bool) if (est._is_classifier() and est.n_outputs_ == 1) else None
     arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-    parts = train_test_split(
-        *arrays,
-        random_state=est._random_state,
-        test_size=est.validation_fraction,
-        stratify=stratify,
-    )
+    try:
+        parts = train_test_split(
+            *arrays,
+            random_state=est._random_state,
+            test_size=est.validation_fraction,
+            stratify=stratify,
+        )
+    except ValueError as exc:
+        if stratify is None or "too few members" not in str(exc):
+            raise
+        labels, counts = np.unique(est._label_binarizer.inverse_transform(y), return_counts=True)
+        raise ValueError(
+            f"{exc} (the binarized labels of the early-stopping split; of the classes "
+            f"of y, {labels[counts < 2].tolist()} have fewer than 2 members)"
+        ) from exc
     X_train, X_val, y_train, Y_val = parts[:4]
     sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
     if X_val.shape[0] < 2:
@@ -194,6 +211,7 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
 
     hooks = EpochHooks(est, X_train, lambda: _user_targets(est, y_train),
                        1 if incremental else est.max_iter, fitted_state)
+    late_warning = None  # (message, category), warned once the loop is over
     try:
         with be.reporting(_compile_reporter(est, hooks)):
             for it in range(est.max_iter):
@@ -210,14 +228,24 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
                     cast(est.beta_1), cast(est.beta_2), cast(est.epsilon), opt.t,
                 )
                 if not np.isfinite(accumulated_loss):
-                    # scikit-learn carries on and may return a finite but useless
-                    # model; an overflowed loss means the fit has failed.
-                    raise ValueError(
-                        "Solver produced a non-finite training loss in epoch %d. The "
-                        "input data may contain large values and need to be "
-                        "preprocessed, or learning_rate_init may be too large."
-                        % (est.n_iter_ + 1)
+                    if not (early_stopping and est.best_validation_score_ > -np.inf):
+                        # scikit-learn carries on and may return a finite but
+                        # useless model; with nothing good to keep, the fit failed.
+                        raise ValueError(_diverged(f"epoch {est.n_iter_ + 1}"))
+                    # Early stopping kept the best epoch's weights: return them,
+                    # with the diverged epoch on record (scikit-learn#29504).
+                    est.n_iter_ += 1
+                    est.loss_ = float(accumulated_loss)
+                    loss_curve.append(est.loss_)
+                    if validation is not None:
+                        est.validation_loss_curve_.append(np.nan)
+                    est.validation_scores_.append(np.nan)
+                    late_warning = (
+                        f"{_diverged(f'epoch {est.n_iter_}')} Training stopped there; the model "
+                        "is that of the epoch with the best validation score.",
+                        RuntimeWarning,
                     )
+                    break
                 est.n_iter_ += 1
                 est.loss_ = accumulated_loss / n_samples
                 est.t_ += n_samples
@@ -248,16 +276,18 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
                 if hooks.end() or incremental:
                     break
                 if est.n_iter_ == est.max_iter:
-                    warnings.warn(
+                    late_warning = (
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet." % est.max_iter,
                         ConvergenceWarning,
                     )
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.")
+        late_warning = ("Training interrupted by user.", UserWarning)
         last.restore(est, be, d_params, d_state1, d_state2)
     finally:
         hooks.close()
+    if late_warning is not None:  # after the progress bar has closed its line
+        warnings.warn(*late_warning)
 
     params[:] = be.to_host(d_params)
     opt.state1 = be.to_host(d_state1)
@@ -266,6 +296,17 @@ def fit_stochastic(est, X, y, sample_weight, params, units, incremental, backend
     if early_stopping:
         params[:] = est._best_params
     return params
+
+
+def _diverged(where, stochastic=True):
+    """The error (or warning) of a fit whose loss stopped being finite in
+    ``where`` ("epoch 3")."""
+    hint = "; a smaller learning_rate_init may also help" if stochastic else ""
+    return (
+        "Solver produced non-finite parameter weights. The input data may contain "
+        f"large values and need to be preprocessed. (The training loss was not "
+        f"finite in {where}{hint}.)"
+    )
 
 
 def _compile_reporter(est, hooks):
@@ -409,18 +450,52 @@ def fit_lbfgs(est, X, y, sample_weight, params, units, backend):
         )
         return loss, np.array(be.to_host(d_grad), dtype=np.float64)  # a copy: scipy keeps it
 
+    # Callbacks and the progress bar see each L-BFGS iteration as an epoch.
+    est.n_iter_ = 0
+    latest = {"x": params.astype(np.float64)}
+
+    def fitted_state():
+        coefs, intercepts = unpack(latest["x"].astype(dtype), list(units))
+        return {"coefs_": coefs, "intercepts_": intercepts}
+
+    hooks = EpochHooks(est, X, lambda: _user_targets(est, y), est.max_iter, fitted_state)
+
+    def iteration_done(intermediate_result):
+        latest["x"], latest["fun"] = intermediate_result.x.copy(), intermediate_result.fun
+        est.n_iter_ += 1
+        est.loss_ = float(intermediate_result.fun)
+        if hooks.end():
+            raise _StopRequested
+        hooks.begin()
+
     options = {"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol}
     if _scipy_takes_iprint():
         options["iprint"] = 1 if (est.verbose is True or est.verbose >= 1) else -1
-    with be.reporting(_compile_reporter(est, None)):
-        res = scipy.optimize.minimize(
-            loss_and_grad, params.astype(np.float64), method="L-BFGS-B", jac=True,
-            options=options,
-        )
-    est.n_iter_ = _lbfgs_n_iter(res, est.max_iter)
-    est.loss_ = float(res.fun)
-    params[:] = res.x
+    stopped = False
+    try:
+        with be.reporting(_compile_reporter(est, hooks)):
+            hooks.begin()
+            res = scipy.optimize.minimize(
+                loss_and_grad, latest["x"], method="L-BFGS-B", jac=True,
+                options=options, callback=iteration_done,
+            )
+    except _StopRequested:
+        stopped = True
+    finally:
+        hooks.close()
+    x, fun = (latest["x"], latest["fun"]) if stopped else (res.x, res.fun)
+    if not (np.isfinite(fun) and np.isfinite(x).all()):
+        # L-BFGS-B stops where the loss overflows, with nothing trained.
+        raise ValueError(_diverged(f"L-BFGS iteration {est.n_iter_ + 1}", stochastic=False))
+    if not stopped:  # else the last completed iteration's model, as a callback asked
+        est.n_iter_ = _lbfgs_n_iter(res, est.max_iter)
+    est.loss_ = float(fun)
+    params[:] = x
     return params
+
+
+class _StopRequested(Exception):
+    """Raised out of SciPy's minimizer when a callback asks to stop."""
 
 
 def _scipy_takes_iprint():

@@ -125,3 +125,33 @@ def test_scoring_monitor_sees_the_users_targets(target):
     epochs = [r for r in monitor.get_logs().data if r["task_name"] == "epoch"]
     assert len(epochs) == 3
     assert epochs[-1][scoring] == pytest.approx(est.score(X, Y))
+
+
+def test_lbfgs_calls_callbacks_per_iteration_and_honours_a_stop():
+    cb = StopAfter(3)
+    est = MLPClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=50, random_state=0)
+    est.set_callbacks(cb).fit(X, y)
+    assert est.n_iter_ == 3
+    assert cb.events.count(("end", "epoch")) == 3
+    assert cb.events[-1] == "teardown"
+    assert cb.scores[-1] == est.score(X, y)  # the model of the third iteration
+    assert est.loss_ == pytest.approx(MLPClassifier(
+        hidden_layer_sizes=(5,), solver="lbfgs", max_iter=50, random_state=0
+    ).set_callbacks(StopAfter(3)).fit(X, y).loss_)
+
+
+def test_convergence_warning_comes_after_the_progress_bar_closed(monkeypatch):
+    """A warning printed while the bar is open breaks its line: the bar
+    closes first."""
+    import fastnn._callbacks as callbacks
+
+    order = []
+    monkeypatch.setattr(callbacks._ProgressBar, "close", lambda self: order.append("close"))
+    for solver in ("adam", "lbfgs"):
+        order.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = lambda *a, **k: order.append("warning")
+            MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, solver=solver, progress=True,
+                          random_state=0).fit(X, y)
+        assert order == ["close", "warning"], solver

@@ -47,3 +47,27 @@ def test_lbfgs_model_has_no_curve():
         est = MLPClassifier(solver="lbfgs", max_iter=5).fit(X, y)
     with pytest.raises(ValueError, match="no loss_curve_"):
         LossCurveDisplay.from_estimator(est)
+
+
+def test_from_a_fitted_pipeline_marks_the_kept_epoch():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(
+        max_iter=30, early_stopping=True, n_iter_no_change=3, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(X, y)
+    mlp = pipe[-1]
+    disp = LossCurveDisplay.from_estimator(pipe)
+    np.testing.assert_allclose(disp.lines_[0].get_ydata(), mlp.loss_curve_)
+    assert disp.kept_epoch == int(np.argmax(mlp.validation_scores_)) + 1
+    assert disp.kept_line_.get_xdata()[0] == disp.kept_epoch
+
+
+def test_unfitted_pipeline_is_named_as_not_fitted():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with pytest.raises(ValueError, match="final step of the Pipeline.*is not fitted"):
+        LossCurveDisplay.from_estimator(make_pipeline(StandardScaler(), MLPClassifier()))

@@ -210,3 +210,107 @@ def test_read_only_input_trains(solver, batch_size):
         warnings.simplefilter("ignore")
         est.fit(X, y)
     assert est.predict(X).shape == (20,)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+def test_class_weight_gets_the_sample_weight_checks(solver, bad):
+    with pytest.raises(ValueError, match="class_weight must give every class a finite"):
+        MLPClassifier(solver=solver, class_weight={0: bad, 1: 1.0}, max_iter=2).fit(X, y_cls)
+
+
+def test_lbfgs_overflow_raises_and_leaves_model_unchanged():
+    est = MLPRegressor(solver="lbfgs", max_iter=5, random_state=0, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y_reg)
+        before = pickle.dumps(est)
+        with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+            est.fit(X * 1e300, y_reg)
+    assert pickle.dumps(est) == before
+
+
+def test_divergence_message_keeps_scikit_learns_sentence():
+    with pytest.raises(ValueError, match=(
+        "Solver produced non-finite parameter weights. The input data may contain large"
+        " values and need to be preprocessed.")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            MLPRegressor(max_iter=3).fit(X * 1e300, y_reg)
+
+
+def test_diverging_fit_with_early_stopping_keeps_the_best_epoch():
+    """scikit-learn#29504: early stopping returns the best epoch's model,
+    with NaN on record for the epoch that diverged, and says so."""
+    from sklearn.datasets import load_iris
+
+    Xi, yi = load_iris(return_X_y=True)
+    est = MLPRegressor(hidden_layer_sizes=100, activation="identity", solver="sgd",
+                       learning_rate_init=1, max_iter=20, early_stopping=True, random_state=0)
+    with pytest.warns(RuntimeWarning, match="best validation score"):
+        est.fit(Xi, yi)
+    assert np.isnan(est.validation_scores_[-1]) and isinstance(est.validation_scores_[-1], float)
+    assert not np.isfinite(est.loss_curve_[-1])
+    assert len(est.loss_curve_) == len(est.validation_scores_) == est.n_iter_
+    assert est.best_validation_score_ == np.nanmax(est.validation_scores_)
+    assert all(np.isfinite(c).all() for c in est.coefs_)
+    assert np.isfinite(est.predict(Xi)).all()
+
+
+def test_early_stopping_split_names_the_users_class():
+    Xs, ys = [[1, 2], [2, 3], [3, 4], [4, 5]], ["a", "a", "a", "b"]
+    with pytest.raises(ValueError, match=r"too few members are: \['True'\].*\['b'\]"):
+        MLPClassifier(early_stopping=True).fit(Xs, ys)
+
+
+def test_early_stopping_with_no_validation_fraction_names_the_parameter():
+    with pytest.raises(ValueError, match="validation_fraction=0 holds out nothing"):
+        MLPRegressor(early_stopping=True, validation_fraction=0).fit(X, y_reg)
+
+
+_CORRUPT = """
+import itertools, warnings
+import numpy as np, scipy.sparse as sp
+from fastnn import MLPClassifier
+warnings.simplefilter("ignore")
+y = np.arange(30) % 2
+for case, fmt, call in itertools.product(
+        ["index_past_the_end", "negative_index", "indptr_past_the_data", "indptr_decreasing"],
+        ["csr", "csc"], ["adam", "lbfgs", "predict"]):
+    X = sp.random(30, 5, density=0.4, format=fmt, random_state=0)
+    model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)
+    if case == "index_past_the_end":
+        X.indices[3] = 10**6
+    elif case == "negative_index":
+        X.indices[3] = -5
+    elif case == "indptr_past_the_data":
+        X.indptr[-2:] += 100
+    else:
+        X.indptr[2], X.indptr[3] = X.indptr[3], X.indptr[2]
+    try:
+        if call == "predict":
+            model.predict(X)
+        else:
+            MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, solver=call).fit(X, y)
+        print(case, fmt, call, "no error")
+    except ValueError as exc:
+        print(case, fmt, call, "ValueError:", exc)
+"""
+
+
+def test_corrupt_sparse_structure_is_a_clear_error():
+    """An index past the matrix, a negative index or a corrupt indptr is a
+    ValueError before any kernel runs, in fit and predict (in a subprocess:
+    an out-of-bounds access would crash the interpreter)."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _CORRUPT], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert len(lines) == 24, run.stdout
+    for line in lines:
+        assert "ValueError:" in line, line
+        # scipy's own check sees some corrupt indptrs first, in its words
+        assert "corrupt" in line or "index pointer" in line, line

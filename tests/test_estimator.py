@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn.neural_network as sk
+from numpy.testing import assert_almost_equal
 from scipy.optimize import check_grad
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
@@ -283,3 +284,47 @@ def test_targets_binarized_in_chunks_as_a_whole(kind):
         Y = _binarized(lb, y, dtype, chunk=7)
         assert Y.dtype == dtype
         np.testing.assert_array_equal(Y, lb.transform(y).astype(dtype))
+
+
+def test_weights_assigned_by_hand_are_trained():
+    """scikit-learn's test_fit: coefs_/intercepts_ (and a few attributes)
+    set by hand, then partial_fit; one SGD step from those weights."""
+    X1, y1 = np.array([[0.6, 0.8, 0.7]]), np.array([0])
+    mlp = MLPClassifier(solver="sgd", learning_rate_init=0.1, alpha=0.1, activation="logistic",
+                        random_state=1, max_iter=1, hidden_layer_sizes=2, momentum=0)
+    mlp.coefs_ = [np.array([[0.1, 0.2], [0.3, 0.1], [0.5, 0]]), np.array([[0.1], [0.2]])]
+    mlp.intercepts_ = [np.array([0.1, 0.1]), np.array([1.0])]
+    mlp.partial_fit(X1, y1, classes=[0, 1])
+    # scikit-learn's worked example
+    assert_almost_equal(mlp.coefs_[0], np.array([[0.098, 0.195756], [0.2956664, 0.096008],
+                                                 [0.4939998, -0.002244]]), decimal=3)
+    assert_almost_equal(mlp.coefs_[1], np.array([[0.04706], [0.154089]]), decimal=3)
+    assert_almost_equal(mlp.intercepts_[0], np.array([0.098333, 0.09626]), decimal=3)
+    assert_almost_equal(mlp.intercepts_[1], np.array(0.9235), decimal=3)
+    assert mlp.n_iter_ == 1 and mlp.n_features_in_ == 3
+
+
+def test_warm_start_trains_a_custom_initialization():
+    Xw = np.random.RandomState(0).standard_normal((50, 3))
+    yw = Xw @ [1.0, -2.0, 0.5]
+    est = MLPRegressor(hidden_layer_sizes=(4,), warm_start=True, max_iter=5, random_state=0)
+    est.coefs_ = [np.full((3, 4), 0.1), np.full((4, 1), 0.1)]
+    est.intercepts_ = [np.zeros(4), np.zeros(1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(Xw, yw)
+    assert est.n_iter_ == 5 and len(est.loss_curve_) == 5
+    # trained from those weights: every hidden unit still equal to the others
+    np.testing.assert_allclose(est.coefs_[0], est.coefs_[0][:, :1].repeat(4, axis=1))
+
+
+@pytest.mark.parametrize("model_dtype,batch_dtype", [(np.float64, np.float32),
+                                                     (np.float32, np.float64)])
+def test_partial_fit_keeps_the_models_dtype(model_dtype, batch_dtype):
+    Xp = np.random.RandomState(0).standard_normal((60, 3))
+    yp = (Xp[:, 0] > 0).astype(int)
+    est = MLPClassifier(hidden_layer_sizes=(5,), random_state=0)
+    est.partial_fit(Xp.astype(model_dtype), yp, classes=[0, 1])
+    est.partial_fit(Xp.astype(batch_dtype), yp)
+    assert all(c.dtype == model_dtype for c in est.coefs_ + est.intercepts_)
+    assert est._optimizer.state1.dtype == model_dtype

@@ -93,3 +93,32 @@ def test_validation_data_needs_a_stochastic_solver():
 def test_unknown_scorer_is_a_clear_error():
     with pytest.raises(ValueError, match="scoring='nonsense' is neither 'loss' nor a scikit-learn"):
         quiet(MLPClassifier(early_stopping=True, scoring="nonsense", max_iter=2).fit, X, y)
+
+
+def test_partial_fit_records_one_validation_point_per_call():
+    est = MLPClassifier(random_state=0)
+    for start in range(0, 300, 100):
+        quiet(est.partial_fit, X_tr[start:start + 100], y_tr[start:start + 100],
+              classes=np.unique(y), X_val=X_val, y_val=y_val)
+    assert len(est.validation_loss_curve_) == len(est.loss_curve_) == 3
+    assert est.validation_loss_curve_[-1] == pytest.approx(
+        log_loss(y_val, est.predict_proba(X_val)))
+    reg = MLPRegressor(random_state=0)
+    quiet(reg.partial_fit, X_tr, X_tr[:, 0], X_val=X_val, y_val=X_val[:, 0])
+    assert len(reg.validation_loss_curve_) == 1
+
+
+def test_x_val_through_a_pipeline_is_transformed_with_transform_input():
+    """The README's recipe: metadata routing and Pipeline(transform_input=)
+    give the MLP the validation set as the pipeline's steps transform it."""
+    import sklearn
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X_big, X_val_big = X_tr * 100 + 50, X_val * 100 + 50
+    with sklearn.config_context(enable_metadata_routing=True):
+        mlp = MLPClassifier(max_iter=5, random_state=0).set_fit_request(X_val=True, y_val=True)
+        pipe = Pipeline([("scale", StandardScaler()), ("mlp", mlp)], transform_input=["X_val"])
+        quiet(pipe.fit, X_big, y_tr, X_val=X_val_big, y_val=y_val)
+    assert pipe[-1].validation_loss_curve_[-1] == pytest.approx(
+        log_loss(y_val, pipe.predict_proba(X_val_big)))
