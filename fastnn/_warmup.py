@@ -43,10 +43,15 @@ def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None):
             n_jobs = os.cpu_count() or 1
         n_jobs = max(1, min(4, n_jobs))
     where = _cache.cache_dir()
+    if where is None:
+        where_said = "none (no usable cache directory: nothing will be kept)"
+    elif not _cache.cache_writable():
+        where_said = f"{where} (read-only: what is compiled here is not kept)"
+    else:
+        where_said = where
     if verbose:
         print(f"fastnn warmup: {len(tasks)} kernel tasks on {n_jobs} process(es); cache: "
-              f"{where or 'none (numba found no cache directory: nothing will be kept)'}",
-              file=out, flush=True)
+              f"{where_said}", file=out, flush=True)
     start = time.perf_counter()
     compiled = []
     if n_jobs == 1:
@@ -69,6 +74,6 @@ def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None):
     seconds = time.perf_counter() - start
     if verbose:
         print(f"fastnn warmup: {len(compiled)} kernels compiled, the others loaded from the "
-              f"cache, in {seconds:.1f} s; cache: {where}", file=out, flush=True)
+              f"cache, in {seconds:.1f} s; cache: {where_said}", file=out, flush=True)
     return {"compiled": compiled, "tasks": len(tasks), "seconds": seconds, "cache_dir": where,
             "n_jobs": n_jobs}

@@ -19,6 +19,23 @@ units a kernel call needs before the call runs:
   takes, where the cache lives and how to compile ahead.
 - ``reporting(callback)`` lets the estimators show compiles in their own
   output (``verbose``, ``progress``).
+
+Where the cache lives, and when it is not used (``kernel_cache``)
+------------------------------------------------------------------
+
+The cache is an optimization, never a point of failure. fastnn picks one
+directory for the process: ``NUMBA_CACHE_DIR`` (under it, numba's
+subdirectory for this package) when that is set; else the package's own
+``__pycache__``, then numba's user-wide directory (``~/.cache/numba``).
+A cache entry is a pickle, and loading one runs code, so a directory is
+used only if it is *safe*: owned by this user or by root, and writable
+by no one else (group or world); files in it are loaded under the same
+rule. A safe directory this process cannot write (a cache prepared in a
+read-only image) is loaded from, and nothing is written to it. With no
+usable directory, kernels compile in memory. An entry that cannot be read
+(truncated, corrupt, from another build) is a miss; one that cannot be
+written (disk full) stays in memory. Each of these is said once per
+process, as a RuntimeWarning.
 """
 
 import os
@@ -29,7 +46,9 @@ import warnings
 import zlib
 from contextlib import contextmanager
 
-from numba.core import event
+from numba.core import config, event
+from numba.core.caching import (CompileResultCacheImpl, FunctionCache, NullCache,
+                                _CacheLocator, _SourceFileBackedLocatorMixin)
 
 #: How long a process waits for another one's compile of a unit before it
 #: compiles the unit itself (seconds; FASTNN_COMPILE_WAIT overrides).
@@ -70,14 +89,176 @@ def compiled_units():
 
 
 def cache_dir():
-    """The directory numba caches fastnn's CPU kernels in (None when numba
-    found no usable one)."""
-    from .epochs import minibatch_epoch
+    """The directory fastnn's CPU kernels are cached in (None when there is
+    no usable one: they compile in memory)."""
+    return _store()[0]
 
+
+def cache_writable():
+    """Whether kernels compiled here are kept in ``cache_dir()``."""
+    return _store()[1]
+
+
+def _warn_once(key, message):
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(f"fastnn: {message}", RuntimeWarning, stacklevel=3)
+
+
+_warned = set()
+
+
+def unsafe(path):
+    """Why ``path`` (a file or directory) must not be loaded from, or None:
+    another user (root aside) owns it or may write to it."""
+    st = os.stat(path)
+    if st.st_uid not in (os.getuid(), 0):
+        return f"{path} belongs to another user (uid {st.st_uid})"
+    if st.st_mode & 0o022:
+        return f"{path} is writable by other users (mode {st.st_mode & 0o777:o})"
+    return None
+
+
+def _writable(directory):
     try:
-        return minibatch_epoch._cache._cache_path
-    except AttributeError:  # no cache for this dispatcher
-        return None
+        import tempfile
+
+        tempfile.TemporaryFile(dir=directory).close()
+        return True
+    except OSError:
+        return False
+
+
+def _choose_store():
+    """``(directory, writable)`` for this process's cache, or ``(None,
+    False)``; see the module's docstring."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    subpath = _CacheLocator.get_suitable_cache_subpath(__file__)
+    if config.CACHE_DIR:
+        candidates = [os.path.join(config.CACHE_DIR, subpath)]
+    else:
+        from numba.misc.appdirs import AppDirs
+
+        user_dir = AppDirs(appname="numba", appauthor=False).user_cache_dir
+        candidates = [os.path.join(here, "__pycache__"), os.path.join(user_dir, subpath)]
+    reasons = []
+    for directory in candidates:
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError:
+            pass
+        if not os.path.isdir(directory):
+            reasons.append(f"{directory} cannot be created")
+            continue
+        why = unsafe(directory)
+        if why:
+            reasons.append(why)
+            continue
+        if _writable(directory):
+            return directory, True
+        if any(name.endswith(".nbi") for name in os.listdir(directory)):
+            return directory, False  # a prepared, read-only cache
+        reasons.append(f"{directory} is read-only and holds no kernels")
+    if any("other user" in r for r in reasons) or config.CACHE_DIR:
+        # Said once: not the quiet case of a read-only install without a home.
+        _warn_once("store", "not using a kernel cache (" + "; ".join(reasons) + "): kernels "
+                   "compile in memory, in every process. See the README's section on the "
+                   "kernel cache.")
+    return None, False
+
+
+def _store():
+    if "store" not in _state:
+        _state["store"] = _choose_store()
+    return _state["store"]
+
+
+class _Locator(_SourceFileBackedLocatorMixin, _CacheLocator):
+    """numba's cache locator for fastnn's kernels: the directory ``_store``
+    chose."""
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = _store()[0]
+
+    def get_cache_path(self):
+        return self._cache_path
+
+    def ensure_cache_path(self):
+        if not _store()[1]:
+            raise OSError(f"{self._cache_path} is read-only")
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        return cls(py_func, py_file) if _store()[0] and os.path.exists(py_file) else None
+
+
+class _Impl(CompileResultCacheImpl):
+    _locator_classes = [_Locator]
+
+
+class _KernelCache(FunctionCache):
+    """numba's cache of one kernel, where an entry that cannot be read or
+    written is a miss, and files unsafe to load are not loaded."""
+
+    _impl_class = _Impl
+
+    def load_overload(self, sig, target_context):
+        files = self._cache_file
+        try:
+            for path in (files._index_path, *(files._data_path(n) for n in _data_names(files))):
+                why = unsafe(path) if os.path.exists(path) else None
+                if why:
+                    _warn_once(("unsafe", self._cache_path), f"not loading kernels from the "
+                               f"cache: {why}. Compiling them in memory.")
+                    return None
+            return super().load_overload(sig, target_context)
+        except Exception as exc:  # truncated, corrupt, unreadable
+            _warn_once(("load", self._cache_path), f"a kernel cache entry in "
+                       f"{self._cache_path} could not be read ({type(exc).__name__}: {exc}); "
+                       "compiling it in memory. Delete the damaged files, or run "
+                       f"{WARMUP_HINT}, to rebuild them.")
+            return None
+
+    def save_overload(self, sig, data):
+        if not _store()[1]:
+            return  # a read-only cache: the kernel stays in memory
+        try:
+            try:
+                super().save_overload(sig, data)
+            except OSError:
+                raise
+            except Exception:  # an unreadable index (the entry was a miss): start it afresh
+                self._cache_file._save_index({})
+                super().save_overload(sig, data)
+        except Exception as exc:  # disk full, permissions changed
+            _warn_once(("save", self._cache_path), f"a kernel could not be written to the "
+                       f"cache in {self._cache_path} ({type(exc).__name__}: {exc}); it stays "
+                       "in memory for this process.")
+
+
+def _data_names(files):
+    """The data files the index of ``files`` (numba's IndexDataCacheFile)
+    names, without loading anything but its file names."""
+    prefix = files._index_name[: -len(".nbi")] + "."
+    try:
+        names = os.listdir(files._cache_path)
+    except OSError:
+        return []
+    return [n for n in names if n.startswith(prefix) and n.endswith(".nbc")]
+
+
+def kernel_cache(py_func):
+    """The cache of the kernel ``py_func``: a ``_KernelCache`` in this
+    process's directory, or none (``NullCache``)."""
+    if _store()[0] is None:
+        return NullCache()
+    try:
+        return _KernelCache(py_func)
+    except Exception as exc:
+        _warn_once(("cache", type(exc)), f"kernels compile in memory: {exc}")
+        return NullCache()
 
 
 @contextmanager
@@ -203,9 +384,16 @@ def ensure(units, what):
 
 def _notice(what, estimate):
     """The one line on stderr, the first time a process compiles."""
-    where = cache_dir() or "memory only (numba found no cache directory)"
+    where = cache_dir()
+    if where is None:
+        later = "no usable cache directory, so every process compiles them"
+    elif not cache_writable():
+        later = f"the cache in {where} is read-only, so every process compiles them"
+    else:
+        later = f"later fits load them from {where}"
+    once = ", once" if where is not None and cache_writable() else ""
     sys.stderr.write(
-        f"fastnn: compiling {what} for this machine, once (about "
-        f"{max(1, round(estimate))} s); "
-        f"later fits load them from {where}. To compile every kernel ahead: {WARMUP_HINT}\n")
+        f"fastnn: compiling {what} for this machine{once} (about "
+        f"{max(1, round(estimate))} s); {later}. To compile every kernel ahead: "
+        f"{WARMUP_HINT}\n")
     sys.stderr.flush()

@@ -32,16 +32,26 @@ layer component took 0.45-0.6 s to compile that way, 0.2 s like this).
 """
 
 from llvmlite import ir
-from numba import cfunc, njit, types
+from numba import njit, types
 from numba.core import cgutils
+from numba.core.ccallback import CFunc
 from numba.extending import intrinsic
 
-_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
+from ._cache import kernel_cache
 
-#: Drivers: called from Python. No C callback wrapper (``no_cfunc_wrapper``):
-#: drivers are never passed as function pointers, and each wrapper costs
-#: compile time.
-jit = njit(no_cfunc_wrapper=True, **_OPTIONS)
+#: Caching is fastnn's own (``_cache.kernel_cache``), not numba's
+#: ``cache=True``, which makes import fail where no directory is writable.
+_OPTIONS = dict(nogil=True, error_model="numpy")
+
+
+def jit(py_func):
+    """Drivers: called from Python, cached on disk. No C callback wrapper
+    (``no_cfunc_wrapper``): drivers are never passed as function pointers,
+    and each wrapper costs compile time."""
+    dispatcher = njit(no_cfunc_wrapper=True, **_OPTIONS)(py_func)
+    dispatcher._cache = kernel_cache(py_func)
+    return dispatcher
+
 
 #: Helpers, inlined into their callers before typing: neither compiled nor
 #: linked nor cached on their own (called from Python, as the tests do,
@@ -49,7 +59,7 @@ jit = njit(no_cfunc_wrapper=True, **_OPTIONS)
 #: helper's whole code at every call site before it drops any branch, so
 #: helpers stay small, and a choice among codes is made in the component's
 #: own body.
-jit_inline = njit(inline="always", no_cfunc_wrapper=True, **dict(_OPTIONS, cache=False))
+jit_inline = njit(inline="always", no_cfunc_wrapper=True, **_OPTIONS)
 
 #: For sums whose order is free (the L2 penalty's value, never a gradient
 #: or a parameter): ``reassoc`` alone lets LLVM vectorize the reduction;
@@ -59,7 +69,7 @@ jit_inline = njit(inline="always", no_cfunc_wrapper=True, **dict(_OPTIONS, cache
 #: cache of its own would be an index that processes compiling different
 #: components write at once.
 jit_sum = njit(fastmath={"reassoc"}, no_cpython_wrapper=True, no_cfunc_wrapper=True,
-               **dict(_OPTIONS, cache=False))
+               **_OPTIONS)
 
 
 def component(py_func, signature, name):
@@ -71,7 +81,11 @@ def component(py_func, signature, name):
     through ``caller(signature)``: one driver compile serves every
     component of that signature."""
     py_func.__name__ = py_func.__qualname__ = name
-    return cfunc(signature, **_OPTIONS)(py_func)
+    args, restype = signature.args, signature.return_type
+    compiled = CFunc(py_func, (args, restype), locals={}, options=_OPTIONS)
+    compiled._cache = kernel_cache(py_func)
+    compiled.compile()
+    return compiled
 
 
 def caller(signature):
