@@ -14,7 +14,8 @@ Sections (each can be picked with ``--only``, together with workload names):
 
 workloads
     Each workload is fitted by every library with the same parameters on
-    the same standardized data. fastnn gets one warm-up fit first (Numba
+    the same standardized data (the sparse S1 and S2 as they are; no
+    GFLOP/s or bound for them, and no PyTorch). fastnn gets one warm-up fit first (Numba
     kernels loaded or compiled; reported as "first fit") and PyTorch a
     1-epoch warm-up; then the libraries take turns for ``repeats`` timed
     fits each (scikit-learn's are capped at 2 on W2 in full mode, see the
@@ -44,7 +45,7 @@ scaling
 
 ``--quick`` (about a minute on 2 cores) trains W2, W3 and W4 on 10% of their
 training rows (marked "quick-scaled"), does 1 timed fit, skips PyTorch
-(unless ``--torch``), the digits extras and the predict probe, and shrinks
+(unless ``--torch``), the digits and sparse extras and the predict probe, and shrinks
 the scaling sweeps. Results go to ``OUT/results.json`` (everything, raw
 times included) and, with matplotlib, ``OUT/speedup.png``,
 ``OUT/loss_curves.png``, ``OUT/scaling_n.png`` and ``OUT/scaling_width.png``;
@@ -67,6 +68,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import sklearn.neural_network
 
 import measure
@@ -121,6 +123,7 @@ def run_workload(w, quick, repeats, torch_mod, blas):
         "fastnn": getattr(fastnn, w.estimator),
     }
     lbfgs = w.params.get("solver") == "lbfgs"
+    sparse = sp.issparse(X_train)  # no dense products to count or bound
     n_train = int(X_train.shape[0])
     result = {
         "description": w.description,
@@ -151,8 +154,8 @@ def run_workload(w, quick, repeats, torch_mod, blas):
     if torch_mod is not None:
         import torch_ref
 
-        if not torch_ref.supported(w.params):
-            result["torch"] = {"skipped": "configuration not mirrored in PyTorch (lbfgs)"}
+        if sparse or not torch_ref.supported(w.params):
+            result["torch"] = {"skipped": "configuration not mirrored in PyTorch (lbfgs, sparse)"}
         else:
             dtype = np.dtype(w.dtype)
             makers["torch"] = lambda: torch_ref.TorchMLP(w.estimator, w.params, n_epochs, dtype)
@@ -169,7 +172,7 @@ def run_workload(w, quick, repeats, torch_mod, blas):
     batch = w.params.get("batch_size", "auto")
     batch = min(200, n_train) if batch == "auto" else int(batch)
     products = None
-    if not lbfgs and batch > 1 and "fastnn" not in errors:
+    if not lbfgs and not sparse and batch > 1 and "fastnn" not in errors:
         products = measure.products_runner(measure.network_units(est), n_train, batch,
                                            np.dtype(w.dtype))
 
@@ -216,7 +219,7 @@ def run_workload(w, quick, repeats, torch_mod, blas):
             "n_iter": int(est.n_iter_),
             "loss_curve": [float(v) for v in (getattr(est, "loss_curve_", None) or [])] or None,
         }
-        _add_rates(entry, units, n_train, blas_rate, lbfgs)
+        _add_rates(entry, None if sparse else units, n_train, blas_rate, lbfgs)
         if lib == "fastnn":
             entry["first_fit_s"] = first_fit
         result[lib] = entry

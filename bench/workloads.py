@@ -4,7 +4,9 @@ Every data set is split with ``train_test_split(test_size=0.25,
 random_state=0)`` and standardized with a ``StandardScaler`` fitted on the
 training part (regression targets are standardized with the training mean
 and standard deviation as well). Every estimator gets ``random_state=0``.
-All workloads except W1 train for a fixed number of epochs
+The sparse workloads' data (S1, S2: hashed-text-like CSR, values in
+[0, 1)) is not standardized. All workloads except W1 train for a fixed
+number of epochs
 (``tol=0, n_iter_no_change=max_iter``), so the work done does not depend on
 the loss trajectory.
 
@@ -16,6 +18,7 @@ shuffled) training rows of the large workloads; such results are labelled
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -62,11 +65,26 @@ def _regression_50k():
     return X, y, True
 
 
+def _hashed(n_features, n=5000, per_row=40):
+    """Rows like hashed text features: ``per_row`` stored entries a row at
+    random columns of ``n_features``, labels from a sparse linear model."""
+    rng = np.random.RandomState(0)
+    cols = np.sort(rng.randint(0, n_features, size=(n, per_row)), axis=1).ravel()
+    X = sp.csr_matrix((rng.rand(n * per_row), cols, np.arange(n + 1) * per_row),
+                      shape=(n, n_features))
+    X.sum_duplicates()
+    w = rng.standard_normal(n_features) * (rng.rand(n_features) < 0.05)
+    score = X @ w
+    return X, (score > np.median(score)).astype(int), False
+
+
 DATASETS = {
     "digits": _digits,
     "classif-20k": _classif_20k,  # W2
     "classif-100k": _classif_100k,  # W3
     "regression-50k": _regression_50k,  # W4
+    "hashed-2^18": lambda: _hashed(2**18),  # S1
+    "hashed-2^16": lambda: _hashed(2**16),  # S2
 }
 
 
@@ -112,6 +130,18 @@ WORKLOADS = [
         fixed_epochs(5, hidden_layer_sizes=(100,), solver="sgd", batch_size=1, learning_rate_init=0.001),
         full_only=True,
     ),
+    Workload(
+        "S1", "5k x 2^18 sparse (40 stored a row), (20,) adam, 3 epochs",
+        "hashed-2^18", "MLPClassifier",
+        fixed_epochs(3, hidden_layer_sizes=(20,)),
+        full_only=True, sklearn_repeats=3,
+    ),
+    Workload(
+        "S2", "5k x 2^16 sparse (40 stored a row), (20,) lbfgs, 30 iterations",
+        "hashed-2^16", "MLPClassifier",
+        fixed_epochs(30, hidden_layer_sizes=(20,), solver="lbfgs"),
+        full_only=True,
+    ),
 ]
 
 WORKLOADS_BY_NAME = {w.name: w for w in WORKLOADS}
@@ -126,8 +156,9 @@ def load_split(dataset):
     if dataset not in _split_cache:
         X, y, is_regression = DATASETS[dataset]()
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+        if not sp.issparse(X):
+            scaler = StandardScaler().fit(X_train)
+            X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
         if is_regression:
             mean, std = y_train.mean(), y_train.std()
             y_train, y_test = (y_train - mean) / std, (y_test - mean) / std
@@ -143,6 +174,8 @@ def workload_data(workload, quick=False):
         n = max(1, int(round(workload.quick_fraction * X_train.shape[0])))
         X_train, y_train = X_train[:n], y_train[:n]
     dtype = np.dtype(workload.dtype)
+    if sp.issparse(X_train):
+        return X_train.astype(dtype), X_test.astype(dtype), y_train, y_test
     return (
         np.ascontiguousarray(X_train, dtype=dtype),
         np.ascontiguousarray(X_test, dtype=dtype),

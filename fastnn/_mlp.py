@@ -370,7 +370,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         if params is None:
             units = np.array([c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]])
             dtype = np.float32 if (X.dtype == np.float32 and self.coefs_[0].dtype == np.float32) else np.float64
-            params = pack(self.coefs_, self.intercepts_, dtype)
+            params = pack(self.coefs_, self.intercepts_, dtype, reuse=True)
         dtype = params.dtype
         hidden_code, act_param, out_code, _, _ = self._codes(dtype)
         units = np.asarray(units, dtype=np.int64)

@@ -22,10 +22,24 @@ def init_params(units, activation, random_state, dtype):
     return pack(coefs, intercepts, dtype)
 
 
-def pack(coefs, intercepts, dtype):
-    """One flat C-contiguous buffer of ``dtype`` from the per-layer arrays."""
-    parts = [np.asarray(c).ravel() for c in coefs] + [np.asarray(b).ravel() for b in intercepts]
-    return np.concatenate(parts).astype(dtype, copy=False)
+def pack(coefs, intercepts, dtype, reuse=False):
+    """One flat C-contiguous buffer of ``dtype`` from the per-layer arrays.
+    With ``reuse``, the buffer they are views of when they still are (as a
+    fit leaves them), not a copy: for callers that only read it."""
+    parts = [np.asarray(c) for c in coefs] + [np.asarray(b) for b in intercepts]
+    if reuse:
+        base = parts[0].base
+        if (isinstance(base, np.ndarray) and base.dtype == dtype and base.ndim == 1
+                and base.flags.c_contiguous and all(p.base is base for p in parts)
+                and sum(p.size for p in parts) == base.size):
+            start = base.ctypes.data
+            for p in parts:
+                if p.ctypes.data != start or not p.flags.c_contiguous:
+                    break
+                start += p.nbytes
+            else:
+                return base
+    return np.concatenate([p.ravel() for p in parts]).astype(dtype, copy=False)
 
 
 def unpack(params, units):

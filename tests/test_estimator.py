@@ -328,3 +328,63 @@ def test_partial_fit_keeps_the_models_dtype(model_dtype, batch_dtype):
     est.partial_fit(Xp.astype(batch_dtype), yp)
     assert all(c.dtype == model_dtype for c in est.coefs_ + est.intercepts_)
     assert est._optimizer.state1.dtype == model_dtype
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_sparse_first_layer_matches_dense_in_chunks(monkeypatch, in_place, dtype, solver):
+    """Sparse rows feed the first layer in place, or gathered dense where X
+    is dense enough: either way the same model as dense input, for both
+    dtypes, several layers, and chunks of a few rows."""
+    import fastnn._training as training
+    from fastnn.kernels import cpu
+
+    monkeypatch.setattr(cpu, "IN_PLACE_DENSITY", 1.0 if in_place else 0.0)
+    monkeypatch.setattr(training, "CHUNK_ROWS", 7)
+    monkeypatch.setattr("fastnn._mlp.CHUNK_ROWS", 7)
+    rng = np.random.RandomState(1)
+    X = (rng.standard_normal((60, 30)) * (rng.uniform(size=(60, 30)) < 0.1)).astype(dtype)
+    X[5] = 0.0  # a row with no stored entry
+    y = rng.randint(0, 3, 60)
+    params = dict(solver=solver, hidden_layer_sizes=(6, 5), max_iter=4, random_state=0,
+                  batch_size=16)
+    dense = quiet(MLPClassifier(**params).fit, X, y)
+    sparse = quiet(MLPClassifier(**params).fit, sp.csr_matrix(X), y)
+    tol = dict(rtol=2e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-12)
+    for a, b in zip(dense.coefs_ + dense.intercepts_, sparse.coefs_ + sparse.intercepts_):
+        assert b.dtype == dtype
+        np.testing.assert_allclose(b, a, **tol)
+    np.testing.assert_allclose(sparse.predict_proba(sp.csr_matrix(X)), dense.predict_proba(X),
+                               **tol)
+
+
+def test_wide_sparse_input_is_never_densified():
+    """Hashed text features: 2**20 columns, 40 stored entries a row. The
+    memory of predict and of training grows with the non-zeros and the
+    weights, not with rows x columns (a dense batch of 200 rows would be
+    1.6 GB, a predict chunk of 4096 rows 34 GB)."""
+    import tracemalloc
+
+    rng = np.random.RandomState(0)
+    n, d, k = 600, 2**20, 40
+    cols = np.sort(rng.randint(0, d, size=(n, k)), axis=1).ravel()
+    X = sp.csr_matrix((rng.rand(n * k), cols, np.arange(n + 1) * k), shape=(n, d))
+    X.sum_duplicates()
+    y = rng.randint(0, 2, n)
+    est = MLPClassifier(hidden_layer_sizes=(2,), max_iter=2, random_state=0)
+    quiet(est.fit, X[:50], y[:50])  # compiled, so the traced part is the fit itself
+    weights = sum(c.nbytes for c in est.coefs_)  # 16 MiB
+    lbfgs = MLPClassifier(hidden_layer_sizes=(2,), solver="lbfgs", max_iter=2)
+    # Allowed: the parameters, the optimizer state and their copies, X's
+    # copies; for lbfgs, SciPy's 2 x 10 history vectors of the parameters
+    # too. A dense chunk of X's rows would be 600 x 2**20 x 8 bytes, 5 GB.
+    for run, bound in ((lambda: quiet(est.fit, X, y), 12), (lambda: est.predict(X), 12),
+                       (lambda: quiet(lbfgs.fit, X, y), 50)):
+        tracemalloc.start()
+        try:
+            run()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < bound * weights + 10 * X.data.nbytes, (bound, peak)

@@ -38,15 +38,15 @@ def step(fn, mode, params, s1, s2, grad, n, n_coef, alpha, sw_sum, lr, momentum,
 
 @jit
 def forward(hidden, head, size, acts, dacts, x, n, cap, params, units, act_param, train, drop,
-            seed, row0):
+            seed, row0, none):
     """The forward pass of the training drivers, the output activation
-    included, on the n rows of ``x``; returns the output block's offset (in
-    entries)."""
+    included, on the n rows of dense ``x``; returns the output block's
+    offset (in entries). ``none``: an empty int64 array."""
     n_coef, width = n_coef_and_width(units)
     n_out = units[units.shape[0] - 1]
     mode = layer.TRAIN if train else layer.PREDICT
-    last = forward_layers(acts, dacts, at(x, 0), n, cap, params, units, n_coef, size, hidden,
-                          act_param, mode, drop, seed, row0)
+    last = forward_layers(acts, dacts, at(x, 0), (x, none, none, False, none), n, cap, params,
+                          units, n_coef, size, hidden, act_param, mode, drop, seed, row0)
     z = at(acts, last * size)
     call_head(head, head_mode.PREDICT, z, at(params, (n_coef + width - n_out) * size), z, z, z, z,
               n, n_out, 0.0, 0.0, 0.0, z)
@@ -54,14 +54,15 @@ def forward(hidden, head, size, acts, dacts, x, n, cap, params, units, act_param
 
 
 @jit
-def backward(hidden, size, grad, deltas, acts, dacts, x, n, cap, params, units):
+def backward(hidden, size, grad, deltas, acts, dacts, x, n, cap, params, units, none):
     """The backward pass of the training drivers from the output delta in
     ``deltas``' last block: the output intercept gradient (which the
-    drivers' head forms with the delta), then ``backward_layers``."""
+    drivers' head forms with the delta), then ``backward_layers``; ``x``
+    dense, ``none`` an empty int64 array."""
     n_coef, width = n_coef_and_width(units)
     n_out = units[units.shape[0] - 1]
     last = cap * (width - n_out)
     call_layer(hidden, layer.BIAS, at(deltas, last * size), at(deltas, last * size),
                at(grad, (n_coef + width - n_out) * size), n, n_out, 0.0, 0.0, 0, 0, 0, 0.0)
-    backward_layers(grad, deltas, acts, dacts, at(x, 0), n, cap, params, units, n_coef, size,
-                    hidden, 0.0)
+    backward_layers(grad, deltas, acts, dacts, at(x, 0), (x, none, none, False, none), n, cap,
+                    params, units, n_coef, size, hidden, 0.0)

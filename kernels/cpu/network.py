@@ -22,7 +22,9 @@ from . import activations as layer
 from . import losses as head_mode
 from .activations import call_layer
 from .losses import call_head
-from .pointers import at, clear, copy, gemm
+import numpy as np
+
+from .pointers import at, clear, copy, gemm, typed
 from .optimizers import FINISH, call_step
 from ._jit import jit, jit_inline
 
@@ -68,26 +70,95 @@ def gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows, row_bytes, size)
 
 
 @jit_inline
-def chunk_rows(xb, Xd, data, indices, indptr, is_sparse, rows, start, nb, n_in, size):
-    """A pointer to rows ``start .. start + nb`` of X, dense, ``n_in``
-    entries of ``size`` bytes a row: into dense ``Xd``, or into ``xb``
-    after gathering sparse X's rows there (``rows``: int64 scratch of at
-    least ``nb``)."""
-    if not is_sparse:
-        return at(Xd, start * n_in * size)
+def chunk_rows(xb, Xd, data, indices, indptr, is_sparse, in_place, rows, start, nb, n_in, size):
+    """Rows ``start .. start + nb`` of X as the passes take them (see
+    ``input_product``): their row numbers in ``rows`` (int64 scratch of at
+    least ``nb``); and a pointer to them dense, ``n_in`` entries of
+    ``size`` bytes a row: into dense ``Xd``, or into ``xb`` after gathering
+    sparse X's rows there, unless those are read ``in_place``."""
     for r in range(nb):
         rows[r] = start + r
-    gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[:nb], n_in * size, size)
-    return at(xb, 0)
+    if is_sparse and not in_place:
+        gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[:nb], n_in * size, size)
+        return at(xb, 0)
+    return at(Xd, start * n_in * size)
 
 
 @jit_inline
-def forward_layers(acts, dacts, x, n, cap, params, units, n_coef, size, hidden, act_param, mode,
-                   drop, seed, row0):
-    """Forward the ``n`` rows at pointer ``x`` (n, units[0]) through the
-    hidden layers and the output layer's product into ``acts``; returns the
-    entry offset of the output layer's block, which the head takes from
-    there.
+def _csr_times(O, W, V, indices, indptr, rows, n, fo):
+    """O (n, fo) = X[rows] @ W, X CSR with values ``V``: each output row a
+    sum over the row's stored entries, in index order (as scipy's CSR
+    product), of the entry times its row of W."""
+    for r in range(n):
+        i = rows[r]
+        o = r * fo
+        for j in range(fo):
+            O[o + j] = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            v = V[p]
+            w = indices[p] * fo
+            for j in range(fo):
+                O[o + j] += v * W[w + j]
+
+
+@jit_inline
+def _csr_t_times(G, E, V, indices, indptr, rows, n, fi, fo, beta):
+    """G (fi, fo) = X[rows].T @ E (+ G when ``beta`` is 1), X CSR with
+    values ``V``: each stored entry adds its value times its row of E to
+    its column's row of G."""
+    if beta == 0.0:
+        for k in range(fi * fo):
+            G[k] = 0.0
+    for r in range(n):
+        i = rows[r]
+        e = r * fo
+        for p in range(indptr[i], indptr[i + 1]):
+            v = V[p]
+            g = indices[p] * fo
+            for j in range(fo):
+                G[g + j] += v * E[e + j]
+
+
+@jit_inline
+def input_product(double, x, src, n, fi, fo, W, out):
+    """out (n, fo) = the n input rows @ W (fi, fo), at void pointers: BLAS
+    on the dense rows at ``x``, or, for sparse rows read in place (``src``
+    is ``(data, indices, indptr, in_place, rows)``, the batch's row numbers
+    in ``rows``), a sum over each row's stored entries: the rows are not
+    densified, and the work and memory grow with the non-zeros."""
+    data, indices, indptr, in_place, rows = src
+    if not in_place:
+        gemm(double, False, False, n, fo, fi, x, W, 0.0, out)
+    elif double:
+        _csr_times(typed(out, np.float64), typed(W, np.float64), typed(at(data, 0), np.float64),
+                   indices, indptr, rows, n, fo)
+    else:
+        _csr_times(typed(out, np.float32), typed(W, np.float32), typed(at(data, 0), np.float32),
+                   indices, indptr, rows, n, fo)
+
+
+@jit_inline
+def input_weight_grad(double, x, src, n, fi, fo, dout, beta, G):
+    """G (fi, fo) = input rows.T @ dout (n, fo), plus G when ``beta`` is 1:
+    the first layer's weight gradient, for the input of ``input_product``."""
+    data, indices, indptr, in_place, rows = src
+    if not in_place:
+        gemm(double, True, False, fi, fo, n, x, dout, beta, G)
+    elif double:
+        _csr_t_times(typed(G, np.float64), typed(dout, np.float64),
+                     typed(at(data, 0), np.float64), indices, indptr, rows, n, fi, fo, beta)
+    else:
+        _csr_t_times(typed(G, np.float32), typed(dout, np.float32),
+                     typed(at(data, 0), np.float32), indices, indptr, rows, n, fi, fo, beta)
+
+
+@jit_inline
+def forward_layers(acts, dacts, x, src, n, cap, params, units, n_coef, size, hidden, act_param,
+                   mode, drop, seed, row0):
+    """Forward the ``n`` input rows (at pointer ``x``, (n, units[0]), or
+    sparse: ``src``, see ``input_product``) through the hidden layers and
+    the output layer's product into ``acts``; returns the entry offset of
+    the output layer's block, which the head takes from there.
 
     ``mode`` is the hidden layers' (``layer.PREDICT`` or ``layer.TRAIN``). Training
     writes each hidden layer's derivative into ``dacts`` (laid out as
@@ -106,7 +177,10 @@ def forward_layers(acts, dacts, x, n, cap, params, units, n_coef, size, hidden, 
         fi = units[l]
         fo = units[l + 1]
         out = at(acts, off_a * size)
-        gemm(double, False, False, n, fo, fi, inp, at(params, off_w * size), 0.0, out)
+        if l == 0:
+            input_product(double, x, src, n, fi, fo, at(params, 0), out)
+        else:
+            gemm(double, False, False, n, fo, fi, inp, at(params, off_w * size), 0.0, out)
         if l == n_layers - 1:
             break
         rate = drop[l] if mode == layer.TRAIN else 0.0
@@ -121,7 +195,7 @@ def forward_layers(acts, dacts, x, n, cap, params, units, n_coef, size, hidden, 
 
 
 @jit_inline
-def backward_layers(grad, deltas, acts, dacts, x, n, cap, params, units, n_coef, size, hidden,
+def backward_layers(grad, deltas, acts, dacts, x, src, n, cap, params, units, n_coef, size, hidden,
                     beta):
     """Backpropagate the output delta, which the head wrote into
     ``deltas``' last block together with the output intercept gradient,
@@ -129,8 +203,8 @@ def backward_layers(grad, deltas, acts, dacts, x, n, cap, params, units, n_coef,
     ``dacts``, and write the raw gradient sums into ``grad``: ``a.T @
     delta`` for the weights and ``delta.sum(0)`` for the intercepts, no
     penalty, no normalisation. ``beta`` 0 overwrites ``grad``, 1 adds to
-    it (the chunks of a full batch). x : pointer to the (n, units[0])
-    input rows."""
+    it (the chunks of a full batch). The input rows: as for
+    ``forward_layers``."""
     double = size == 8
     n_layers = units.shape[0] - 1
     off_w = n_coef
@@ -145,21 +219,23 @@ def backward_layers(grad, deltas, acts, dacts, x, n, cap, params, units, n_coef,
         off_b -= fo
         off_a -= cap * fo
         dout = at(deltas, off_a * size)
-        below = off_a - cap * fi  # layer l's input block (l > 0)
-        inp = at(acts, below * size) if l > 0 else x
-        gemm(double, True, False, fi, fo, n, inp, dout, beta, at(grad, off_w * size))
-        if l > 0:
-            dinp = at(deltas, below * size)
-            gemm(double, False, True, n, fi, fo, dout, at(params, off_w * size), 0.0, dinp)
-            # the derivative, and the layer below's intercept gradient
-            call_layer(hidden, layer.BACKWARD, dinp, at(dacts, below * size),
-                       at(grad, (off_b - fi) * size), n, fi, 0.0, 0.0, 0, 0, 0, beta)
+        if l == 0:
+            input_weight_grad(double, x, src, n, fi, fo, dout, beta, at(grad, 0))
+            break
+        below = off_a - cap * fi  # layer l's input block
+        gemm(double, True, False, fi, fo, n, at(acts, below * size), dout, beta,
+             at(grad, off_w * size))
+        dinp = at(deltas, below * size)
+        gemm(double, False, True, n, fi, fo, dout, at(params, off_w * size), 0.0, dinp)
+        # the derivative, and the layer below's intercept gradient
+        call_layer(hidden, layer.BACKWARD, dinp, at(dacts, below * size),
+                   at(grad, (off_b - fi) * size), n, fi, 0.0, 0.0, 0, 0, 0, beta)
 
 
 @jit
-def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr, is_sparse, Y, SW,
-              units, act_param, loss_param, alpha, delta_scale, chunk, acts, dacts, deltas, xb,
-              rows, sw_chunk, no_drop):
+def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr, is_sparse,
+              in_place, Y, SW, units, act_param, loss_param, alpha, delta_scale, chunk, acts,
+              dacts, deltas, xb, rows, sw_chunk, no_drop):
     """Full-batch loss and gradient (for L-BFGS), in row chunks of ``chunk``.
 
     Returns scikit-learn's loss over all rows (weighted mean loss plus
@@ -173,8 +249,9 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
     Y : (n, n_outputs) and SW : (n,) as bytes; grad, params : (n_params,)
     as bytes. Scratch: ``acts``, ``dacts``, ``deltas`` (bytes of ``cap *
     width`` entries, ``cap`` the rows of a chunk, ``width`` the network's
-    units past the input), ``xb`` (of ``cap * units[0]``, sparse X only),
-    ``rows`` (int64, cap), ``sw_chunk`` (float64, 1); ``no_drop``: the
+    units past the input), ``xb`` (``cap * units[0]`` entries, for sparse X
+    not read ``in_place``; see ``input_product``), ``rows`` (int64, cap),
+    ``sw_chunk`` (float64, 1); ``no_drop``: the
     layers' dropout rates, zeros (float64, n_layers).
     """
     n = SW.shape[0] // size
@@ -187,8 +264,10 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
     sw_sum = 0.0
     for start in range(0, n, cap):
         nb = cap if start + cap < n else n - start
-        x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, rows, start, nb, n_in, size)
-        last = forward_layers(acts, dacts, x, nb, cap, params, units, n_coef, size, hidden,
+        x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, in_place, rows, start, nb, n_in,
+                       size)
+        src = (data, indices, indptr, in_place, rows)
+        last = forward_layers(acts, dacts, x, src, nb, cap, params, units, n_coef, size, hidden,
                               act_param, layer.TRAIN, no_drop, 0, 0)
         beta = 0.0 if start == 0 else 1.0
         data_loss += call_head(head, head_mode.TRAIN, at(acts, last * size),
@@ -197,8 +276,8 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
                                at(deltas, last * size), at(grad, (n_coef + width - n_out) * size),
                                nb, n_out, loss_param, delta_scale, beta, at(sw_chunk, 0))
         sw_sum += sw_chunk[0]
-        backward_layers(grad, deltas, acts, dacts, x, nb, cap, params, units, n_coef, size, hidden,
-                        beta)
+        backward_layers(grad, deltas, acts, dacts, x, src, nb, cap, params, units, n_coef, size,
+                        hidden, beta)
     sq = call_step(step, FINISH, at(params, 0), at(params, 0), at(params, 0), at(grad, 0),
                    params.shape[0] // size, n_coef, alpha, sw_sum, 0.0, 0.0, False, 0.0, 0.0, 0.0,
                    False)
@@ -206,8 +285,8 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
 
 
 @jit
-def predict(hidden, head, size, out, Xd, data, indices, indptr, is_sparse, params, units,
-            act_param, chunk, acts, xb, rows, no_drop):
+def predict(hidden, head, size, out, Xd, data, indices, indptr, is_sparse, in_place, params,
+            units, act_param, chunk, acts, xb, rows, no_drop):
     """Forward pass for prediction, in row chunks of ``chunk`` so the extra
     memory is bounded whatever the number of rows. out : (n, units[-1]) as
     bytes. Scratch as in ``loss_grad`` (``acts`` for ``cap`` rows, ``cap``
@@ -221,9 +300,11 @@ def predict(hidden, head, size, out, Xd, data, indices, indptr, is_sparse, param
     out_bias = at(params, (n_coef + width - n_out) * size)
     for start in range(0, n, cap):
         nb = cap if start + cap < n else n - start
-        x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, rows, start, nb, n_in, size)
-        last = forward_layers(acts, acts, x, nb, cap, params, units, n_coef, size, hidden,
-                              act_param, layer.PREDICT, no_drop, 0, 0)
+        x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, in_place, rows, start, nb, n_in,
+                       size)
+        last = forward_layers(acts, acts, x, (data, indices, indptr, in_place, rows), nb, cap,
+                              params, units, n_coef, size, hidden, act_param, layer.PREDICT,
+                              no_drop, 0, 0)
         z = at(acts, last * size)
         call_head(head, head_mode.PREDICT, z, out_bias, z, z, z, z, nb, n_out, 0.0, 0.0, 0.0, z)
         copy(at(out, start * n_out * size), z, nb * n_out * size)
