@@ -28,7 +28,10 @@ _find_checkout_kernels()
 
 from ._display import LossCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
+from ._onnx import install as _install_onnx
 from ._warmup import warmup
+
+_install_onnx()  # skl2onnx, where installed, converts fastnn's models
 
 __version__ = "0.1.0"
 

@@ -64,3 +64,62 @@ def test_onnx_export_runs_in_onnxruntime():
     sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"X": X.astype(np.float32)})[0].ravel()
     np.testing.assert_allclose(got, ours.predict(X.astype(np.float32)), rtol=1e-4, atol=1e-5)
+
+
+_PIPELINE_TO_ONNX = """
+import sys, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+if sys.argv[1] == "skl2onnx first":
+    import skl2onnx
+import fastnn
+assert sys.argv[1] == "skl2onnx first" or "skl2onnx" not in sys.modules  # import stays light
+import onnxruntime as ort
+from skl2onnx import to_onnx
+from sklearn.datasets import load_iris
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+X, y = load_iris(return_X_y=True)
+X32 = X.astype(np.float32)
+
+
+def run(model):
+    onx = to_onnx(model, X32[:1], options={"zipmap": False} if hasattr(model, "classes_") else None)
+    sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {sess.get_inputs()[0].name: X32})
+
+
+clf = make_pipeline(StandardScaler(), fastnn.MLPClassifier(max_iter=30, random_state=0)).fit(X, y)
+label, proba = run(clf)
+assert (label == clf.predict(X)).all()
+np.testing.assert_allclose(proba, clf.predict_proba(X), atol=1e-5)
+reg = make_pipeline(StandardScaler(), fastnn.MLPRegressor(max_iter=30, random_state=0)).fit(
+    X, X[:, 0])
+np.testing.assert_allclose(run(reg)[0].ravel(), reg.predict(X), atol=1e-4)
+for model, words in ((fastnn.MLPClassifier(activation="gelu", max_iter=2), "no scikit-learn"),
+                     (fastnn.MLPRegressor(loss="poisson", max_iter=2), "no ONNX form")):
+    model.fit(X, y + 1)
+    try:
+        run(model)
+    except ValueError as exc:
+        assert words in str(exc), exc
+    else:
+        raise AssertionError("converted a model with no ONNX form")
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("order", ["skl2onnx first", "fastnn first"])
+def test_a_pipeline_holding_fastnn_exports_to_onnx(order):
+    """skl2onnx converts fastnn's estimators inside a Pipeline, whichever
+    is imported first; a model with no ONNX form is refused by name. In a
+    fresh process: what is imported is the point."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("skl2onnx")
+    pytest.importorskip("onnxruntime")
+    done = subprocess.run([sys.executable, "-c", _PIPELINE_TO_ONNX, order], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
