@@ -265,3 +265,37 @@ def test_one_specialization_per_driver():
     for driver in (epochs.minibatch_epoch, network.loss_grad, network.predict):
         assert len(driver.signatures) == 1, driver.signatures
     assert len(epochs.sample_epoch.signatures) == 2
+
+
+_NO_JIT = textwrap.dedent("""
+    import json, warnings
+    import numpy as np, scipy.sparse as sp
+    from fastnn import MLPClassifier, MLPRegressor
+    warnings.simplefilter("ignore")
+    X = np.random.RandomState(0).standard_normal((40, 4))
+    y = (X[:, 0] > 0).astype(int)
+    out = []
+    for params in [{}, {"batch_size": 1}, {"solver": "lbfgs"}, {"solver": "sgd", "batch_size": 8},
+                   {"activation": "gelu", "dropout": 0.2}]:
+        est = MLPClassifier(hidden_layer_sizes=(5, 3), max_iter=3, random_state=0, **params)
+        est.fit(X, y)
+        out.append([est.loss_] + est.predict_proba(X[:3]).ravel().tolist())
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0, loss="huber")
+    reg.fit(sp.csr_matrix(X), X[:, 1])
+    out.append([reg.loss_] + reg.predict(X[:3]).tolist())
+    print(json.dumps(out))
+""")
+
+
+def test_numba_disable_jit_runs_the_kernels_as_python(tmp_path):
+    """NUMBA_DISABLE_JIT=1, numba's way to debug: every path runs as
+    plain Python (kernels/cpu/_python.py) and trains the same float64
+    model as the compiled kernels, to the bit."""
+    runs = {}
+    for flag in ("0", "1"):
+        env = dict(_env(tmp_path), NUMBA_DISABLE_JIT=flag)
+        done = subprocess.run([sys.executable, "-c", _NO_JIT], env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs[flag] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert runs["1"] == runs["0"]

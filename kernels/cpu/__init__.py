@@ -180,7 +180,7 @@ def _run(what, driver, driver_key, specs, make_args):
     if addresses is not None:
         return driver(*make_args(*addresses))
     units = [(name(*k), name(*k), "component", lambda f=f, k=k: f(*k)) for f, name, k in specs]
-    qualname = driver.py_func.__qualname__
+    qualname = getattr(driver, "py_func", driver).__qualname__
     made = []
 
     def args():
@@ -188,7 +188,8 @@ def _run(what, driver, driver_key, specs, make_args):
 
     def compile_driver():
         made.append(args())
-        driver.compile(tuple(numba.typeof(a) for a in made[0]))
+        if hasattr(driver, "compile"):  # not with NUMBA_DISABLE_JIT=1
+            driver.compile(tuple(numba.typeof(a) for a in made[0]))
 
     units.append(((qualname, *driver_key), qualname, "driver", compile_driver))
     _cache.ensure(units, what)

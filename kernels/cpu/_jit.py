@@ -33,7 +33,7 @@ layer component took 0.45-0.6 s to compile that way, 0.2 s like this).
 
 from llvmlite import ir
 from numba import njit, types
-from numba.core import cgutils
+from numba.core import cgutils, config
 from numba.core.ccallback import CFunc
 from numba.extending import intrinsic
 
@@ -81,6 +81,10 @@ def component(py_func, signature, name):
     through ``caller(signature)``: one driver compile serves every
     component of that signature."""
     py_func.__name__ = py_func.__qualname__ = name
+    if config.DISABLE_JIT:  # the Python function itself (see _python.py)
+        from ._python import Component
+
+        return Component(py_func)
     args, restype = signature.args, signature.return_type
     compiled = CFunc(py_func, (args, restype), locals={}, options=_OPTIONS)
     compiled._cache = kernel_cache(py_func)
@@ -95,6 +99,10 @@ def caller(signature):
     functions instead made every call from Python type and unbox them, 25
     us a call, and every call site in a driver carry a fallback through
     the interpreter.)"""
+    if config.DISABLE_JIT:
+        from ._python import caller as python_caller
+
+        return python_caller(signature)
     restype, argtypes = signature.return_type, signature.args
 
     @intrinsic

@@ -20,12 +20,12 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from numba import carray, types
+from numba import types
 
 from ..codes import ELU, GELU, IDENTITY, LEAKY_RELU, LOGISTIC, RELU, SOFTPLUS, TANH
 from ..dropout import dropout_keep
 from ._jit import caller, component, jit_inline
-from .pointers import typed
+from .pointers import carray, typed
 
 keep = jit_inline(dropout_keep)
 

@@ -14,14 +14,14 @@ from functools import lru_cache
 
 import numpy as np
 from llvmlite import ir
-from numba import carray, types
-from numba.core import cgutils
+from numba import types
+from numba.core import cgutils, config
 from numba.extending import intrinsic
 
 from ..codes import SGD
 from ..optimizers import adam_lr as _adam_lr
 from ._jit import caller, component, jit_inline, jit_sum
-from .pointers import typed
+from .pointers import carray, typed
 
 adam_lr = jit_inline(_adam_lr)
 
@@ -60,6 +60,10 @@ def own_lines(a):
     """
     for k in range(0, a.shape[0], max(1, 64 // a.itemsize)):
         _store_own_bits(a, k)
+
+
+if config.DISABLE_JIT:
+    from ._python import own_lines  # noqa: F811
 
 
 @jit_inline

@@ -13,7 +13,7 @@ Products on the same operands give the same bits as ``np.dot`` on them.
 
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
+from numba.core import cgutils, config
 from numba.extending import intrinsic
 from numba.np.linalg import ensure_blas
 
@@ -198,3 +198,9 @@ def clear(typingctx, dst, nbytes):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+if config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1: the same operations in Python (see _python.py)
+    from ._python import at, carray, clear, copy, gemm, offset, typed, typed_at  # noqa: F811
+else:
+    from numba import carray  # noqa: F401
