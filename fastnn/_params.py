@@ -95,7 +95,8 @@ def kernel_input(X):
     Dense X travels as ``Xd``; sparse X as canonical CSR arrays (CSC is
     converted to CSR, still sparse; repeated entries of a row are summed,
     as scipy's ``sum_duplicates`` does, on a copy), never densified whole:
-    the kernels gather the rows of one batch at a time. The index arrays
+    the first layer reads the stored entries in place, or, on the CPU for
+    X dense enough, gathers one batch of rows at a time. The index arrays
     are int32 where they fit, whatever scipy chose, so that one compiled
     kernel serves them.
     """

@@ -1,6 +1,8 @@
-"""Dense layer on the GPU: matrix products, bias, row gather.
+"""Dense layer on the GPU: matrix products, bias, row gather, and the first
+layer over sparse rows read in place.
 
-Twins of ``kernels.cpu.dense`` (and of ``network.gather_rows``, ``row_block``).
+Twins of ``kernels.cpu``'s ``dense_forward``/``dense_backward`` and of
+``network.gather_rows`` and ``input_product``/``input_weight_grad``.
 """
 
 import numba
@@ -127,6 +129,67 @@ def dense_backward(d_dinp, d_dW, d_db, d_dout, d_inp, d_W):
         matmul(d_dinp, d_dout, d_W, trans_b=True)
 
 
+class SparseRows:
+    """Rows ``rows`` (a device int64 array) of CSR X on the device (``data,
+    indices, indptr``), as the first layer reads them: in place, never
+    densified. ``shape`` is (rows, n_features), as a dense block's."""
+
+    def __init__(self, data, indices, indptr, rows, n_features):
+        self.data, self.indices, self.indptr, self.rows = data, indices, indptr, rows
+        self.shape = (rows.shape[0], int(n_features))
+
+
+@cuda.jit
+def csr_forward_kernel(out, W, b, data, indices, indptr, rows):
+    """out[i, j] = sum of X[rows[i], k] * W[k, j] over the row's stored
+    entries, in order (the CPU twin's order), + b[j]."""
+    i, j = cuda.grid(2)
+    if i < out.shape[0] and j < out.shape[1]:
+        r = rows[i]
+        acc = 0.0
+        for p in range(indptr[r], indptr[r + 1]):
+            acc += data[p] * W[indices[p], j]
+        out[i, j] = acc + b[j]
+
+
+@cuda.jit
+def zero_2d_kernel(a):
+    i, j = cuda.grid(2)
+    if i < a.shape[0] and j < a.shape[1]:
+        a[i, j] = 0.0
+
+
+@cuda.jit
+def csr_weight_grad_kernel(dW, dout, data, indices, indptr, rows):
+    """dW += X[rows].T @ dout, one thread per column j of dW: it walks the
+    rows' stored entries in order, as the CPU twin does, so no two threads
+    write one element and every sum runs in a fixed order."""
+    j = cuda.grid(1)
+    if j < dW.shape[1]:
+        for i in range(rows.shape[0]):
+            r = rows[i]
+            d = dout[i, j]
+            for p in range(indptr[r], indptr[r + 1]):
+                dW[indices[p], j] += data[p] * d
+
+
+def sparse_forward(d_out, x, d_W, d_b):
+    """out = X[rows] @ W + b for ``x`` a SparseRows; shapes as dense_forward."""
+    blocks, threads = _launch.grid2(d_out.shape[0], d_out.shape[1])
+    csr_forward_kernel[blocks, threads](d_out, d_W, d_b, x.data, x.indices, x.indptr, x.rows)
+
+
+def sparse_backward(d_dW, d_db, d_dout, x):
+    """dW = X[rows].T @ dout, db = dout summed over rows, for ``x`` a
+    SparseRows (the first layer: no input gradient)."""
+    blocks, threads = _launch.grid2(d_dW.shape[0], d_dW.shape[1])
+    zero_2d_kernel[blocks, threads](d_dW)
+    blocks, threads = _launch.grid1(d_dW.shape[1])
+    csr_weight_grad_kernel[blocks, threads](d_dW, d_dout, x.data, x.indices, x.indptr, x.rows)
+    blocks, threads = _launch.grid1(d_db.shape[0])
+    column_sum_kernel[blocks, threads](d_db, d_dout)
+
+
 @cuda.jit
 def gather_rows_kernel(xb, X, rows):
     r, j = cuda.grid(2)
@@ -164,11 +227,10 @@ def gather_rows(d_xb, d_Xd, d_data, d_indices, d_indptr, is_sparse, d_rows):
     gather_rows_kernel[blocks, threads](d_xb, d_Xd, d_rows)
 
 
-def row_block(d_xb, d_Xd, d_data, d_indices, d_indptr, is_sparse, start, stop):
-    """Rows ``[start, stop)`` of X as a dense 2-D device array: a view of
-    dense X, or sparse X's rows gathered into ``d_xb``."""
+def row_block(d_Xd, d_data, d_indices, d_indptr, is_sparse, start, stop, n_features):
+    """Rows ``[start, stop)`` of X as the passes take them: a view of dense
+    X, or sparse X's rows as SparseRows."""
     if not is_sparse:
         return d_Xd[start:stop]
     rows = cuda.to_device(np.arange(start, stop, dtype=np.int64))
-    gather_rows(d_xb, d_Xd, d_data, d_indices, d_indptr, True, rows)
-    return d_xb[: stop - start]
+    return SparseRows(d_data, d_indices, d_indptr, rows, n_features)

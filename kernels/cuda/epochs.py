@@ -8,15 +8,17 @@ read back once, at the end.
 
 Where a tile of rows fits in shared memory (``fused.tile_rows``) the
 epoch runs the fused step of ``fused.py``; otherwise, below, layer by
-layer with a few launches per layer and step. Sparse X stays in CSR form
-on the device; each batch's rows are densified there (``gather_rows``).
+layer with a few launches per layer and step. Sparse X stays in CSR
+form on the device and always trains layer by layer: the first layer reads
+each batch's stored entries in place (``dense.SparseRows``), never a dense
+batch of X.
 """
 
 import numpy as np
 from numba import cuda
 
 from .. import codes
-from .dense import gather_rows
+from .dense import SparseRows, gather_rows
 from .fused import minibatch_epoch_fused, tile_rows
 from .losses import loss_sum, output_delta
 from .network import SQSUM_THREADS, backward_pass, coef_sqnorm, forward_pass, layer_view, n_coef
@@ -35,7 +37,7 @@ def minibatch_epoch(params, state1, state2,
                     Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                     units, hidden_code, act_param, out_code, loss_code, loss_param, alpha,
                     drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
-    T = tile_rows(units, params.dtype, batch_size)
+    T = 0 if is_sparse else tile_rows(units, params.dtype, batch_size)
     if T > 0:
         return minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr,
                                      is_sparse, Y, SW, order, batch_size, T,
@@ -52,7 +54,7 @@ def minibatch_epoch(params, state1, state2,
     d_dacts = cuda.device_array(batch_size * width, dtype=dtype)
     d_deltas = cuda.device_array(batch_size * width, dtype=dtype)
     d_grad = cuda.device_array(params.shape[0], dtype=dtype)
-    d_xb = cuda.device_array((batch_size, units[0]), dtype=dtype)
+    d_xb = None if is_sparse else cuda.device_array((batch_size, units[0]), dtype=dtype)
     d_yb = cuda.device_array((batch_size, units[-1]), dtype=dtype)
     d_rows = cuda.to_device(np.ascontiguousarray(order, dtype=np.int64))
     d_row_loss = cuda.device_array(batch_size, dtype=np.float64)
@@ -70,9 +72,12 @@ def minibatch_epoch(params, state1, state2,
         if sw_sum == 0.0:
             continue  # an all-zero-weight batch carries no gradient
         rows = d_rows[start:stop]
-        gather_rows(d_xb, Xd, data, indices, indptr, is_sparse, rows)
+        if is_sparse:
+            x = SparseRows(data, indices, indptr, rows, units[0])
+        else:
+            gather_rows(d_xb, Xd, None, None, None, False, rows)
+            x = d_xb[:nb]
         gather_rows(d_yb, Y, None, None, None, False, rows)
-        x = d_xb[:nb]
         y = d_yb[:nb]
         sw = d_SW[start:stop]
         out = forward_pass(d_acts, d_dacts, x, params, units, batch_size, hidden_code, act_param,

@@ -5,8 +5,7 @@ memory (every width scikit-learn users train; see ``tile_rows``):
 
 - ``tile_grad_kernel``: one block per tile of ``T`` rows of the batch. It
   reads its rows of X and Y through the epoch's row order (no gather
-  launch for dense X; sparse X's batch rows are first densified on the
-  device by ``gather_rows``, one launch more), runs forward and backward
+  launch; dense X only: sparse X trains layer by layer), runs forward and backward
   with the tile's activations and derivatives in shared memory, and
   writes the tile's raw gradient sums to its own row of ``partial`` and
   its weighted loss to ``tile_loss``.
@@ -39,7 +38,6 @@ from .. import codes
 from ..optimizers import adam_lr
 from . import _launch
 from .activations import activate, keep, softmax_row
-from .dense import gather_rows
 from .losses import delta_of, row_loss
 from .network import n_coef as n_coef_of
 from .optimizers import adam_update, finished, sgd_update
@@ -70,7 +68,7 @@ def _tile_grad_kernel(dtype):
         """Block ``tile`` takes batch rows ``i = tile * T`` on (epoch
         positions ``start + i``: Y row ``rows[start + i]``, weight
         ``SWo[start + i]``; X row ``xrows[xstart + i]``: the epoch's order
-        into X, or the identity into a densified batch).
+        into dense X).
         Shared layout, per layer l: its T x units[l + 1] block at
         ``T * act_off[l]``, activations first, derivatives/deltas
         ``T * width`` further."""
@@ -268,11 +266,8 @@ def minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr, is_
     d_drop = d(np.ascontiguousarray(drop, dtype=np.float64))
     d_rows = d(np.ascontiguousarray(order, dtype=np.int64))
     d_SW = d(sw_sorted)
-    if is_sparse:  # each batch densified into X, read in batch order
-        X = cuda.device_array((batch_size, int(units_h[0])), dtype=dtype)
-        d_xrows = d(np.arange(batch_size, dtype=np.int64))
-    else:  # X read through the epoch's order
-        X, d_xrows = Xd, d_rows
+    assert not is_sparse, "sparse X trains layer by layer (epochs.minibatch_epoch)"
+    X, d_xrows = Xd, d_rows  # X read through the epoch's order
     d_partial = cuda.device_array((max_tiles, n_params), dtype=dtype)
     d_tile_loss = d(np.zeros((n_batches, max_tiles)))
     d_sq = d(np.zeros((n_batches, blocks)))
@@ -286,10 +281,8 @@ def minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr, is_
             continue  # an all-zero-weight batch carries no gradient
         nb = int(n_rows[b])
         n_tiles = (nb + T - 1) // T
-        if is_sparse:
-            gather_rows(X, Xd, data, indices, indptr, True, d_rows[start : start + nb])
         kernel[n_tiles, _launch.TPB, 0, shared](
-            d_partial, d_tile_loss, b, X, d_xrows, 0 if is_sparse else start, Y, d_SW, d_rows,
+            d_partial, d_tile_loss, b, X, d_xrows, start, Y, d_SW, d_rows,
             start, nb, T, params, d_units, d_coef, d_bias, d_act, hidden_code, act_param,
             out_code, loss_code, loss_param, eps_clip, d_drop, seed)
         if solver == codes.ADAM:

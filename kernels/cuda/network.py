@@ -11,15 +11,13 @@ from numba import cuda
 from ..scratch import kept
 from . import _launch
 from .activations import activation_backward, activation_forward, dropout_forward
-from .dense import dense_backward, dense_forward, row_block
+from .dense import (SparseRows, dense_backward, dense_forward, row_block, sparse_backward,
+                    sparse_forward)
 from .losses import loss_sum, output_delta, sum_in_order_kernel
 from .optimizers import finish_grad, strided_sqsum_kernel
 
 #: Threads of the deterministic two-step sum of squares.
 SQSUM_THREADS = 256
-#: Most bytes of sparse rows densified at once (a chunk of prediction or of
-#: the full-batch gradient); chunks of wide sparse X get fewer rows.
-STAGE_BYTES = 64 * 1024 * 1024
 
 
 def n_coef(units):
@@ -45,7 +43,8 @@ def layer_view(d_buf, units, cap, l, n_rows):
 
 def forward_pass(d_acts, d_dacts, d_x, d_params, units, cap, hidden_code, act_param, out_code,
                  drop, seed, row0):
-    """Forward d_x (n_rows, units[0]) into d_acts; returns the output view.
+    """Forward d_x (n_rows, units[0]; dense, or SparseRows read in place)
+    into d_acts; returns the output view.
     Training passes d_dacts (derivatives) and the dropout rates ``drop``
     (host float64), seed and epoch position ``row0`` (see the CPU twin);
     prediction passes None for d_dacts."""
@@ -56,7 +55,8 @@ def forward_pass(d_acts, d_dacts, d_x, d_params, units, cap, hidden_code, act_pa
     col0 = 0
     for l in range(n_layers):
         out = layer_view(d_acts, units, cap, l + 1, n)
-        dense_forward(out, inp, coef_view(d_params, units, l), intercept_view(d_params, units, l))
+        forward = sparse_forward if isinstance(inp, SparseRows) else dense_forward
+        forward(out, inp, coef_view(d_params, units, l), intercept_view(d_params, units, l))
         if l < n_layers - 1:
             dz = layer_view(d_dacts, units, cap, l + 1, n) if train else None
             activation_forward(out, dz, hidden_code, act_param)
@@ -76,6 +76,10 @@ def backward_pass(d_grad, d_deltas, d_acts, d_dacts, d_x, d_params, units, cap):
     n = d_x.shape[0]
     for l in range(n_layers - 1, -1, -1):
         dout = layer_view(d_deltas, units, cap, l + 1, n)
+        if l == 0 and isinstance(d_x, SparseRows):
+            sparse_backward(coef_view(d_grad, units, 0), intercept_view(d_grad, units, 0), dout,
+                            d_x)
+            break
         if l > 0:
             inp = layer_view(d_acts, units, cap, l, n)
             dinp = layer_view(d_deltas, units, cap, l, n)
@@ -97,27 +101,17 @@ def coef_sqnorm(d_total, d_partial, d_params, units):
     sum_in_order_kernel[1, 1](d_total, d_partial, T, 1.0, 0.0)
 
 
-def _chunk_cap(chunk, n, n_features, is_sparse, dtype):
-    """Rows per chunk: ``chunk``, fewer where sparse rows densified into
-    a chunk buffer would pass ``STAGE_BYTES``."""
-    cap = max(1, min(chunk, n))
-    if is_sparse:
-        cap = max(1, min(cap, STAGE_BYTES // (n_features * np.dtype(dtype).itemsize)))
-    return cap
-
-
 def predict(d_out, Xd, data, indices, indptr, is_sparse, d_params, units, hidden_code,
             act_param, out_code, chunk):
     """Forward pass in row chunks of ``chunk``; d_out (n, units[-1]). X as
     the CPU twin takes it (dense ``Xd`` or CSR arrays), on the device."""
     n = d_out.shape[0]
-    cap = _chunk_cap(chunk, n, int(units[0]), is_sparse, d_out.dtype)
+    cap = max(1, min(chunk, n))
     width = int(np.sum(units[1:]))
     d_acts = cuda.device_array(cap * width, dtype=d_out.dtype)
-    d_xb = cuda.device_array((cap, int(units[0])), dtype=d_out.dtype) if is_sparse else None
     for start in range(0, n, cap):
         stop = min(start + cap, n)
-        x = row_block(d_xb, Xd, data, indices, indptr, is_sparse, start, stop)
+        x = row_block(Xd, data, indices, indptr, is_sparse, start, stop, units[0])
         res = forward_pass(d_acts, None, x, d_params, units, cap, hidden_code, act_param,
                            out_code, None, 0, 0)
         d_out[start:stop].copy_to_device(res)  # both contiguous: a device-to-device copy
@@ -149,19 +143,18 @@ def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, uni
     n_layers = len(units) - 1
     n = Y.shape[0]
     dtype = d_params.dtype
-    cap = _chunk_cap(chunk, n, units[0], is_sparse, dtype)
+    cap = max(1, min(chunk, n))
     width = sum(units[1:])
 
     def make():
-        return (cuda.device_array((cap, units[0]), dtype=dtype) if is_sparse else None,
-                *(cuda.device_array(cap * width, dtype=dtype) for _ in range(3)),
+        return (*(cuda.device_array(cap * width, dtype=dtype) for _ in range(3)),
                 cuda.device_array(d_grad.shape[0], dtype=dtype),
                 cuda.device_array(cap, dtype=np.float64), cuda.device_array(1, dtype=np.float64),
                 cuda.device_array(1, dtype=np.float64),
                 cuda.device_array(SQSUM_THREADS, dtype=np.float64))
 
-    (d_xb, d_acts, d_dacts, d_deltas, d_part, d_row_loss, d_chunk_loss, d_sq,
-     d_partial) = kept(work, (cap, width, bool(is_sparse), dtype, d_grad.shape[0]), make)
+    (d_acts, d_dacts, d_deltas, d_part, d_row_loss, d_chunk_loss, d_sq,
+     d_partial) = kept(work, (cap, width, dtype, d_grad.shape[0]), make)
     no_drop = np.zeros(n_layers - 1)
     d_total = cuda.to_device(np.zeros(1))
     d_SW = cuda.to_device(np.ascontiguousarray(SW, dtype=dtype))
@@ -170,7 +163,7 @@ def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, uni
     eps_clip = float(np.finfo(dtype).eps)
     for start in range(0, n, cap):
         stop = min(start + cap, n)
-        x = row_block(d_xb, Xd, data, indices, indptr, is_sparse, start, stop)
+        x = row_block(Xd, data, indices, indptr, is_sparse, start, stop, units[0])
         y, sw = Y[start:stop], d_SW[start:stop]
         out = forward_pass(d_acts, d_dacts, x, d_params, units, cap, hidden_code, act_param,
                            out_code, no_drop, 0, 0)

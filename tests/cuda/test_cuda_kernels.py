@@ -212,12 +212,9 @@ def test_predict(dtype, hidden, out_name, loss):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_predict_sparse(dtype, monkeypatch):
-    """CSR X densified chunk by chunk on the device; chunks cut to fewer
-    rows where the densified rows would pass STAGE_BYTES."""
-    from fastnn.kernels.cuda import network
-
-    monkeypatch.setattr(network, "STAGE_BYTES", 2 * 3 * np.dtype(dtype).itemsize)  # 2 rows
+def test_predict_sparse(dtype):
+    """CSR X read in place on the device (never densified), in chunks of
+    3 rows."""
     units, params = _net(dtype)
     _, host, device = x_args(rng_array((7, 3), dtype, 12), True)
     out = np.empty((7, 2), dtype)
@@ -261,15 +258,42 @@ def test_layered_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, ou
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("layered", [False, True], ids=["fused", "layered"])
 @pytest.mark.parametrize("solver,nesterov,hidden,out_name,loss,drop", EPOCH_CASES[2::9])
-def test_sparse_minibatch_epoch_matches_cpu(dtype, layered, solver, nesterov, hidden, out_name,
-                                            loss, drop, monkeypatch):
-    """CSR X: each batch's rows densified on the device, then the fused
-    step or the layer-by-layer path."""
-    if layered:
-        monkeypatch.setattr(fused, "SHARED_BYTES", 0)
+def test_sparse_minibatch_epoch_matches_cpu(dtype, solver, nesterov, hidden, out_name, loss,
+                                            drop, monkeypatch):
+    """CSR X trains layer by layer, the first layer reading each batch's
+    stored entries in place (never the fused step, which reads dense
+    rows)."""
+    def no_fused(*args, **kwargs):
+        raise AssertionError("sparse X reached the fused step")
+
+    monkeypatch.setattr(G.epochs, "minibatch_epoch_fused", no_fused)
     _check_epochs_match_cpu(dtype, solver, nesterov, hidden, out_name, loss, drop, sparse=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sparse_first_layer_in_place(dtype):
+    """The first layer over CSR rows read in place: the product (with the
+    bias) and the weight and bias gradients, against dense products, for
+    rows in any order, an empty row and repeated rows."""
+    from fastnn.kernels.cuda.dense import SparseRows, sparse_backward, sparse_forward
+
+    X = rng_array((6, 5), dtype, 21)
+    X[np.random.RandomState(5).uniform(size=X.shape) < 0.4] = 0.0
+    X[2] = 0.0
+    csr = sp.csr_matrix(X)
+    rows = np.array([4, 2, 0, 4, 5], dtype=np.int64)
+    W, b, dout = rng_array((5, 3), dtype, 22), rng_array(3, dtype, 23), rng_array((5, 3), dtype, 24)
+    x = SparseRows(dev(csr.data), dev(csr.indices.astype(np.int32)),
+                   dev(csr.indptr.astype(np.int32)), dev(rows), 5)
+    d_out = cuda.device_array((5, 3), dtype=dtype)
+    sparse_forward(d_out, x, dev(W), dev(b))
+    np.testing.assert_allclose(d_out.copy_to_host(), X[rows] @ W + b, **TOL[dtype])
+    d_dW = dev(np.full((5, 3), np.nan, dtype))  # overwritten, not added to
+    d_db = cuda.device_array(3, dtype=dtype)
+    sparse_backward(d_dW, d_db, dev(dout), x)
+    np.testing.assert_allclose(d_dW.copy_to_host(), X[rows].T @ dout, **TOL[dtype])
+    np.testing.assert_allclose(d_db.copy_to_host(), dout.sum(axis=0), **TOL[dtype])
 
 
 def test_tile_rows():
@@ -344,11 +368,8 @@ def test_loss_grad_matches_cpu(dtype, hidden, out_name, loss):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sparse_loss_grad_matches_cpu(dtype, monkeypatch):
-    """CSR X, densified on the device in chunks of at most STAGE_BYTES."""
-    from fastnn.kernels.cuda import network
-
-    monkeypatch.setattr(network, "STAGE_BYTES", 2 * 3 * np.dtype(dtype).itemsize)  # 2 rows
+def test_sparse_loss_grad_matches_cpu(dtype):
+    """CSR X read in place on the device, in chunks of 3 rows."""
     _check_loss_grad_matches_cpu(dtype, "tanh", "softmax", "log_loss", sparse=True)
 
 
