@@ -22,6 +22,7 @@ def _find_checkout_kernels():
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
+        globals()["kernels"] = module  # as an import would bind it: fastnn.kernels
 
 
 _find_checkout_kernels()

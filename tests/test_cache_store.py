@@ -106,6 +106,7 @@ def test_read_only_package_and_home_without_numba_cache_dir(tmp_path):
     import and fit still work (from the package's prepared cache where
     it has one, else in memory)."""
     import fastnn
+    import fastnn.kernels
 
     package = Path(fastnn.__file__).parent
     kernels = Path(fastnn.kernels.__file__).parent

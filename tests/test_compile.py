@@ -74,13 +74,15 @@ def test_python_started_in_the_checkout_finds_its_kernels():
     stands beside it (the install joins them): ``python -m fastnn warmup``
     run there must not fail to find ``fastnn.kernels``."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    code = "import fastnn, fastnn.kernels.codes as c; print(fastnn.__file__, c.__file__)"
+    code = ("import fastnn, fastnn.kernels.codes as c; import fastnn.kernels; "
+            "print(fastnn.__file__, c.__file__, fastnn.kernels.__file__)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, cwd=root)
     assert done.returncode == 0, done.stderr
-    package, kernels = done.stdout.split()
+    package, kernels, kernels_package = done.stdout.split()
     assert package == os.path.join(root, "fastnn", "__init__.py")
     assert kernels == os.path.join(root, "kernels", "codes.py")
+    assert kernels_package == os.path.join(root, "kernels", "__init__.py")
     done = subprocess.run([sys.executable, "-m", "fastnn", "warmup", "--help"],
                           capture_output=True, text=True, timeout=120, cwd=root)
     assert done.returncode == 0, done.stderr
