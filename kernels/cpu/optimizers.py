@@ -53,10 +53,10 @@ def own_lines(a):
     store to it waits until the other copy is invalidated. In the Adam
     step those waits queue behind the divides and square roots; a pass of
     bare stores first has many in flight and takes the lines far faster
-    (bench/epoch_profile.py's epoch with the pass switched off and on, 2
-    BLAS threads, per batch: W3 float32 Adam 41-57 us without it, against
-    9 us for this pass and 26-32 us for the step after it; with 1 BLAS
-    thread the pass costs 1.4-3 us).
+    (a profiled copy of the epoch, 2026-11-22, the pass off and on, 2 BLAS
+    threads, per batch: W3 float32 Adam 41-57 us without it, against 9 us
+    for this pass and 26-32 us for the step after it; with 1 BLAS thread
+    the pass costs 1.4-3 us; docs/performance.md).
     """
     for k in range(0, a.shape[0], max(1, 64 // a.itemsize)):
         _store_own_bits(a, k)
