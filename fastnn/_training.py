@@ -461,7 +461,9 @@ def fit_lbfgs(est, X, y, sample_weight, params, units, backend):
     hooks = EpochHooks(est, X, lambda: _user_targets(est, y), est.max_iter, fitted_state)
 
     def iteration_done(intermediate_result):
-        latest["x"], latest["fun"] = intermediate_result.x.copy(), intermediate_result.fun
+        # No copy: the weights are read here (fitted_state) or, after a stop,
+        # once the minimizer has returned, before it can change them.
+        latest["x"], latest["fun"] = intermediate_result.x, intermediate_result.fun
         est.n_iter_ += 1
         est.loss_ = float(intermediate_result.fun)
         if hooks.end():
