@@ -5,21 +5,33 @@ scikit-learn MLPs they equal (see ``to_sklearn``).
 Registration waits for skl2onnx: ``import fastnn`` does not import it
 (that would cost every process a quarter of a second). Where skl2onnx is
 already imported, fastnn registers at once; otherwise a finder on
-``sys.meta_path`` registers right after skl2onnx's own import runs, and
-then removes itself.
+``sys.meta_path`` registers right after skl2onnx's own import has run,
+and then removes itself.
 """
 
 import importlib.abc
 import importlib.util
 import sys
+import warnings
 
 _state = {"registered": False}
 
 
 def register():
-    """Register MLPClassifier and MLPRegressor with skl2onnx (once)."""
+    """Register MLPClassifier and MLPRegressor with skl2onnx (once). A
+    failure (a skl2onnx that moved what this uses) warns, and never breaks
+    the import that triggered it."""
     if _state["registered"]:
         return
+    try:
+        _register()
+    except Exception as exc:
+        warnings.warn(f"fastnn could not register its estimators with skl2onnx "
+                      f"({type(exc).__name__}: {exc}); convert them with "
+                      "est.to_sklearn() instead.", RuntimeWarning, stacklevel=2)
+
+
+def _register():
     from skl2onnx import update_registered_converter
     from skl2onnx._parse import _parse_sklearn_classifier
     from skl2onnx.common.shape_calculator import (
@@ -33,7 +45,6 @@ def register():
 
     from ._mlp import MLPClassifier, MLPRegressor
 
-    _state["registered"] = True
     update_registered_converter(
         MLPClassifier, "FastnnMLPClassifier", calculate_linear_classifier_output_shapes,
         _as_sklearn(convert_sklearn_mlp_classifier), parser=_parse_sklearn_classifier,
@@ -44,6 +55,7 @@ def register():
         MLPRegressor, "FastnnMLPRegressor", calculate_linear_regressor_output_shapes,
         _as_sklearn(convert_sklearn_mlp_regressor),
     )
+    _state["registered"] = True
 
 
 #: Output activations skl2onnx's MLP converters write.
@@ -71,24 +83,41 @@ def _as_sklearn(convert):
     return convert_fastnn
 
 
+class _RegisteringLoader(importlib.abc.Loader):
+    """skl2onnx's own loader, then ``register``."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        uninstall()
+        register()
+
+
 class _AfterImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself; when skl2onnx is imported, has its module run
-    ``register`` right after skl2onnx's own code."""
+    """Finds nothing itself; the spec of skl2onnx that the other finders
+    give gets a loader that runs ``register`` right after skl2onnx's own
+    code. Stays installed until that has run (a mere ``find_spec`` for
+    skl2onnx, to see whether it is installed, does not use it up)."""
+
+    def __init__(self):
+        self.busy = False
 
     def find_spec(self, name, path=None, target=None):
-        if name != "skl2onnx":
+        if name != "skl2onnx" or self.busy:
             return None
-        uninstall()
-        spec = importlib.util.find_spec(name)
+        self.busy = True  # the other finders, not this one again
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.busy = False
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        exec_module = spec.loader.exec_module
-
-        def exec_and_register(module):
-            exec_module(module)
-            register()
-
-        spec.loader.exec_module = exec_and_register
+        spec.loader = _RegisteringLoader(spec.loader)
         return spec
 
 

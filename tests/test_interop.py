@@ -74,6 +74,9 @@ if sys.argv[1] == "skl2onnx first":
     import skl2onnx
 import fastnn
 assert sys.argv[1] == "skl2onnx first" or "skl2onnx" not in sys.modules  # import stays light
+if sys.argv[1] == "availability checked first":  # as libraries do; the hook stays
+    import importlib.util
+    assert importlib.util.find_spec("skl2onnx") is not None
 import onnxruntime as ort
 from skl2onnx import to_onnx
 from sklearn.datasets import load_iris
@@ -110,7 +113,7 @@ print("ok")
 """
 
 
-@pytest.mark.parametrize("order", ["skl2onnx first", "fastnn first"])
+@pytest.mark.parametrize("order", ["skl2onnx first", "fastnn first", "availability checked first"])
 def test_a_pipeline_holding_fastnn_exports_to_onnx(order):
     """skl2onnx converts fastnn's estimators inside a Pipeline, whichever
     is imported first; a model with no ONNX form is refused by name. In a

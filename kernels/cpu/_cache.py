@@ -29,8 +29,10 @@ subdirectory for this package) when that is set; else the package's own
 ``__pycache__``, then numba's user-wide directory (``~/.cache/numba``).
 A cache entry is a pickle, and loading one runs code, so a directory is
 used only if it is *safe*: owned by this user or by root, and writable
-by no one else (group or world); files in it are loaded under the same
-rule. A safe directory this process cannot write (a cache prepared in a
+by no one else (group or world), nor any directory above it (sticky ones
+aside); files in it are loaded under the same rule, and an unsafe index
+is replaced, never read. What fastnn creates is never group- or
+world-writable, whatever the umask. A safe directory this process cannot write (a cache prepared in a
 read-only image) is loaded from, and nothing is written to it. With no
 usable directory, kernels compile in memory. An entry that cannot be read
 (truncated, corrupt, from another build) is a miss; one that cannot be
@@ -39,16 +41,18 @@ process, as a RuntimeWarning.
 """
 
 import os
+import stat
 import sys
 import threading
 import time
+import uuid
 import warnings
 import zlib
 from contextlib import contextmanager
 
 from numba.core import config, event
-from numba.core.caching import (CompileResultCacheImpl, FunctionCache, NullCache,
-                                _CacheLocator, _SourceFileBackedLocatorMixin)
+from numba.core.caching import (CompileResultCacheImpl, FunctionCache, IndexDataCacheFile,
+                                NullCache, _CacheLocator, _SourceFileBackedLocatorMixin)
 
 #: How long a process waits for another one's compile of a unit before it
 #: compiles the unit itself (seconds; FASTNN_COMPILE_WAIT overrides).
@@ -108,14 +112,23 @@ def _warn_once(key, message):
 _warned = set()
 
 
-def unsafe(path):
+def unsafe(path, parents=False):
     """Why ``path`` (a file or directory) must not be loaded from, or None:
-    another user (root aside) owns it or may write to it."""
+    another user (root aside) owns it or may write to it; with
+    ``parents``, or any directory above it (where another user could put
+    a directory of their own in its place), a sticky one (/tmp) aside."""
     st = os.stat(path)
     if st.st_uid not in (os.getuid(), 0):
         return f"{path} belongs to another user (uid {st.st_uid})"
     if st.st_mode & 0o022:
         return f"{path} is writable by other users (mode {st.st_mode & 0o777:o})"
+    parent = os.path.dirname(os.path.abspath(path))
+    while parents and parent != os.path.dirname(parent):
+        st = os.stat(parent)
+        if st.st_uid not in (os.getuid(), 0) or (st.st_mode & 0o022
+                                                 and not st.st_mode & stat.S_ISVTX):
+            return f"{parent}, above {path}, is writable by other users"
+        parent = os.path.dirname(parent)
     return None
 
 
@@ -144,27 +157,46 @@ def _choose_store():
     reasons = []
     for directory in candidates:
         try:
-            os.makedirs(directory, exist_ok=True)
+            _makedirs(directory)
         except OSError:
             pass
-        if not os.path.isdir(directory):
-            reasons.append(f"{directory} cannot be created")
-            continue
-        why = unsafe(directory)
-        if why:
-            reasons.append(why)
-            continue
-        if _writable(directory):
-            return directory, True
-        if any(name.endswith(".nbi") for name in os.listdir(directory)):
-            return directory, False  # a prepared, read-only cache
-        reasons.append(f"{directory} is read-only and holds no kernels")
+        try:
+            if not os.path.isdir(directory):
+                reasons.append(f"{directory} cannot be created")
+                continue
+            why = unsafe(directory, parents=True)
+            if why:
+                reasons.append(why)
+                continue
+            if _writable(directory):
+                return directory, True
+            if any(name.endswith(".nbi") for name in os.listdir(directory)):
+                return directory, False  # a prepared, read-only cache
+            reasons.append(f"{directory} is read-only and holds no kernels")
+        except OSError as exc:  # unreadable: not a cache to use
+            reasons.append(f"{directory}: {exc}")
     if any("other user" in r for r in reasons) or config.CACHE_DIR:
         # Said once: not the quiet case of a read-only install without a home.
         _warn_once("store", "not using a kernel cache (" + "; ".join(reasons) + "): kernels "
-                   "compile in memory, in every process. See the README's section on the "
-                   "kernel cache.")
+                   "compile in memory, in every process. A folder of yours that others can "
+                   "write is used again after `chmod go-w` on it (and on the folders above "
+                   "it); see the README's section on the kernel cache.")
     return None, False
+
+
+def _makedirs(path):
+    """``os.makedirs`` with every folder it creates writable by this user
+    only, whatever the umask (002 would make them group-writable, and so
+    never loaded from)."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent != path:
+        _makedirs(parent)
+    try:
+        os.mkdir(path, 0o755)  # the umask can only take bits away
+    except FileExistsError:
+        pass
 
 
 def _store():
@@ -198,11 +230,42 @@ class _Impl(CompileResultCacheImpl):
     _locator_classes = [_Locator]
 
 
+class _KernelCacheFile(IndexDataCacheFile):
+    """numba's index and data files, created with mode 644 (less, by the
+    umask): never group- or world-writable, so always loadable (see
+    ``unsafe``); numba's own follow the umask, and 002 is common. Written
+    to a temporary name and renamed, as numba does."""
+
+    @contextmanager
+    def _open_for_write(self, filepath):
+        tmpname = f"{filepath}.tmp.{uuid.uuid4().hex[:16]}"
+        fd = os.open(tmpname, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                fd = None
+                yield f
+            os.replace(tmpname, filepath)
+        except BaseException:
+            if fd is not None:
+                os.close(fd)
+            try:
+                os.unlink(tmpname)
+            except OSError:
+                pass
+            raise
+
+
 class _KernelCache(FunctionCache):
     """numba's cache of one kernel, where an entry that cannot be read or
     written is a miss, and files unsafe to load are not loaded."""
 
     _impl_class = _Impl
+
+    def __init__(self, py_func):
+        super().__init__(py_func)
+        files = self._cache_file
+        self._cache_file = _KernelCacheFile(files._cache_path, self._impl.filename_base,
+                                            files._source_stamp)
 
     def load_overload(self, sig, target_context):
         files = self._cache_file
@@ -225,6 +288,10 @@ class _KernelCache(FunctionCache):
         if not _store()[1]:
             return  # a read-only cache: the kernel stays in memory
         try:
+            index = self._cache_file._index_path
+            if os.path.exists(index) and unsafe(index):
+                # Saving reads the index first: never an unsafe one.
+                self._cache_file._save_index({})
             try:
                 super().save_overload(sig, data)
             except OSError:
@@ -255,10 +322,15 @@ def kernel_cache(py_func):
     if _store()[0] is None:
         return NullCache()
     try:
-        return _KernelCache(py_func)
+        cache = _KernelCache(py_func)
     except Exception as exc:
         _warn_once(("cache", type(exc)), f"kernels compile in memory: {exc}")
         return NullCache()
+    if not isinstance(cache._impl.locator, _Locator):  # NUMBA_CACHE_LOCATOR_CLASSES chose
+        _warn_once("locator", "NUMBA_CACHE_LOCATOR_CLASSES replaces fastnn's checked cache "
+                   "directory; fastnn's kernels compile in memory.")
+        return NullCache()
+    return cache
 
 
 @contextmanager
