@@ -26,6 +26,7 @@ from .activations import dropout_forward, layer_component, layer_name
 from .losses import head_component, head_name
 from .network import n_params
 from .optimizers import adam_lr, own_lines, step_component, step_name
+from .sparse import csr_component, csr_name
 
 __all__ = [
     "activation_backward",
@@ -162,6 +163,14 @@ def _step(solver, dtype):
     return step_component, step_name, key
 
 
+def _csr(dtype, indices, in_place):
+    """The first layer over sparse rows read in place, where they are
+    (else none: the drivers get address 0 and never call it)."""
+    if not in_place:
+        return []
+    return [(csr_component, csr_name, (np.dtype(dtype).type, indices.dtype.type))]
+
+
 #: (driver, driver key, the components' keys) -> the components' addresses,
 #: for calls whose units are all ready: an epoch of a small network takes
 #: about a millisecond, so the calls after the first skip the rest.
@@ -218,22 +227,21 @@ def _epoch(driver, kind, params, state1, state2, Xd, data, indices, indptr, is_s
            alpha, drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
     dtype = params.dtype.type
     typed = driver is epochs.sample_epoch  # compiled per dtype; the mini-batch one serves both
+    rows = int(batch_size)
+    in_place = False
+    if not typed:
+        x_args, in_place = _x_args(Xd, data, indices, indptr, is_sparse, rows, int(units[0]))
 
-    def args(hidden, head, step):
-        rows = int(batch_size)
-        if typed:
-            n_x = int(units[0])
-        else:
-            x_args, in_place = _x_args(Xd, data, indices, indptr, is_sparse, rows, int(units[0]))
-            n_x = 0 if in_place else rows * int(units[0])
+    def args(hidden, head, step, csr=0):
+        n_x = int(units[0]) if typed else (0 if in_place else rows * int(units[0]))
         work = scratch(dtype, *[rows * int(units[1:].sum())] * 3, params.shape[0], n_x,
                        *(() if typed else (rows * int(units[-1]), rows)), raw=not typed)
         if typed:
             arrays = (params, state1, state2, read_only(Xd), read_only(data), read_only(indices),
                       read_only(indptr), bool(is_sparse), read_only(Y), read_only(SW))
         else:
-            arrays = (params.itemsize, as_bytes(params), as_bytes(state1), as_bytes(state2),
-                      *x_args, _input_bytes(Y), _input_bytes(SW))
+            arrays = (csr, params.itemsize, as_bytes(params), as_bytes(state1),
+                      as_bytes(state2), *x_args, _input_bytes(Y), _input_bytes(SW))
         return (hidden, head, step, *arrays, order, rows, units, float(act_param),
                 float(loss_param), float(alpha), drop, int(seed), solver == codes.ADAM,
                 float(lr), float(momentum), bool(nesterov), float(beta1), float(beta2),
@@ -244,7 +252,7 @@ def _epoch(driver, kind, params, state1, state2, Xd, data, indices, indptr, is_s
                        solver),
         driver, (indices.dtype.char, np.dtype(dtype).char if typed else ""),
         [_hidden(hidden_code, dtype, drop), _head(out_code, dtype, loss_code),
-         _step(solver, dtype)], args)
+         _step(solver, dtype), *_csr(dtype, indices, in_place)], args)
 
 
 def minibatch_epoch(params, state1, state2, Xd, data, indices, indptr, is_sparse, Y, SW, order,
@@ -290,9 +298,10 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, 
         lambda: _named(dtype, "lbfgs loss and gradient kernels", hidden_code, out_code,
                        loss_code),
         network.loss_grad, (indices.dtype.char,),
-        [_hidden(hidden_code, dtype), _head(out_code, dtype, loss_code), _step(codes.ADAM, dtype)],
-        lambda hidden, head, step: (
-            hidden, head, step, params.itemsize, as_bytes(grad), as_bytes(params),
+        [_hidden(hidden_code, dtype), _head(out_code, dtype, loss_code), _step(codes.ADAM, dtype),
+         *_csr(dtype, indices, in_place)],
+        lambda hidden, head, step, csr=0: (
+            hidden, head, step, csr, params.itemsize, as_bytes(grad), as_bytes(params),
             *x_args, _input_bytes(Y), _input_bytes(SW), units, float(act_param),
             float(loss_param), float(alpha), float(delta_scale), int(chunk), acts, dacts, deltas,
             xb, rows, sw_chunk, no_drop))
@@ -308,8 +317,8 @@ def predict(out, Xd, data, indices, indptr, is_sparse, params, units, hidden_cod
                        cap * int(units[0]) if is_sparse and not in_place else 0, raw=True)
     _run(lambda: _named(dtype, "prediction kernels", hidden_code, out_code),
          network.predict, (indices.dtype.char,),
-         [_hidden(hidden_code, dtype), _head(out_code, dtype)],
-         lambda hidden, head: (hidden, head, params.itemsize, as_bytes(out),
+         [_hidden(hidden_code, dtype), _head(out_code, dtype), *_csr(dtype, indices, in_place)],
+         lambda hidden, head, csr=0: (hidden, head, csr, params.itemsize, as_bytes(out),
                                *x_args, _input_bytes(params), units, float(act_param),
                                int(chunk), acts, xb, *scratch(np.int64, cap), np.zeros(0)))
 

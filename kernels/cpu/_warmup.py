@@ -6,9 +6,10 @@ needs (see ``_cache.ensure``) from the cache or by compiling them. Between
 them the tasks cover, for both float dtypes: the hidden layer of every
 activation, with and without dropout; the head of every loss; the step of
 both solvers; the mini-batch and per-sample epochs; the L-BFGS loss and
-gradient; prediction; the validation loss. Dense and sparse input share
-every driver (int32 CSR indices; int64 ones, for matrices of 2**31 entries
-or more, compile on first use).
+gradient; prediction; the validation loss; the first layer over sparse
+rows read in place. Dense and sparse input share every driver (int32 CSR
+indices; int64 ones, for matrices of 2**31 entries or more, compile on
+first use).
 """
 
 import time
@@ -42,6 +43,7 @@ def tasks(dtypes=DTYPES):
         for head in _HEADS:
             rest.append(("head", dtype, *head))
         rest.append(("step", dtype, codes.SGD))
+        rest.append(("csr", dtype))
     return first + rest
 
 
@@ -90,7 +92,8 @@ def describe(task):
         return f"{dtype} {solvers[task[2]]} step"
     return {"sample": f"{dtype} per-sample epoch", "minibatch": "mini-batch epoch",
             "loss_grad": "lbfgs loss and gradient", "predict": "prediction",
-            "validation": "validation loss"}[kind]
+            "validation": "validation loss",
+            "csr": f"{dtype} first layer over sparse rows"}[kind]
 
 
 def run(task):
@@ -118,6 +121,13 @@ def run(task):
                   codes.SOFTMAX, codes.LOG_LOSS, f(1.0), f(1e-4), f(1.0), 4)
     elif kind == "predict":
         units, X_in, Y, SW, params = _problem(dtype)
+        predict(np.empty((5, 2), dtype=params.dtype), *X_in, params, units, codes.RELU,
+                params.dtype.type(0.01), codes.SOFTMAX, 4)
+    elif kind == "csr":  # a sparse X with 2 of 15 entries stored: read in place
+        units, _, Y, SW, params = _problem(dtype)
+        index = np.int32
+        X_in = (np.empty((0, 3), dtype=params.dtype), np.array([1.0, 2.0], dtype=params.dtype),
+                np.array([0, 2], dtype=index), np.array([0, 1, 1, 2, 2, 2], dtype=index), True)
         predict(np.empty((5, 2), dtype=params.dtype), *X_in, params, units, codes.RELU,
                 params.dtype.type(0.01), codes.SOFTMAX, 4)
     elif kind == "validation":

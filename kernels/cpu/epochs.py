@@ -16,7 +16,9 @@ allocates: the caller hands over the scratch.
 
 Arguments: the components ``hidden`` (a layer), ``head`` (the output
 layer and loss) and ``step`` (the optimizer; see their modules); for
-``minibatch_epoch``, ``size``, the bytes of an entry; params (n_params,)
+``minibatch_epoch``, ``csr`` (the first layer over sparse rows read in
+place, see ``network.input_product``; 0 otherwise) and ``size``, the bytes
+of an entry; params (n_params,)
 updated in place; state1, state2 the optimizer state (SGD: velocity,
 unused; Adam: first and second moments), updated in place; X as ``Xd`` or
 canonical CSR ``data, indices, indptr`` (``is_sparse``; for
@@ -52,7 +54,7 @@ from ._jit import jit, jit_inline
 
 
 @jit
-def minibatch_epoch(hidden, head, step, size, params, state1, state2,
+def minibatch_epoch(hidden, head, step, csr, size, params, state1, state2,
                     Xd, data, indices, indptr, is_sparse, in_place, Y, SW, order, batch_size,
                     units, act_param, loss_param, alpha, drop, seed, adam, lr, momentum,
                     nesterov, beta1, beta2, eps, t, acts, dacts, deltas, grad, xb, yb, swb,
@@ -74,7 +76,7 @@ def minibatch_epoch(hidden, head, step, size, params, state1, state2,
         rows = order[start : start + nb]
         if not in_place:  # else the first layer reads the stored entries (input_product)
             gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows, n_in * size, size)
-        src = (data, indices, indptr, in_place, rows)
+        src = (csr, data, indices, indptr, in_place, rows)
         for r in range(nb):
             copy(at(yb, r * n_out * size), at(Y, rows[r] * n_out * size), n_out * size)
             copy(at(swb, r * size), at(SW, rows[r] * size), size)

@@ -22,9 +22,8 @@ from . import activations as layer
 from . import losses as head_mode
 from .activations import call_layer
 from .losses import call_head
-import numpy as np
-
-from .pointers import at, clear, copy, gemm, typed
+from .pointers import at, clear, copy, gemm
+from .sparse import FORWARD, WEIGHT_GRAD, call_csr
 from .optimizers import FINISH, call_step
 from ._jit import jit, jit_inline
 
@@ -85,71 +84,31 @@ def chunk_rows(xb, Xd, data, indices, indptr, is_sparse, in_place, rows, start, 
 
 
 @jit_inline
-def _csr_times(O, W, V, indices, indptr, rows, n, fo):
-    """O (n, fo) = X[rows] @ W, X CSR with values ``V``: each output row a
-    sum over the row's stored entries, in index order (as scipy's CSR
-    product), of the entry times its row of W."""
-    for r in range(n):
-        i = rows[r]
-        o = r * fo
-        for j in range(fo):
-            O[o + j] = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            v = V[p]
-            w = indices[p] * fo
-            for j in range(fo):
-                O[o + j] += v * W[w + j]
-
-
-@jit_inline
-def _csr_t_times(G, E, V, indices, indptr, rows, n, fi, fo, beta):
-    """G (fi, fo) = X[rows].T @ E (+ G when ``beta`` is 1), X CSR with
-    values ``V``: each stored entry adds its value times its row of E to
-    its column's row of G."""
-    if beta == 0.0:
-        for k in range(fi * fo):
-            G[k] = 0.0
-    for r in range(n):
-        i = rows[r]
-        e = r * fo
-        for p in range(indptr[i], indptr[i + 1]):
-            v = V[p]
-            g = indices[p] * fo
-            for j in range(fo):
-                G[g + j] += v * E[e + j]
-
-
-@jit_inline
 def input_product(double, x, src, n, fi, fo, W, out):
     """out (n, fo) = the n input rows @ W (fi, fo), at void pointers: BLAS
     on the dense rows at ``x``, or, for sparse rows read in place (``src``
-    is ``(data, indices, indptr, in_place, rows)``, the batch's row numbers
-    in ``rows``), a sum over each row's stored entries: the rows are not
+    is ``(csr, data, indices, indptr, in_place, rows)``, ``csr`` the
+    address of a ``sparse.csr_component``, the batch's row numbers in
+    ``rows``), a sum over each row's stored entries: the rows are not
     densified, and the work and memory grow with the non-zeros."""
-    data, indices, indptr, in_place, rows = src
+    csr, data, indices, indptr, in_place, rows = src
     if not in_place:
         gemm(double, False, False, n, fo, fi, x, W, 0.0, out)
-    elif double:
-        _csr_times(typed(out, np.float64), typed(W, np.float64), typed(at(data, 0), np.float64),
-                   indices, indptr, rows, n, fo)
     else:
-        _csr_times(typed(out, np.float32), typed(W, np.float32), typed(at(data, 0), np.float32),
-                   indices, indptr, rows, n, fo)
+        call_csr(csr, FORWARD, out, W, at(data, 0), at(indices, 0), at(indptr, 0), at(rows, 0),
+                 n, fi, fo, 0.0)
 
 
 @jit_inline
 def input_weight_grad(double, x, src, n, fi, fo, dout, beta, G):
     """G (fi, fo) = input rows.T @ dout (n, fo), plus G when ``beta`` is 1:
     the first layer's weight gradient, for the input of ``input_product``."""
-    data, indices, indptr, in_place, rows = src
+    csr, data, indices, indptr, in_place, rows = src
     if not in_place:
         gemm(double, True, False, fi, fo, n, x, dout, beta, G)
-    elif double:
-        _csr_t_times(typed(G, np.float64), typed(dout, np.float64),
-                     typed(at(data, 0), np.float64), indices, indptr, rows, n, fi, fo, beta)
     else:
-        _csr_t_times(typed(G, np.float32), typed(dout, np.float32),
-                     typed(at(data, 0), np.float32), indices, indptr, rows, n, fi, fo, beta)
+        call_csr(csr, WEIGHT_GRAD, G, dout, at(data, 0), at(indices, 0), at(indptr, 0),
+                 at(rows, 0), n, fi, fo, beta)
 
 
 @jit_inline
@@ -233,7 +192,7 @@ def backward_layers(grad, deltas, acts, dacts, x, src, n, cap, params, units, n_
 
 
 @jit
-def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr, is_sparse,
+def loss_grad(hidden, head, step, csr, size, grad, params, Xd, data, indices, indptr, is_sparse,
               in_place, Y, SW, units, act_param, loss_param, alpha, delta_scale, chunk, acts,
               dacts, deltas, xb, rows, sw_chunk, no_drop):
     """Full-batch loss and gradient (for L-BFGS), in row chunks of ``chunk``.
@@ -244,7 +203,8 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
     scikit-learn, ``1 / n_outputs`` for multi-output squared error makes
     the gradient that of the reported loss. No dropout (a full-batch
     objective is deterministic). ``step`` is only asked to finish the
-    gradient (its FINISH mode).
+    gradient (its FINISH mode); ``csr``, for sparse X read in place, is the
+    first layer's (see ``input_product``; else not called).
 
     Y : (n, n_outputs) and SW : (n,) as bytes; grad, params : (n_params,)
     as bytes. Scratch: ``acts``, ``dacts``, ``deltas`` (bytes of ``cap *
@@ -266,7 +226,7 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
         nb = cap if start + cap < n else n - start
         x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, in_place, rows, start, nb, n_in,
                        size)
-        src = (data, indices, indptr, in_place, rows)
+        src = (csr, data, indices, indptr, in_place, rows)
         last = forward_layers(acts, dacts, x, src, nb, cap, params, units, n_coef, size, hidden,
                               act_param, layer.TRAIN, no_drop, 0, 0)
         beta = 0.0 if start == 0 else 1.0
@@ -285,7 +245,7 @@ def loss_grad(hidden, head, step, size, grad, params, Xd, data, indices, indptr,
 
 
 @jit
-def predict(hidden, head, size, out, Xd, data, indices, indptr, is_sparse, in_place, params,
+def predict(hidden, head, csr, size, out, Xd, data, indices, indptr, is_sparse, in_place, params,
             units, act_param, chunk, acts, xb, rows, no_drop):
     """Forward pass for prediction, in row chunks of ``chunk`` so the extra
     memory is bounded whatever the number of rows. out : (n, units[-1]) as
@@ -302,7 +262,7 @@ def predict(hidden, head, size, out, Xd, data, indices, indptr, is_sparse, in_pl
         nb = cap if start + cap < n else n - start
         x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, in_place, rows, start, nb, n_in,
                        size)
-        last = forward_layers(acts, acts, x, (data, indices, indptr, in_place, rows), nb, cap,
+        last = forward_layers(acts, acts, x, (csr, data, indices, indptr, in_place, rows), nb, cap,
                               params, units, n_coef, size, hidden, act_param, layer.PREDICT,
                               no_drop, 0, 0)
         z = at(acts, last * size)
