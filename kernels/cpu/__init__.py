@@ -133,14 +133,14 @@ DENSE_BLOCK_BYTES = 16 * 2**20
 
 
 def _x_args(Xd, data, indices, indptr, is_sparse, block_rows, n_in):
-    """``(X as a driver with ``in_place`` takes it, in_place)``: whether
-    sparse X, taken ``block_rows`` rows of ``n_in`` features at a time, is
-    read in place rather than gathered dense."""
+    """``(X as a driver takes it, in_place)``: whether sparse X, taken
+    ``block_rows`` rows of ``n_in`` features at a time, is read in place
+    rather than gathered dense."""
     n_rows = indptr.shape[0] - 1
     in_place = bool(is_sparse) and (
         data.shape[0] <= IN_PLACE_DENSITY * n_rows * n_in
         or block_rows * n_in * data.itemsize > DENSE_BLOCK_BYTES)
-    return (*_x_bytes(Xd, data, indices, indptr, is_sparse), in_place), in_place
+    return _x_bytes(Xd, data, indices, indptr, is_sparse), in_place
 
 
 # The components a call needs, as (factory, its unit name's function, the
@@ -165,7 +165,7 @@ def _step(solver, dtype):
 
 def _csr(dtype, indices, in_place):
     """The first layer over sparse rows read in place, where they are
-    (else none: the drivers get address 0 and never call it)."""
+    (else none: the drivers get None, see ``network.input_product``)."""
     if not in_place:
         return []
     return [(csr_component, csr_name, (np.dtype(dtype).type, indices.dtype.type))]
@@ -232,7 +232,7 @@ def _epoch(driver, kind, params, state1, state2, Xd, data, indices, indptr, is_s
     if not typed:
         x_args, in_place = _x_args(Xd, data, indices, indptr, is_sparse, rows, int(units[0]))
 
-    def args(hidden, head, step, csr=0):
+    def args(hidden, head, step, csr=None):
         n_x = int(units[0]) if typed else (0 if in_place else rows * int(units[0]))
         work = scratch(dtype, *[rows * int(units[1:].sum())] * 3, params.shape[0], n_x,
                        *(() if typed else (rows * int(units[-1]), rows)), raw=not typed)
@@ -250,7 +250,7 @@ def _epoch(driver, kind, params, state1, state2, Xd, data, indices, indptr, is_s
     return _run(
         lambda: _named(dtype, f"{kind} training kernels", hidden_code, out_code, loss_code,
                        solver),
-        driver, (indices.dtype.char, np.dtype(dtype).char if typed else ""),
+        driver, (indices.dtype.char, np.dtype(dtype).char if typed else "", in_place),
         [_hidden(hidden_code, dtype, drop), _head(out_code, dtype, loss_code),
          _step(solver, dtype), *_csr(dtype, indices, in_place)], args)
 
@@ -297,10 +297,10 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, 
     return _run(
         lambda: _named(dtype, "lbfgs loss and gradient kernels", hidden_code, out_code,
                        loss_code),
-        network.loss_grad, (indices.dtype.char,),
+        network.loss_grad, (indices.dtype.char, in_place),
         [_hidden(hidden_code, dtype), _head(out_code, dtype, loss_code), _step(codes.ADAM, dtype),
          *_csr(dtype, indices, in_place)],
-        lambda hidden, head, step, csr=0: (
+        lambda hidden, head, step, csr=None: (
             hidden, head, step, csr, params.itemsize, as_bytes(grad), as_bytes(params),
             *x_args, _input_bytes(Y), _input_bytes(SW), units, float(act_param),
             float(loss_param), float(alpha), float(delta_scale), int(chunk), acts, dacts, deltas,
@@ -316,9 +316,9 @@ def predict(out, Xd, data, indices, indptr, is_sparse, params, units, hidden_cod
     acts, xb = scratch(dtype, cap * int(units[1:].sum()),
                        cap * int(units[0]) if is_sparse and not in_place else 0, raw=True)
     _run(lambda: _named(dtype, "prediction kernels", hidden_code, out_code),
-         network.predict, (indices.dtype.char,),
+         network.predict, (indices.dtype.char, in_place),
          [_hidden(hidden_code, dtype), _head(out_code, dtype), *_csr(dtype, indices, in_place)],
-         lambda hidden, head, csr=0: (hidden, head, csr, params.itemsize, as_bytes(out),
+         lambda hidden, head, csr=None: (hidden, head, csr, params.itemsize, as_bytes(out),
                                *x_args, _input_bytes(params), units, float(act_param),
                                int(chunk), acts, xb, *scratch(np.int64, cap), np.zeros(0)))
 

@@ -45,7 +45,7 @@ def forward(hidden, head, size, acts, dacts, x, n, cap, params, units, act_param
     n_coef, width = n_coef_and_width(units)
     n_out = units[units.shape[0] - 1]
     mode = layer.TRAIN if train else layer.PREDICT
-    last = forward_layers(acts, dacts, at(x, 0), (0, x, none, none, False, none), n, cap,
+    last = forward_layers(acts, dacts, at(x, 0), None, (x, none, none, none), n, cap,
                           params, units, n_coef, size, hidden, act_param, mode, drop, seed, row0)
     z = at(acts, last * size)
     call_head(head, head_mode.PREDICT, z, at(params, (n_coef + width - n_out) * size), z, z, z, z,
@@ -64,5 +64,5 @@ def backward(hidden, size, grad, deltas, acts, dacts, x, n, cap, params, units, 
     last = cap * (width - n_out)
     call_layer(hidden, layer.BIAS, at(deltas, last * size), at(deltas, last * size),
                at(grad, (n_coef + width - n_out) * size), n, n_out, 0.0, 0.0, 0, 0, 0, 0.0)
-    backward_layers(grad, deltas, acts, dacts, at(x, 0), (0, x, none, none, False, none), n, cap,
+    backward_layers(grad, deltas, acts, dacts, at(x, 0), None, (x, none, none, none), n, cap,
                     params, units, n_coef, size, hidden, 0.0)

@@ -17,12 +17,12 @@ allocates: the caller hands over the scratch.
 Arguments: the components ``hidden`` (a layer), ``head`` (the output
 layer and loss) and ``step`` (the optimizer; see their modules); for
 ``minibatch_epoch``, ``csr`` (the first layer over sparse rows read in
-place, see ``network.input_product``; 0 otherwise) and ``size``, the bytes
+place, see ``network.input_product``; None otherwise) and ``size``, the bytes
 of an entry; params (n_params,)
 updated in place; state1, state2 the optimizer state (SGD: velocity,
 unused; Adam: first and second moments), updated in place; X as ``Xd`` or
 canonical CSR ``data, indices, indptr`` (``is_sparse``; for
-``minibatch_epoch``, ``in_place`` when its rows are read in place); Y (n,
+``minibatch_epoch``, ``csr`` reads its rows in place unless None); Y (n,
 n_outputs); SW (n,); order (n,) int64 row order; units (int64) the layer
 widths; the hidden activation's parameter and the loss's parameter (see
 ``kernels.codes``); alpha; drop (float64, the dropout rate of each hidden
@@ -36,7 +36,7 @@ bytes for ``minibatch_epoch``): ``acts``, ``dacts``, ``deltas`` (a batch's
 share of every layer past the input: ``batch_size * width`` entries,
 ``width`` the sum of ``units[1:]``), ``grad`` (n_params), ``xb``
 (``batch_size * units[0]``; none for ``minibatch_epoch``'s sparse X read
-``in_place``, see ``network.input_product``), for ``minibatch_epoch`` ``yb`` (``batch_size
+in place, see ``network.input_product``), for ``minibatch_epoch`` ``yb`` (``batch_size
 * n_outputs``) and ``swb`` (batch_size); ``sw_batch`` / ``sw_row``
 (float64, 1).
 """
@@ -55,7 +55,7 @@ from ._jit import jit, jit_inline
 
 @jit
 def minibatch_epoch(hidden, head, step, csr, size, params, state1, state2,
-                    Xd, data, indices, indptr, is_sparse, in_place, Y, SW, order, batch_size,
+                    Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                     units, act_param, loss_param, alpha, drop, seed, adam, lr, momentum,
                     nesterov, beta1, beta2, eps, t, acts, dacts, deltas, grad, xb, yb, swb,
                     sw_batch):
@@ -74,13 +74,13 @@ def minibatch_epoch(hidden, head, step, csr, size, params, state1, state2,
     for start in range(0, n, batch_size):
         nb = batch_size if start + batch_size < n else n - start
         rows = order[start : start + nb]
-        if not in_place:  # else the first layer reads the stored entries (input_product)
+        if csr is None:  # else the first layer reads the stored entries (input_product)
             gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows, n_in * size, size)
-        src = (csr, data, indices, indptr, in_place, rows)
+        src = (data, indices, indptr, rows)
         for r in range(nb):
             copy(at(yb, r * n_out * size), at(Y, rows[r] * n_out * size), n_out * size)
             copy(at(swb, r * size), at(SW, rows[r] * size), size)
-        forward_layers(acts, dacts, x, src, nb, batch_size, params, units, n_coef, size, hidden,
+        forward_layers(acts, dacts, x, csr, src, nb, batch_size, params, units, n_coef, size, hidden,
                        act_param, layer.TRAIN, drop, seed, start)
         batch_loss = call_head(head, head_mode.TRAIN, at(acts, last * size), at(params, out_bias),
                                at(yb, 0), at(swb, 0), at(deltas, last * size), at(grad, out_bias),
@@ -89,7 +89,7 @@ def minibatch_epoch(hidden, head, step, csr, size, params, state1, state2,
         if sw_sum == 0.0:
             continue  # an all-zero-weight batch carries no gradient
         total += (batch_loss + 0.5 * alpha * sq) / sw_sum * nb
-        backward_layers(grad, deltas, acts, dacts, x, src, nb, batch_size, params, units, n_coef,
+        backward_layers(grad, deltas, acts, dacts, x, csr, src, nb, batch_size, params, units, n_coef,
                         size, hidden, 0.0)
         step_lr = lr
         if adam:

@@ -69,30 +69,34 @@ def gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows, row_bytes, size)
 
 
 @jit_inline
-def chunk_rows(xb, Xd, data, indices, indptr, is_sparse, in_place, rows, start, nb, n_in, size):
+def chunk_rows(xb, Xd, data, indices, indptr, is_sparse, csr, rows, start, nb, n_in, size):
     """Rows ``start .. start + nb`` of X as the passes take them (see
     ``input_product``): their row numbers in ``rows`` (int64 scratch of at
     least ``nb``); and a pointer to them dense, ``n_in`` entries of
     ``size`` bytes a row: into dense ``Xd``, or into ``xb`` after gathering
-    sparse X's rows there, unless those are read ``in_place``."""
+    sparse X's rows there, unless ``csr`` reads them in place (see
+    ``input_product``)."""
     for r in range(nb):
         rows[r] = start + r
-    if is_sparse and not in_place:
+    if is_sparse and csr is None:
         gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[:nb], n_in * size, size)
         return at(xb, 0)
     return at(Xd, start * n_in * size)
 
 
 @jit_inline
-def input_product(double, x, src, n, fi, fo, W, out):
+def input_product(double, x, csr, src, n, fi, fo, W, out):
     """out (n, fo) = the n input rows @ W (fi, fo), at void pointers: BLAS
-    on the dense rows at ``x``, or, for sparse rows read in place (``src``
-    is ``(csr, data, indices, indptr, in_place, rows)``, ``csr`` the
-    address of a ``sparse.csr_component``, the batch's row numbers in
+    on the dense rows at ``x`` where ``csr`` is None, or, for sparse rows
+    read in place (``csr`` the address of a ``sparse.csr_component``;
+    ``src`` is ``(data, indices, indptr, rows)``, the batch's row numbers in
     ``rows``), a sum over each row's stored entries: the rows are not
-    densified, and the work and memory grow with the non-zeros."""
-    csr, data, indices, indptr, in_place, rows = src
-    if not in_place:
+    densified, and the work and memory grow with the non-zeros. ``csr`` is
+    None or an address by type, so numba drops the other branch: a driver
+    specialized for dense rows holds no sparse code, and the other way
+    round."""
+    data, indices, indptr, rows = src
+    if csr is None:
         gemm(double, False, False, n, fo, fi, x, W, 0.0, out)
     else:
         call_csr(csr, FORWARD, out, W, at(data, 0), at(indices, 0), at(indptr, 0), at(rows, 0),
@@ -100,11 +104,11 @@ def input_product(double, x, src, n, fi, fo, W, out):
 
 
 @jit_inline
-def input_weight_grad(double, x, src, n, fi, fo, dout, beta, G):
+def input_weight_grad(double, x, csr, src, n, fi, fo, dout, beta, G):
     """G (fi, fo) = input rows.T @ dout (n, fo), plus G when ``beta`` is 1:
     the first layer's weight gradient, for the input of ``input_product``."""
-    csr, data, indices, indptr, in_place, rows = src
-    if not in_place:
+    data, indices, indptr, rows = src
+    if csr is None:
         gemm(double, True, False, fi, fo, n, x, dout, beta, G)
     else:
         call_csr(csr, WEIGHT_GRAD, G, dout, at(data, 0), at(indices, 0), at(indptr, 0),
@@ -112,10 +116,10 @@ def input_weight_grad(double, x, src, n, fi, fo, dout, beta, G):
 
 
 @jit_inline
-def forward_layers(acts, dacts, x, src, n, cap, params, units, n_coef, size, hidden, act_param,
+def forward_layers(acts, dacts, x, csr, src, n, cap, params, units, n_coef, size, hidden, act_param,
                    mode, drop, seed, row0):
     """Forward the ``n`` input rows (at pointer ``x``, (n, units[0]), or
-    sparse: ``src``, see ``input_product``) through the hidden layers and
+    sparse: ``csr`` and ``src``, see ``input_product``) through the hidden layers and
     the output layer's product into ``acts``; returns the entry offset of
     the output layer's block, which the head takes from there.
 
@@ -137,7 +141,7 @@ def forward_layers(acts, dacts, x, src, n, cap, params, units, n_coef, size, hid
         fo = units[l + 1]
         out = at(acts, off_a * size)
         if l == 0:
-            input_product(double, x, src, n, fi, fo, at(params, 0), out)
+            input_product(double, x, csr, src, n, fi, fo, at(params, 0), out)
         else:
             gemm(double, False, False, n, fo, fi, inp, at(params, off_w * size), 0.0, out)
         if l == n_layers - 1:
@@ -154,7 +158,7 @@ def forward_layers(acts, dacts, x, src, n, cap, params, units, n_coef, size, hid
 
 
 @jit_inline
-def backward_layers(grad, deltas, acts, dacts, x, src, n, cap, params, units, n_coef, size, hidden,
+def backward_layers(grad, deltas, acts, dacts, x, csr, src, n, cap, params, units, n_coef, size, hidden,
                     beta):
     """Backpropagate the output delta, which the head wrote into
     ``deltas``' last block together with the output intercept gradient,
@@ -179,7 +183,7 @@ def backward_layers(grad, deltas, acts, dacts, x, src, n, cap, params, units, n_
         off_a -= cap * fo
         dout = at(deltas, off_a * size)
         if l == 0:
-            input_weight_grad(double, x, src, n, fi, fo, dout, beta, at(grad, 0))
+            input_weight_grad(double, x, csr, src, n, fi, fo, dout, beta, at(grad, 0))
             break
         below = off_a - cap * fi  # layer l's input block
         gemm(double, True, False, fi, fo, n, at(acts, below * size), dout, beta,
@@ -193,7 +197,7 @@ def backward_layers(grad, deltas, acts, dacts, x, src, n, cap, params, units, n_
 
 @jit
 def loss_grad(hidden, head, step, csr, size, grad, params, Xd, data, indices, indptr, is_sparse,
-              in_place, Y, SW, units, act_param, loss_param, alpha, delta_scale, chunk, acts,
+              Y, SW, units, act_param, loss_param, alpha, delta_scale, chunk, acts,
               dacts, deltas, xb, rows, sw_chunk, no_drop):
     """Full-batch loss and gradient (for L-BFGS), in row chunks of ``chunk``.
 
@@ -210,7 +214,7 @@ def loss_grad(hidden, head, step, csr, size, grad, params, Xd, data, indices, in
     as bytes. Scratch: ``acts``, ``dacts``, ``deltas`` (bytes of ``cap *
     width`` entries, ``cap`` the rows of a chunk, ``width`` the network's
     units past the input), ``xb`` (``cap * units[0]`` entries, for sparse X
-    not read ``in_place``; see ``input_product``), ``rows`` (int64, cap),
+    not read in place by ``csr``; see ``input_product``), ``rows`` (int64, cap),
     ``sw_chunk`` (float64, 1); ``no_drop``: the
     layers' dropout rates, zeros (float64, n_layers).
     """
@@ -224,10 +228,9 @@ def loss_grad(hidden, head, step, csr, size, grad, params, Xd, data, indices, in
     sw_sum = 0.0
     for start in range(0, n, cap):
         nb = cap if start + cap < n else n - start
-        x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, in_place, rows, start, nb, n_in,
-                       size)
-        src = (csr, data, indices, indptr, in_place, rows)
-        last = forward_layers(acts, dacts, x, src, nb, cap, params, units, n_coef, size, hidden,
+        x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, csr, rows, start, nb, n_in, size)
+        src = (data, indices, indptr, rows)
+        last = forward_layers(acts, dacts, x, csr, src, nb, cap, params, units, n_coef, size, hidden,
                               act_param, layer.TRAIN, no_drop, 0, 0)
         beta = 0.0 if start == 0 else 1.0
         data_loss += call_head(head, head_mode.TRAIN, at(acts, last * size),
@@ -236,7 +239,7 @@ def loss_grad(hidden, head, step, csr, size, grad, params, Xd, data, indices, in
                                at(deltas, last * size), at(grad, (n_coef + width - n_out) * size),
                                nb, n_out, loss_param, delta_scale, beta, at(sw_chunk, 0))
         sw_sum += sw_chunk[0]
-        backward_layers(grad, deltas, acts, dacts, x, src, nb, cap, params, units, n_coef, size,
+        backward_layers(grad, deltas, acts, dacts, x, csr, src, nb, cap, params, units, n_coef, size,
                         hidden, beta)
     sq = call_step(step, FINISH, at(params, 0), at(params, 0), at(params, 0), at(grad, 0),
                    params.shape[0] // size, n_coef, alpha, sw_sum, 0.0, 0.0, False, 0.0, 0.0, 0.0,
@@ -245,7 +248,7 @@ def loss_grad(hidden, head, step, csr, size, grad, params, Xd, data, indices, in
 
 
 @jit
-def predict(hidden, head, csr, size, out, Xd, data, indices, indptr, is_sparse, in_place, params,
+def predict(hidden, head, csr, size, out, Xd, data, indices, indptr, is_sparse, params,
             units, act_param, chunk, acts, xb, rows, no_drop):
     """Forward pass for prediction, in row chunks of ``chunk`` so the extra
     memory is bounded whatever the number of rows. out : (n, units[-1]) as
@@ -260,9 +263,8 @@ def predict(hidden, head, csr, size, out, Xd, data, indices, indptr, is_sparse, 
     out_bias = at(params, (n_coef + width - n_out) * size)
     for start in range(0, n, cap):
         nb = cap if start + cap < n else n - start
-        x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, in_place, rows, start, nb, n_in,
-                       size)
-        last = forward_layers(acts, acts, x, (csr, data, indices, indptr, in_place, rows), nb, cap,
+        x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, csr, rows, start, nb, n_in, size)
+        last = forward_layers(acts, acts, x, csr, (data, indices, indptr, rows), nb, cap,
                               params, units, n_coef, size, hidden, act_param, layer.PREDICT,
                               no_drop, 0, 0)
         z = at(acts, last * size)
