@@ -166,6 +166,7 @@ def test_warmup_fills_an_empty_cache_and_a_fit_then_compiles_nothing(tmp_path):
         X, y = load_digits(return_X_y=True)
         X, y = X[:200] / 16, y[:200]
         yr = y.astype(float)
+        Xs = sp.random(200, 500, density=0.02, format="csr", random_state=0)
         fits = [
             fastnn.MLPClassifier(max_iter=2).fit(X, y),
             fastnn.MLPClassifier(max_iter=2).fit(X.astype(np.float32), y),
@@ -179,9 +180,12 @@ def test_warmup_fills_an_empty_cache_and_a_fit_then_compiles_nothing(tmp_path):
             fastnn.MLPRegressor(loss="huber", activation="silu", max_iter=2).fit(X, yr),
             fastnn.MLPRegressor(loss="poisson", solver="sgd", max_iter=2).fit(
                 X.astype(np.float32), yr + 1),
+            # sparse enough to be read in place (digits are about half stored)
+            fastnn.MLPClassifier(max_iter=2).fit(Xs, y),
+            fastnn.MLPClassifier(solver="lbfgs", max_iter=2).fit(Xs.astype(np.float32), y),
         ]
         for est in fits:
-            est.predict(X[:3])
+            est.predict(Xs[:3] if est.n_features_in_ == 500 else X[:3])
         print(json.dumps([str(u) for u in _cache.compiled_units()]))
     """)
     done = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path),

@@ -47,8 +47,9 @@ def tasks(dtypes=DTYPES):
     return first + rest
 
 
-def _problem(dtype, out_code=codes.SOFTMAX, loss_code=codes.LOG_LOSS):
-    """A few rows, their targets for the head, and a 3-4-2 network."""
+def _problem(dtype, out_code=codes.SOFTMAX, loss_code=codes.LOG_LOSS, sparse=False):
+    """A few rows, their targets for the head, and a 3-4-2 network; with
+    ``sparse``, X as CSR with 2 of its 15 entries stored (read in place)."""
     dtype = np.dtype(dtype).type
     rng = np.random.default_rng(0)
     units = np.array([3, 4, 2], dtype=np.int64)
@@ -60,14 +61,17 @@ def _problem(dtype, out_code=codes.SOFTMAX, loss_code=codes.LOG_LOSS):
     params = rng.uniform(-0.5, 0.5, int(units[:-1] @ units[1:] + units[1:].sum())).astype(dtype)
     no_index = np.empty(0, dtype=np.int32)
     X_in = (X, np.empty(0, dtype=dtype), no_index, no_index, False)
+    if sparse:
+        X_in = (X[:0], np.array([1.0, 2.0], dtype=dtype), np.array([0, 2], dtype=np.int32),
+                np.array([0, 1, 1, 2, 2, 2], dtype=np.int32), True)
     return units, X_in, Y, np.ones(5, dtype=dtype), params
 
 
 def _epoch(kernel, dtype, hidden=codes.RELU, out_code=codes.SOFTMAX, loss_code=codes.LOG_LOSS,
-           solver=codes.ADAM, dropout=False, batch_size=2):
+           solver=codes.ADAM, dropout=False, batch_size=2, sparse=False):
     from . import minibatch_epoch, sample_epoch
 
-    units, X_in, Y, SW, params = _problem(dtype, out_code, loss_code)
+    units, X_in, Y, SW, params = _problem(dtype, out_code, loss_code, sparse)
     f = np.dtype(dtype).type
     state2 = np.zeros_like(params) if solver == codes.ADAM else np.zeros(0, dtype=f)
     drop = np.full(len(units) - 2, 0.5 if dropout else 0.0)
@@ -76,6 +80,19 @@ def _epoch(kernel, dtype, hidden=codes.RELU, out_code=codes.SOFTMAX, loss_code=c
            1 if kernel is sample_epoch else batch_size, units, hidden, f(0.01), out_code,
            loss_code, f(1.0), f(1e-4), drop, 1, solver, f(1e-3), f(0.9), True, f(0.9),
            f(0.999), f(1e-8), 0)
+
+
+def _full_batch(kind, dtype, sparse=False):
+    from . import loss_grad, predict
+
+    units, X_in, Y, SW, params = _problem(dtype, sparse=sparse)
+    f = np.dtype(dtype).type
+    if kind == "loss_grad":
+        loss_grad(np.empty_like(params), params, *X_in, Y, SW, units, codes.RELU, f(0.01),
+                  codes.SOFTMAX, codes.LOG_LOSS, f(1.0), f(1e-4), f(1.0), 4)
+    else:
+        predict(np.empty((5, 2), dtype=params.dtype), *X_in, params, units, codes.RELU,
+                f(0.01), codes.SOFTMAX, 4)
 
 
 def describe(task):
@@ -100,7 +117,7 @@ def run(task):
     """Make the call of ``task``; returns (task, the units it compiled,
     seconds). The compile notice is for fits: a process that runs tasks
     prints none."""
-    from . import loss_grad, loss_sum, predict
+    from . import loss_sum
 
     _cache.silence_notice()
     kind, dtype = task[0], task[1]
@@ -114,22 +131,12 @@ def run(task):
         _epoch("minibatch", dtype, out_code=task[2], loss_code=task[3])
     elif kind == "step":
         _epoch("minibatch", dtype, solver=task[2])
-    elif kind == "loss_grad":
-        units, X_in, Y, SW, params = _problem(dtype)
-        f = np.dtype(dtype).type
-        loss_grad(np.empty_like(params), params, *X_in, Y, SW, units, codes.RELU, f(0.01),
-                  codes.SOFTMAX, codes.LOG_LOSS, f(1.0), f(1e-4), f(1.0), 4)
-    elif kind == "predict":
-        units, X_in, Y, SW, params = _problem(dtype)
-        predict(np.empty((5, 2), dtype=params.dtype), *X_in, params, units, codes.RELU,
-                params.dtype.type(0.01), codes.SOFTMAX, 4)
-    elif kind == "csr":  # a sparse X with 2 of 15 entries stored: read in place
-        units, _, Y, SW, params = _problem(dtype)
-        index = np.int32
-        X_in = (np.empty((0, 3), dtype=params.dtype), np.array([1.0, 2.0], dtype=params.dtype),
-                np.array([0, 2], dtype=index), np.array([0, 1, 1, 2, 2, 2], dtype=index), True)
-        predict(np.empty((5, 2), dtype=params.dtype), *X_in, params, units, codes.RELU,
-                params.dtype.type(0.01), codes.SOFTMAX, 4)
+    elif kind in ("loss_grad", "predict"):
+        _full_batch(kind, dtype)
+    elif kind == "csr":  # the drivers' in-place specializations and the CSR component
+        _epoch("minibatch", dtype, sparse=True)
+        _full_batch("loss_grad", dtype, sparse=True)
+        _full_batch("predict", dtype, sparse=True)
     elif kind == "validation":
         units, X_in, Y, SW, params = _problem(dtype)
         loss_sum(np.full_like(Y, 0.5), Y, SW, codes.LOG_LOSS, Y.dtype.type(1.0))
