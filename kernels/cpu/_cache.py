@@ -32,8 +32,9 @@ used only if it is *safe*: owned by this user or by root, and writable
 by no one else (group or world), nor any directory above it (sticky ones
 aside); files in it are loaded under the same rule, and an unsafe index
 is replaced, never read. What fastnn creates is never group- or
-world-writable, whatever the umask. A safe directory this process cannot write (a cache prepared in a
-read-only image) is loaded from, and nothing is written to it. With no
+world-writable, whatever the umask. A safe directory this process cannot
+write (a cache prepared in a read-only image) is loaded from, and nothing
+is written to it. With no
 usable directory, kernels compile in memory. An entry that cannot be read
 (truncated, corrupt, from another build) is a miss; one that cannot be
 written (disk full) stays in memory. Each of these is said once per

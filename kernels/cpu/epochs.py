@@ -80,8 +80,8 @@ def minibatch_epoch(hidden, head, step, csr, size, params, state1, state2,
         for r in range(nb):
             copy(at(yb, r * n_out * size), at(Y, rows[r] * n_out * size), n_out * size)
             copy(at(swb, r * size), at(SW, rows[r] * size), size)
-        forward_layers(acts, dacts, x, csr, src, nb, batch_size, params, units, n_coef, size, hidden,
-                       act_param, layer.TRAIN, drop, seed, start)
+        forward_layers(acts, dacts, x, csr, src, nb, batch_size, params, units, n_coef, size,
+                       hidden, act_param, layer.TRAIN, drop, seed, start)
         batch_loss = call_head(head, head_mode.TRAIN, at(acts, last * size), at(params, out_bias),
                                at(yb, 0), at(swb, 0), at(deltas, last * size), at(grad, out_bias),
                                nb, n_out, loss_param, 1.0, 0.0, at(sw_batch, 0))
@@ -89,8 +89,8 @@ def minibatch_epoch(hidden, head, step, csr, size, params, state1, state2,
         if sw_sum == 0.0:
             continue  # an all-zero-weight batch carries no gradient
         total += (batch_loss + 0.5 * alpha * sq) / sw_sum * nb
-        backward_layers(grad, deltas, acts, dacts, x, csr, src, nb, batch_size, params, units, n_coef,
-                        size, hidden, 0.0)
+        backward_layers(grad, deltas, acts, dacts, x, csr, src, nb, batch_size, params, units,
+                        n_coef, size, hidden, 0.0)
         step_lr = lr
         if adam:
             t += 1

@@ -71,17 +71,19 @@ def gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows, row_bytes, size)
 @jit_inline
 def chunk_rows(xb, Xd, data, indices, indptr, is_sparse, csr, rows, start, nb, n_in, size):
     """Rows ``start .. start + nb`` of X as the passes take them (see
-    ``input_product``): their row numbers in ``rows`` (int64 scratch of at
-    least ``nb``); and a pointer to them dense, ``n_in`` entries of
+    ``input_product``): for sparse X their row numbers in ``rows`` (int64
+    scratch of at least ``nb``); and a pointer to them dense, ``n_in`` entries of
     ``size`` bytes a row: into dense ``Xd``, or into ``xb`` after gathering
     sparse X's rows there, unless ``csr`` reads them in place (see
     ``input_product``)."""
+    if not is_sparse:
+        return at(Xd, start * n_in * size)
     for r in range(nb):
         rows[r] = start + r
-    if is_sparse and csr is None:
+    if csr is None:
         gather_rows(xb, Xd, data, indices, indptr, is_sparse, rows[:nb], n_in * size, size)
         return at(xb, 0)
-    return at(Xd, start * n_in * size)
+    return at(Xd, 0)  # not read: the first layer takes the rows' stored entries
 
 
 @jit_inline
@@ -116,11 +118,11 @@ def input_weight_grad(double, x, csr, src, n, fi, fo, dout, beta, G):
 
 
 @jit_inline
-def forward_layers(acts, dacts, x, csr, src, n, cap, params, units, n_coef, size, hidden, act_param,
-                   mode, drop, seed, row0):
+def forward_layers(acts, dacts, x, csr, src, n, cap, params, units, n_coef, size, hidden,
+                   act_param, mode, drop, seed, row0):
     """Forward the ``n`` input rows (at pointer ``x``, (n, units[0]), or
-    sparse: ``csr`` and ``src``, see ``input_product``) through the hidden layers and
-    the output layer's product into ``acts``; returns the entry offset of
+    sparse: ``csr`` and ``src``, see ``input_product``) through the hidden
+    layers and the output layer's product into ``acts``; returns the entry offset of
     the output layer's block, which the head takes from there.
 
     ``mode`` is the hidden layers' (``layer.PREDICT`` or ``layer.TRAIN``). Training
@@ -158,8 +160,8 @@ def forward_layers(acts, dacts, x, csr, src, n, cap, params, units, n_coef, size
 
 
 @jit_inline
-def backward_layers(grad, deltas, acts, dacts, x, csr, src, n, cap, params, units, n_coef, size, hidden,
-                    beta):
+def backward_layers(grad, deltas, acts, dacts, x, csr, src, n, cap, params, units, n_coef, size,
+                    hidden, beta):
     """Backpropagate the output delta, which the head wrote into
     ``deltas``' last block together with the output intercept gradient,
     through the layers a training ``forward_layers`` left in ``acts`` and
@@ -230,8 +232,8 @@ def loss_grad(hidden, head, step, csr, size, grad, params, Xd, data, indices, in
         nb = cap if start + cap < n else n - start
         x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, csr, rows, start, nb, n_in, size)
         src = (data, indices, indptr, rows)
-        last = forward_layers(acts, dacts, x, csr, src, nb, cap, params, units, n_coef, size, hidden,
-                              act_param, layer.TRAIN, no_drop, 0, 0)
+        last = forward_layers(acts, dacts, x, csr, src, nb, cap, params, units, n_coef, size,
+                              hidden, act_param, layer.TRAIN, no_drop, 0, 0)
         beta = 0.0 if start == 0 else 1.0
         data_loss += call_head(head, head_mode.TRAIN, at(acts, last * size),
                                at(params, (n_coef + width - n_out) * size),
@@ -239,8 +241,8 @@ def loss_grad(hidden, head, step, csr, size, grad, params, Xd, data, indices, in
                                at(deltas, last * size), at(grad, (n_coef + width - n_out) * size),
                                nb, n_out, loss_param, delta_scale, beta, at(sw_chunk, 0))
         sw_sum += sw_chunk[0]
-        backward_layers(grad, deltas, acts, dacts, x, csr, src, nb, cap, params, units, n_coef, size,
-                        hidden, beta)
+        backward_layers(grad, deltas, acts, dacts, x, csr, src, nb, cap, params, units, n_coef,
+                        size, hidden, beta)
     sq = call_step(step, FINISH, at(params, 0), at(params, 0), at(params, 0), at(grad, 0),
                    params.shape[0] // size, n_coef, alpha, sw_sum, 0.0, 0.0, False, 0.0, 0.0, 0.0,
                    False)

@@ -48,7 +48,8 @@ def csr_component(dtype, index_dtype):
     def csr(mode, out_ptr, w_ptr, values_ptr, indices_ptr, indptr_ptr, rows_ptr, n, fi, fo,
             beta):
         O, W, V = typed(out_ptr, dtype), typed(w_ptr, dtype), typed(values_ptr, dtype)
-        ind, ptr, R = typed(indices_ptr, itype), typed(indptr_ptr, itype), typed(rows_ptr, np.int64)
+        ind, ptr = typed(indices_ptr, itype), typed(indptr_ptr, itype)
+        R = typed(rows_ptr, np.int64)
         if mode == FORWARD:
             for r in range(n):
                 i = R[r]
