@@ -132,15 +132,14 @@ IN_PLACE_DENSITY = 0.2
 DENSE_BLOCK_BYTES = 16 * 2**20
 
 
-def _x_args(Xd, data, indices, indptr, is_sparse, block_rows, n_in):
-    """``(X as a driver takes it, in_place)``: whether sparse X, taken
-    ``block_rows`` rows of ``n_in`` features at a time, is read in place
-    rather than gathered dense."""
+def _in_place(data, indptr, is_sparse, block_rows, n_in):
+    """Whether sparse X (``data``, ``indptr``), taken ``block_rows`` rows of
+    ``n_in`` features at a time, is read in place rather than gathered
+    dense."""
     n_rows = indptr.shape[0] - 1
-    in_place = bool(is_sparse) and (
+    return bool(is_sparse) and (
         data.shape[0] <= IN_PLACE_DENSITY * n_rows * n_in
         or block_rows * n_in * data.itemsize > DENSE_BLOCK_BYTES)
-    return _x_bytes(Xd, data, indices, indptr, is_sparse), in_place
 
 
 # The components a call needs, as (factory, its unit name's function, the
@@ -230,7 +229,7 @@ def _epoch(driver, kind, params, state1, state2, Xd, data, indices, indptr, is_s
     rows = int(batch_size)
     in_place = False
     if not typed:
-        x_args, in_place = _x_args(Xd, data, indices, indptr, is_sparse, rows, int(units[0]))
+        in_place = _in_place(data, indptr, is_sparse, rows, int(units[0]))
 
     def args(hidden, head, step, csr=None):
         n_x = int(units[0]) if typed else (0 if in_place else rows * int(units[0]))
@@ -241,7 +240,8 @@ def _epoch(driver, kind, params, state1, state2, Xd, data, indices, indptr, is_s
                       read_only(indptr), bool(is_sparse), read_only(Y), read_only(SW))
         else:
             arrays = (csr, params.itemsize, as_bytes(params), as_bytes(state1),
-                      as_bytes(state2), *x_args, _input_bytes(Y), _input_bytes(SW))
+                      as_bytes(state2), *_x_bytes(Xd, data, indices, indptr, is_sparse),
+                      _input_bytes(Y), _input_bytes(SW))
         return (hidden, head, step, *arrays, order, rows, units, float(act_param),
                 float(loss_param), float(alpha), drop, int(seed), solver == codes.ADAM,
                 float(lr), float(momentum), bool(nesterov), float(beta1), float(beta2),
@@ -285,7 +285,7 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, 
     dtype = params.dtype.type
     cap = max(1, min(int(chunk), SW.shape[0]))
     width = int(units[1:].sum())
-    x_args, in_place = _x_args(Xd, data, indices, indptr, is_sparse, cap, int(units[0]))
+    in_place = _in_place(data, indptr, is_sparse, cap, int(units[0]))
     n_x = cap * int(units[0]) if is_sparse and not in_place else 0
 
     def make():
@@ -302,9 +302,9 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, 
          *_csr(dtype, indices, in_place)],
         lambda hidden, head, step, csr=None: (
             hidden, head, step, csr, params.itemsize, as_bytes(grad), as_bytes(params),
-            *x_args, _input_bytes(Y), _input_bytes(SW), units, float(act_param),
-            float(loss_param), float(alpha), float(delta_scale), int(chunk), acts, dacts, deltas,
-            xb, rows, sw_chunk, no_drop))
+            *_x_bytes(Xd, data, indices, indptr, is_sparse), _input_bytes(Y), _input_bytes(SW),
+            units, float(act_param), float(loss_param), float(alpha), float(delta_scale),
+            int(chunk), acts, dacts, deltas, xb, rows, sw_chunk, no_drop))
 
 
 def predict(out, Xd, data, indices, indptr, is_sparse, params, units, hidden_code, act_param,
@@ -312,14 +312,15 @@ def predict(out, Xd, data, indices, indptr, is_sparse, params, units, hidden_cod
     """out[:] = the network's output for X, in chunks of ``chunk`` rows."""
     dtype = params.dtype.type
     cap = max(1, min(int(chunk), out.shape[0]))
-    x_args, in_place = _x_args(Xd, data, indices, indptr, is_sparse, cap, int(units[0]))
+    in_place = _in_place(data, indptr, is_sparse, cap, int(units[0]))
     acts, xb = scratch(dtype, cap * int(units[1:].sum()),
                        cap * int(units[0]) if is_sparse and not in_place else 0, raw=True)
     _run(lambda: _named(dtype, "prediction kernels", hidden_code, out_code),
          network.predict, (indices.dtype.char, in_place),
          [_hidden(hidden_code, dtype), _head(out_code, dtype), *_csr(dtype, indices, in_place)],
          lambda hidden, head, csr=None: (hidden, head, csr, params.itemsize, as_bytes(out),
-                               *x_args, _input_bytes(params), units, float(act_param),
+                               *_x_bytes(Xd, data, indices, indptr, is_sparse),
+                               _input_bytes(params), units, float(act_param),
                                int(chunk), acts, xb, *scratch(np.int64, cap), np.zeros(0)))
 
 

@@ -1,7 +1,7 @@
 """The first layer over sparse rows read in place: a component (see
 ``_jit.py``) per float and index dtype, compiled only when a fit or a
 prediction meets sparse X sparse enough to read in place (see
-``kernels.cpu._x_args``): dense fits carry none of its code.
+``kernels.cpu._in_place``): dense fits carry none of its code.
 
 ``csr_component(dtype, index_dtype)`` takes ``(mode, out, w, values,
 indices, indptr, rows, n, fi, fo, beta)``, pointers for the arrays, and
