@@ -259,17 +259,25 @@ def test_read_only_input_adds_no_signature(params):
 def test_one_specialization_per_driver():
     """However the suite has called them so far (read-only or writable,
     float64 or float32, dense or sparse input), the drivers that see the
-    buffers as bytes hold one compiled specialization, and the per-sample
+    buffers as bytes hold one compiled specialization for rows they take
+    dense and one for sparse rows read in place (their ``csr`` argument is
+    None or an address: see ``network.input_product``), and the per-sample
     epoch one per float dtype."""
+    import scipy.sparse as sp
+
     X, y = load_digits(return_X_y=True)
     X_ro = X[:100].copy()
     X_ro.flags.writeable = False
-    for X_fit in (X[:100], X_ro, X[:100].astype(np.float32)):
+    X_sparse = sp.random(100, 64, density=0.05, format="csr", random_state=0)  # in place
+    for X_fit in (X[:100], X_ro, X[:100].astype(np.float32), sp.csr_matrix(X[:100]), X_sparse,
+                  X_sparse.astype(np.float32)):
         for params in ({}, {"solver": "lbfgs"}, {"batch_size": 1}):
             fastnn.MLPClassifier(hidden_layer_sizes=(5,), max_iter=1, **params).fit(
                 X_fit, y[:100]).predict(X_fit)
-    for driver in (epochs.minibatch_epoch, network.loss_grad, network.predict):
-        assert len(driver.signatures) == 1, driver.signatures
+    csr_argument = {epochs.minibatch_epoch: 3, network.loss_grad: 3, network.predict: 2}
+    for driver, position in csr_argument.items():
+        kinds = sorted(str(signature[position]) for signature in driver.signatures)
+        assert kinds == ["int64", "none"], driver.signatures
     assert len(epochs.sample_epoch.signatures) == 2
 
 
