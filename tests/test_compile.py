@@ -202,7 +202,7 @@ def test_a_held_lock_times_out_into_compiling_here(tmp_path):
         import sys, time
         from fastnn.kernels.cpu import _cache
         locks = _cache._locks()
-        assert locks.acquire("minibatch_epoch", 1)
+        assert locks.acquire("minibatch_epoch_kernel", 1)
         print("held", flush=True)
         time.sleep(60)
     """)
@@ -214,14 +214,15 @@ def test_a_held_lock_times_out_into_compiling_here(tmp_path):
         done = subprocess.run([sys.executable, "-c", FIT, "{}"], env=env, capture_output=True,
                               text=True, timeout=600)
         assert done.returncode == 0, done.stderr
-        assert "waited 1 s for another process to compile minibatch_epoch" in done.stderr
+        assert "waited 1 s for another process to compile minibatch_epoch_kernel" in done.stderr
     finally:
         proc.kill()
         proc.wait()
 
 
 def _signature_counts():
-    drivers = (epochs.minibatch_epoch, epochs.sample_epoch, network.loss_grad, network.predict)
+    drivers = (epochs.minibatch_epoch_kernel, epochs.sample_epoch_kernel, network.loss_grad_kernel,
+               network.predict_kernel)
     components = (layer_component, head_component, step_component)
     return ([len(d.signatures) for d in drivers],
             [c.cache_info().currsize for c in components])
@@ -261,7 +262,7 @@ def test_one_specialization_per_driver():
     float64 or float32, dense or sparse input), the drivers that see the
     buffers as bytes hold one compiled specialization for rows they take
     dense and one for sparse rows read in place (their ``csr`` argument is
-    None or an address: see ``network.input_product``), and the per-sample
+    None or an address: see ``dense.input_product``), and the per-sample
     epoch one per float dtype."""
     import scipy.sparse as sp
 
@@ -274,11 +275,12 @@ def test_one_specialization_per_driver():
         for params in ({}, {"solver": "lbfgs"}, {"batch_size": 1}):
             fastnn.MLPClassifier(hidden_layer_sizes=(5,), max_iter=1, **params).fit(
                 X_fit, y[:100]).predict(X_fit)
-    csr_argument = {epochs.minibatch_epoch: 3, network.loss_grad: 3, network.predict: 2}
+    csr_argument = {epochs.minibatch_epoch_kernel: 3, network.loss_grad_kernel: 3,
+                    network.predict_kernel: 2}
     for driver, position in csr_argument.items():
         kinds = sorted(str(signature[position]) for signature in driver.signatures)
         assert kinds == ["int64", "none"], driver.signatures
-    assert len(epochs.sample_epoch.signatures) == 2
+    assert len(epochs.sample_epoch_kernel.signatures) == 2
 
 
 _NO_JIT = textwrap.dedent("""

@@ -340,7 +340,7 @@ def test_sparse_first_layer_matches_dense_in_chunks(monkeypatch, in_place, dtype
     import fastnn._training as training
     from fastnn.kernels import cpu
 
-    monkeypatch.setattr(cpu, "IN_PLACE_DENSITY", 1.0 if in_place else 0.0)
+    monkeypatch.setattr(cpu.sparse, "IN_PLACE_DENSITY", 1.0 if in_place else 0.0)
     monkeypatch.setattr(training, "CHUNK_ROWS", 7)
     monkeypatch.setattr("fastnn._mlp.CHUNK_ROWS", 7)
     rng = np.random.RandomState(1)

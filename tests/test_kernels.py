@@ -317,7 +317,7 @@ def test_sgd_step(solver, dtype):
     lr = dtype(0.05)
     for _ in range(3):
         grad = rng.normal(size=10).astype(dtype)
-        K.sgd_step(params, velocity, grad, lr, dtype(momentum), nesterov)
+        K.sgd_step(params, velocity, grad, 0, 0.0, 1.0, lr, dtype(momentum), nesterov)
         ref.sgd_step(r_params, r_velocity, [f64(grad)], float(lr), float(dtype(momentum)), nesterov)
     assert_close(params, r_params[0], dtype)
     assert_close(velocity, r_velocity[0], dtype)
@@ -351,7 +351,8 @@ def test_adam_step(dtype):
     for step in range(1, 5):
         grad = rng.normal(size=10).astype(dtype)
         grad[0] = 0.0  # a zero gradient: eps keeps the step finite
-        K.adam_step(params, m, v, grad, dtype(K.adam_lr(lr, b1, b2, step)), b1, b2, eps)
+        K.adam_step(params, m, v, grad, 0, 0.0, 1.0, dtype(K.adam_lr(lr, b1, b2, step)), b1, b2,
+                    eps)
         t = ref.adam_step(r_params, r_m, r_v, [f64(grad)], float(lr), float(b1), float(b2),
                           float(eps), t)
     assert t == 4
@@ -364,10 +365,11 @@ def test_adam_step(dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
 def test_raw_steps_are_finish_grad_then_step(solver, dtype, sw_sum):
-    """sgd_step_raw and adam_step_raw on raw gradient sums give, to the
-    bit, finish_grad followed by sgd_step or adam_step, and leave the raw
-    sums as they were; whether they divide by sw_sum or (a power of two)
-    multiply by its reciprocal."""
+    """sgd_step and adam_step on raw gradient sums give, to the bit,
+    finish_grad followed by the same step on the finished gradient
+    (n_coef 0, sw_sum 1), and leave the raw sums as they were; whether
+    they divide by sw_sum or (a power of two) multiply by its
+    reciprocal."""
     name, kind, momentum, nesterov = solver
     rng = rng_for("raw-step", name, dtype.__name__, sw_sum)
     units = np.array(UNITS, dtype=np.int64)
@@ -387,13 +389,13 @@ def test_raw_steps_are_finish_grad_then_step(solver, dtype, sw_sum):
         K.finish_grad(finished, expected[0], n_coef, alpha, sw_sum)
         kept = raw.copy()
         if kind == "sgd":
-            K.sgd_step(expected[0], expected[1], finished, lr, dtype(momentum), nesterov)
-            K.sgd_step_raw(got[0], got[1], raw, n_coef, alpha, sw_sum, lr, dtype(momentum),
-                           nesterov)
+            K.sgd_step(expected[0], expected[1], finished, 0, 0.0, 1.0, lr, dtype(momentum),
+                       nesterov)
+            K.sgd_step(got[0], got[1], raw, n_coef, alpha, sw_sum, lr, dtype(momentum), nesterov)
         else:
             step_lr = dtype(K.adam_lr(lr, b1, b2, step))
-            K.adam_step(*expected, finished, step_lr, b1, b2, eps)
-            K.adam_step_raw(*got, raw, n_coef, alpha, sw_sum, step_lr, b1, b2, eps)
+            K.adam_step(*expected, finished, 0, 0.0, 1.0, step_lr, b1, b2, eps)
+            K.adam_step(*got, raw, n_coef, alpha, sw_sum, step_lr, b1, b2, eps)
         np.testing.assert_array_equal(raw, kept)
         for g, e in zip(got, expected):
             np.testing.assert_array_equal(g, e)
@@ -401,8 +403,8 @@ def test_raw_steps_are_finish_grad_then_step(solver, dtype, sw_sum):
 
 @pytest.mark.parametrize("n", [1, 15, 16, 17, 40])
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-def test_own_lines_changes_no_bits(dtype, n):
-    """own_lines (which the raw steps run first) stores every value back
+def test_claim_lines_changes_no_bits(dtype, n):
+    """claim_lines (which the steps after BLAS products run first) stores every value back
     bit for bit: -0.0, a NaN's payload, infinities and subnormals too, on
     lengths around a cache line's worth of entries."""
     rng = rng_for("own-lines", dtype.__name__, n)
@@ -415,7 +417,7 @@ def test_own_lines_changes_no_bits(dtype, n):
         a[k] = value
     bits[n - 1] = payload_nan
     before = a.tobytes()
-    K.own_lines(a)
+    K.claim_lines(a)
     assert a.tobytes() == before
 
 

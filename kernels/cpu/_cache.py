@@ -41,17 +41,20 @@ written (disk full) stays in memory. Each of these is said once per
 process, as a RuntimeWarning.
 """
 
+import hashlib
 import os
 import stat
 import sys
 import threading
 import time
+import types
 import uuid
 import warnings
 import zlib
 from contextlib import contextmanager
 
 from numba.core import config, event
+from numba.core.serialize import dumps
 from numba.core.caching import (CompileResultCacheImpl, FunctionCache, IndexDataCacheFile,
                                 NullCache, _CacheLocator, _SourceFileBackedLocatorMixin)
 
@@ -268,6 +271,21 @@ class _KernelCache(FunctionCache):
         self._cache_file = _KernelCacheFile(files._cache_path, self._impl.filename_base,
                                             files._source_stamp)
 
+    def _index_key(self, sig, codegen):
+        """numba's key, with a closure's compiled functions (a component's
+        formulas, see ``_jit.inline``) named by their module, name and code
+        rather than pickled: a dispatcher pickles with a per-process id, so
+        numba's own key would never match in another process; and a
+        formula's edit changes the key of the components compiled with it."""
+        closure = self._py_func.__closure__
+        if closure is None or not any(_is_dispatcher(c.cell_contents) for c in closure):
+            return super()._index_key(sig, codegen)
+        cells = tuple(_formula_key(c.cell_contents) if _is_dispatcher(c.cell_contents)
+                      else c.cell_contents for c in closure)
+        code = self._py_func.__code__.co_code
+        return (sig, codegen.magic_tuple(),
+                (hashlib.sha256(code).hexdigest(), hashlib.sha256(dumps(cells)).hexdigest()))
+
     def load_overload(self, sig, target_context):
         files = self._cache_file
         try:
@@ -304,6 +322,19 @@ class _KernelCache(FunctionCache):
             _warn_once(("save", self._cache_path), f"a kernel could not be written to the "
                        f"cache in {self._cache_path} ({type(exc).__name__}: {exc}); it stays "
                        "in memory for this process.")
+
+
+def _is_dispatcher(value):
+    return hasattr(value, "py_func") and hasattr(value, "targetoptions")
+
+
+def _formula_key(dispatcher):
+    """A compiled formula as its module, name and code (bytecode and
+    constants)."""
+    f = dispatcher.py_func
+    code = f.__code__
+    consts = tuple(c for c in code.co_consts if not isinstance(c, types.CodeType))
+    return (f.__module__, f.__qualname__, code.co_code, repr(consts))
 
 
 def _data_names(files):

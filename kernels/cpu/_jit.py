@@ -31,6 +31,8 @@ helper that branched on the code itself would be processed whole (a
 layer component took 0.45-0.6 s to compile that way, 0.2 s like this).
 """
 
+from functools import lru_cache
+
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils, config
@@ -60,6 +62,18 @@ def jit(py_func):
 #: helpers stay small, and a choice among codes is made in the component's
 #: own body.
 jit_inline = njit(inline="always", no_cfunc_wrapper=True, **_OPTIONS)
+
+
+@lru_cache(maxsize=None)
+def inline(formula):
+    """``formula`` (a plain-Python function of ``kernels/``: an activation,
+    a loss term, an update) compiled into its callers, as ``jit_inline``
+    does: one dispatcher per formula. A component factory picks the
+    formula of its code in Python and closes over it, so the component's
+    body holds no branch on the code (the cache keys such a closure by the
+    formula's name and code: see ``_cache._KernelCache``)."""
+    return jit_inline(formula)
+
 
 #: For sums whose order is free (the L2 penalty's value, never a gradient
 #: or a parameter): ``reassoc`` alone lets LLVM vectorize the reduction;

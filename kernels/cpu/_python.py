@@ -89,7 +89,7 @@ def clear(dst, nbytes):
     dst.base[dst.offset : dst.offset + nbytes] = 0
 
 
-def own_lines(a):
+def claim_lines(a):
     """Nothing to do: a cache-line hint without compiled code."""
 
 

@@ -1,5 +1,6 @@
-"""Activations, their derivatives and dropout, and the hidden-layer
-component the drivers call.
+"""The hidden-layer component the drivers call, dropout, and the host
+functions that run them on whole arrays (twins of
+``kernels.cuda.activations``).
 
 In training, the forward pass of a hidden layer also writes the derivative
 of its output with respect to its pre-activation into a buffer ``dz`` of
@@ -8,26 +9,24 @@ backward pass is one multiplication, whatever the activation: derivatives
 of ``gelu`` and ``silu`` need the pre-activation, which the activation
 itself overwrites.
 
-Each elementwise activation is a scalar function ``(x, param) -> (f(x),
-f'(x))`` in x's dtype (``param``: leaky_relu's negative slope, ignored by
-the others). A component picks one by its code, a compile-time constant,
-in its own body, so numba drops the other activations before typing
-them (see ``_jit.py``): the codes are compared with module-level
-constants, which numba folds (``codes.X`` lookups it does not).
+A layer component is compiled for one activation: it calls the scalar
+function of its code (``kernels.activations.ELEMENTWISE``), taken when
+the component is made (``_jit.inline``), so no other activation is typed
+or compiled into it.
 """
 
-import math
 from functools import lru_cache
 
 import numpy as np
 from numba import types
 
-from ..codes import ELU, GELU, IDENTITY, LEAKY_RELU, LOGISTIC, RELU, SOFTPLUS, TANH
-from ..dropout import dropout_keep
-from ._jit import caller, component, jit_inline
-from .pointers import carray, typed
+from .. import codes, dropout
+from ..activations import ELEMENTWISE
+from ._calls import as_bytes, input_bytes, named, run
+from ._jit import caller, component, inline, jit, jit_inline
+from .pointers import at, carray, typed
 
-keep = jit_inline(dropout_keep)
+keep, dropout_scale = inline(dropout.dropout_keep), inline(dropout.dropout_scale)
 
 #: What the layer component does (its first argument).
 PREDICT = 0  # z = f(z + b)
@@ -35,63 +34,12 @@ TRAIN = 1  # and dz = f'(z + b), then dropout
 BACKWARD = 2  # delta = delta * dz, and the intercept gradient: its column sums
 BIAS = 3  # the intercept gradient alone (of the output layer, where delta is final)
 
-
-@jit_inline
-def _relu(x, slope):
-    d = type(x)(1.0) if x > 0.0 else slope
-    if x < 0.0:  # not max(): NaN must survive to be caught
-        return x * slope, d
-    return x, d
+_IDENTITY = codes.IDENTITY
+_LEAKY_RELU = codes.LEAKY_RELU
 
 
 @jit_inline
-def _logistic(x, param):
-    one = type(x)(1.0)
-    a = one / (one + np.exp(-x))
-    return a, a * (one - a)
-
-
-@jit_inline
-def _tanh(x, param):
-    a = np.tanh(x)
-    return a, type(x)(1.0) - a * a
-
-
-@jit_inline
-def _elu(x, param):
-    if not x > 0.0:  # NaN takes this branch and stays NaN
-        a = np.expm1(x)
-        return a, a + type(x)(1.0)  # e^x
-    return x, type(x)(1.0)
-
-
-@jit_inline
-def _softplus(x, param):
-    one = type(x)(1.0)
-    d = one / (one + np.exp(-x))  # sigmoid(x)
-    # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)
-    return type(x)((x if x > 0.0 else 0.0) + np.log1p(np.exp(-abs(x)))), d
-
-
-@jit_inline
-def _gelu(x, param):
-    one = type(x)(1.0)
-    half = type(x)(0.5)
-    cdf = half * (one + math.erf(x * type(x)(1.0 / math.sqrt(2.0))))
-    # Phi(x) + x phi(x); phi underflows to 0 far out
-    d = cdf + x * (type(x)(1.0 / math.sqrt(2.0 * math.pi)) * np.exp(-half * x * x))
-    return x * cdf, d
-
-
-@jit_inline
-def _silu(x, param):
-    one = type(x)(1.0)
-    s = one / (one + np.exp(-x))  # 0 or 1 far out: no overflow below
-    return x * s, s * (one + x * (one - s))
-
-
-@jit_inline
-def dropout_forward(a, dz, rate, seed, row0, col0):
+def drop_units(a, dz, rate, seed, row0, col0):
     """Inverted dropout in place: each unit is dropped (a and dz set to 0)
     with probability ``rate``, and kept ones scaled by 1 / (1 - rate).
 
@@ -100,7 +48,7 @@ def dropout_forward(a, dz, rate, seed, row0, col0):
     rate)`` (see kernels/dropout.py): ``row0`` is the batch's position in
     the epoch, ``col0`` the layer's first unit among all hidden units.
     """
-    scale = a.dtype.type(1.0 / (1.0 - rate))
+    scale = dropout_scale(rate, a.dtype.type(0.0))
     for i in range(a.shape[0]):
         ai = a[i]
         di = dz[i]
@@ -111,26 +59,6 @@ def dropout_forward(a, dz, rate, seed, row0, col0):
             else:
                 ai[j] = 0.0
                 di[j] = 0.0
-
-
-@jit_inline
-def softmax_rows(z, b, n, m):
-    """z = softmax(z + b) row by row, in place on the flat (n, m) block."""
-    for i in range(n):
-        row = i * m
-        mx = z[row] + b[0]
-        for j in range(m):
-            v = z[row + j] + b[j]
-            z[row + j] = v
-            if v > mx:  # a NaN never wins: it reaches every output below
-                mx = v
-        s = 0.0
-        for j in range(m):
-            e = np.exp(z[row + j] - mx)
-            z[row + j] = e
-            s += e
-        for j in range(m):
-            z[row + j] /= s
 
 
 LAYER_SIGNATURE = types.void(types.int64, types.voidptr, types.voidptr, types.voidptr, types.intp,
@@ -155,7 +83,7 @@ def layer_component(code, dtype, dropout=False):
 
     - PREDICT: z = f(z + b), in one pass;
     - TRAIN: that, dz = f'(z + b) in the same pass, and, for a component
-      with ``dropout`` and ``rate > 0``, ``dropout_forward`` with the
+      with ``dropout`` and ``rate > 0``, ``drop_units`` with the
       masks of ``seed`` at rows ``row0...``, units ``col0...``;
     - BACKWARD: z, the gradient at the layer's output, times dz (the
       gradient at its pre-activation), and its column sums into ``b``, the
@@ -169,6 +97,7 @@ def layer_component(code, dtype, dropout=False):
     dtype = np.dtype(dtype).type
     CODE = int(code)
     DROPOUT = bool(dropout)
+    f = inline(ELEMENTWISE[CODE])
 
     def layer(mode, z_ptr, dz_ptr, b_ptr, n, m, param, rate, seed, row0, col0, beta):
         z, dz, b = typed(z_ptr, dtype), typed(dz_ptr, dtype), typed(b_ptr, dtype)
@@ -187,38 +116,88 @@ def layer_component(code, dtype, dropout=False):
                     b[j] += v
             return
         train = mode == TRAIN
-        p = dtype(param if CODE == LEAKY_RELU else 0.0)  # relu: a slope of 0
+        p = dtype(param if CODE == _LEAKY_RELU else 0.0)  # relu: a slope of 0
         for i in range(n):
             row = i * m
             for j in range(m):
-                if CODE == IDENTITY:
+                if CODE == _IDENTITY:
                     z[row + j] += b[j]
                     if train:
                         dz[row + j] = 1.0
                 else:
-                    x = z[row + j] + b[j]
-                    # the choice is made here, in the component's own body,
-                    # where numba drops the other branches before inlining
-                    if CODE == RELU or CODE == LEAKY_RELU:
-                        a, d = _relu(x, p)
-                    elif CODE == LOGISTIC:
-                        a, d = _logistic(x, p)
-                    elif CODE == TANH:
-                        a, d = _tanh(x, p)
-                    elif CODE == ELU:
-                        a, d = _elu(x, p)
-                    elif CODE == SOFTPLUS:
-                        a, d = _softplus(x, p)
-                    elif CODE == GELU:
-                        a, d = _gelu(x, p)
-                    else:  # SILU
-                        a, d = _silu(x, p)
+                    a, d = f(z[row + j] + b[j], p)
                     z[row + j] = a
                     if train:
                         dz[row + j] = d
         if DROPOUT:
             if train and rate > 0.0:
-                dropout_forward(carray(z_ptr, (n, m), dtype), carray(dz_ptr, (n, m), dtype), rate,
-                                seed, row0, col0)
+                drop_units(carray(z_ptr, (n, m), dtype), carray(dz_ptr, (n, m), dtype), rate,
+                           seed, row0, col0)
 
     return component(layer, LAYER_SIGNATURE, layer_name(CODE, dtype, DROPOUT))
+
+
+def layer_spec(code, dtype, drop=None):
+    """The spec (see ``_calls.run``) of the layer component for ``code``,
+    ``dtype`` and the dropout rates ``drop`` (none, or all 0: no dropout
+    code)."""
+    key = (int(code), np.dtype(dtype).type, bool(drop is not None and drop.any()))
+    return layer_component, layer_name, key
+
+
+@jit
+def layer_kernel(fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta):
+    """The layer component ``fn`` in ``mode`` on whole arrays (bytes)."""
+    call_layer(fn, mode, at(z, 0), at(dz, 0), at(b, 0), n, m, param, rate, seed, row0, col0, beta)
+
+
+def _layer_call(mode, code, z, dz, b, param, rate=0.0, seed=0, row0=0, col0=0):
+    n, m = z.shape
+    drop = np.array([rate])
+    run(lambda: named(z.dtype, "layer kernels"), layer_kernel, (),
+        [layer_spec(code, z.dtype, drop)],
+        lambda hidden: (hidden, mode, as_bytes(z), as_bytes(dz), input_bytes(b), n, m,
+                        float(param), float(rate), int(seed), int(row0), int(col0), 0.0))
+
+
+def bias_activation_forward(z, dz, b, code, param):
+    """z = f(z + b) in place for the activation ``code``, and f'(z + b)
+    into ``dz`` when it has rows (softmax and exp, output activations:
+    through the head, without ``dz``). z : (n_rows, n_units)."""
+    if code in (codes.SOFTMAX, codes.EXP):
+        from .losses import activate_output
+
+        activate_output(z, b, code)
+        return
+    train = dz.shape[0] > 0
+    _layer_call(TRAIN if train else PREDICT, code, z, dz if train else z, b, param)
+
+
+def activation_forward(z, dz, code, param):
+    """Apply activation ``code`` to z (n_rows, n_units) in place; write
+    f'(z) into dz when it has rows (training). ``param``: leaky_relu's
+    negative slope."""
+    bias_activation_forward(z, dz, np.zeros(z.shape[1], dtype=z.dtype), code, param)
+
+
+def activation_backward(delta, dz):
+    """delta *= dz, with dz as the training forward pass wrote it."""
+    delta *= dz
+
+
+def activation_backward_sum(delta, dz, col_sum):
+    """delta *= dz, and ``col_sum = delta.sum(0)`` after it, in one pass: the
+    backward pass below a hidden layer, the layer's intercept gradient
+    with it. delta, dz : (n_rows, n_units); col_sum : (n_units,)."""
+    _layer_call(BACKWARD, codes.IDENTITY, delta, dz, col_sum, 0.0)
+
+
+def dropout_forward(a, dz, rate, seed, row0, col0):
+    """Inverted dropout in place on a hidden layer's output a (n_rows,
+    n_units) and derivative dz, as a training layer applies it (see
+    ``drop_units``): through the identity layer, whose derivative of 1
+    becomes the mask times 1 / (1 - rate)."""
+    mask = np.ones_like(a)
+    _layer_call(TRAIN, codes.IDENTITY, a, mask, np.zeros(a.shape[1], dtype=a.dtype), 0.0, rate,
+                seed, row0, col0)
+    dz *= mask

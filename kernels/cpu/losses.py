@@ -1,17 +1,11 @@
-"""Output losses and deltas, and the output-layer component (the *head*)
-the drivers call: the output activation, the loss, and the loss's
-gradient at the output layer.
+"""The output-layer component (the *head*) the drivers call: the output
+activation, the loss, and the loss's gradient at the output layer; and the
+host functions that run it on whole arrays (twins of
+``kernels.cuda.losses``).
 
-The classification losses, squared error and Poisson are paired with their
-canonical output activation (see ``kernels.codes``), so their gradient
-w.r.t. the output pre-activation is ``output - y``; absolute error and
-Huber (identity output) have their own, divided by the number of outputs
-as their losses average over outputs.
-
-Each loss is a scalar function ``(y, p, param, eps)`` of one output's
-target and prediction (float64 in and out; ``param`` Huber's threshold,
-``eps`` the probability clip), which the head sums over a row and scales
-(see ``head_component``); a head compiles its own loss only.
+The formulas are ``kernels.losses``' (the loss terms, their row scaling,
+the deltas) and ``kernels.activations``' (the output activations); a head
+compiles the one term its loss code names (``TERMS``, see ``_jit.inline``).
 """
 
 from functools import lru_cache
@@ -19,10 +13,16 @@ from functools import lru_cache
 import numpy as np
 from numba import types
 
-from ..codes import ABSOLUTE_ERROR, EXP, HUBER, IDENTITY, LOG_LOSS, POISSON, SOFTMAX, SQUARED_ERROR
-from .activations import _logistic, softmax_rows
-from ._jit import caller, component, jit_inline
-from .pointers import typed
+from .. import activations, codes
+from .. import losses as formulas
+from ._calls import as_bytes, input_bytes, named, run
+from ._jit import caller, component, inline, jit
+from .pointers import at, typed
+
+softmax_row, logistic, exponential = (
+    inline(f) for f in (activations.softmax_row, activations.logistic, activations.exponential))
+delta_of, delta_scale, scale_row = (
+    inline(f) for f in (formulas.delta_of, formulas.delta_scale, formulas.scale_row))
 
 #: What the head component does (its first argument).
 PREDICT = 0  # the output activation
@@ -30,59 +30,22 @@ TRAIN = 1  # and the loss, the output delta and the output intercept gradient
 LOSS = 2  # the loss of outputs already activated
 DELTA = 3  # the loss and the output delta of outputs already activated
 
+#: The output activation each loss is paired with (its canonical link).
+OUTPUT_OF_LOSS = {
+    codes.SQUARED_ERROR: codes.IDENTITY,
+    codes.POISSON: codes.EXP,
+    codes.LOG_LOSS: codes.SOFTMAX,
+    codes.BINARY_LOG_LOSS: codes.LOGISTIC,
+    codes.ABSOLUTE_ERROR: codes.IDENTITY,
+    codes.HUBER: codes.IDENTITY,
+}
+#: A loss for each output activation, for heads that only activate (in
+#: prediction the loss is not used).
+LOSS_OF_OUTPUT = {codes.IDENTITY: codes.SQUARED_ERROR, codes.EXP: codes.POISSON,
+                  codes.SOFTMAX: codes.LOG_LOSS, codes.LOGISTIC: codes.BINARY_LOG_LOSS}
 
-@jit_inline
-def _clip(p, eps):
-    """min(max(p, eps), 1 - eps), NaN kept."""
-    if p < eps:
-        return eps
-    if p > 1.0 - eps:
-        return 1.0 - eps
-    return p
-
-
-@jit_inline
-def _squared_error(yt, p, param, eps):
-    d = yt - p
-    return d * d  # halved, and averaged over outputs, by the head
-
-
-@jit_inline
-def _absolute_error(yt, p, param, eps):
-    return abs(yt - p)
-
-
-@jit_inline
-def _huber(yt, p, param, eps):
-    r = abs(yt - p)
-    return 0.5 * r * r if r <= param else param * (r - 0.5 * param)
-
-
-@jit_inline
-def _poisson(yt, p, param, eps):
-    term = p - yt
-    if yt != 0.0:
-        term += yt * np.log(yt / p)
-    return term
-
-
-@jit_inline
-def _log_loss(yt, p, param, eps):
-    if yt != 0.0:
-        return 0.0 - yt * np.log(_clip(p, eps))
-    return 0.0
-
-
-@jit_inline
-def _binary_log_loss(yt, p, param, eps):
-    p = _clip(p, eps)
-    term = 0.0
-    if yt != 0.0:
-        term -= yt * np.log(p)
-    if yt != 1.0:
-        term -= (1.0 - yt) * np.log(1.0 - p)
-    return term
-
+_IDENTITY, _EXP, _SOFTMAX = codes.IDENTITY, codes.EXP, codes.SOFTMAX
+_ABSOLUTE_ERROR, _HUBER = codes.ABSOLUTE_ERROR, codes.HUBER
 
 HEAD_SIGNATURE = types.float64(types.int64, types.voidptr, types.voidptr, types.voidptr,
                                types.voidptr, types.voidptr, types.voidptr, types.intp,
@@ -131,50 +94,38 @@ def head_component(out_code, loss_code, dtype):
     OUT = int(out_code)
     CODE = int(loss_code)
     EPS = float(np.finfo(dtype).eps)
-    ROBUST = CODE == ABSOLUTE_ERROR or CODE == HUBER
+    term = inline(formulas.TERMS[CODE])
 
     def head(mode, z_ptr, b_ptr, y_ptr, sw_ptr, delta_ptr, grad_b_ptr, n, m, param, scale, beta,
              sw_sum_ptr):
         out = typed(z_ptr, dtype)
         if mode == PREDICT or mode == TRAIN:
             b = typed(b_ptr, dtype)
-            if OUT == SOFTMAX:
-                softmax_rows(out, b, n, m)
-            else:
-                zero = dtype(0.0)
-                for i in range(n):
-                    for j in range(m):
-                        x = out[i * m + j] + b[j]
-                        if OUT == IDENTITY:
-                            out[i * m + j] = x
-                        elif OUT == EXP:
-                            out[i * m + j] = np.exp(x)
-                        else:
-                            out[i * m + j] = _logistic(x, zero)[0]
+            zero = dtype(0.0)
+            for i in range(n):
+                for j in range(m):
+                    x = out[i * m + j] + b[j]
+                    if OUT == _IDENTITY or OUT == _SOFTMAX:
+                        out[i * m + j] = x
+                    elif OUT == _EXP:
+                        out[i * m + j] = exponential(x, zero)[0]
+                    else:
+                        out[i * m + j] = logistic(x, zero)[0]
+                if OUT == _SOFTMAX:
+                    softmax_row(out, i * m, m)
             if mode == PREDICT:
                 return 0.0
         y, sw = typed(y_ptr, dtype), typed(sw_ptr, dtype)
         if mode == TRAIN or mode == DELTA:
             delta = typed(delta_ptr, dtype)
-            cut = dtype(param)
-            zero = dtype(0.0)
-            w_scale = dtype(scale)
-            if ROBUST:
-                w_scale /= dtype(m)
+            w_scale = delta_scale(dtype(scale), CODE, m)
             sw_sum = 0.0
             for i in range(n):
                 w = sw[i] * w_scale
                 sw_sum += sw[i]
                 row = i * m
                 for j in range(m):
-                    r = out[row + j] - y[row + j]
-                    if CODE == ABSOLUTE_ERROR:
-                        r = w if r > zero else (-w if r < zero else zero)
-                    elif CODE == HUBER:
-                        r = (-cut if r < -cut else (cut if r > cut else r)) * w
-                    else:
-                        r *= w
-                    delta[row + j] = r
+                    delta[row + j] = delta_of(out[row + j] - y[row + j], CODE, param) * w
             if mode == TRAIN:  # the output intercept gradient: delta's column sums
                 grad_b = typed(grad_b_ptr, dtype)
                 if beta == 0.0:
@@ -188,26 +139,63 @@ def head_component(out_code, loss_code, dtype):
         for i in range(n):
             row_loss = 0.0
             for j in range(m):
-                yt = np.float64(y[i * m + j])
-                p = np.float64(out[i * m + j])
-                # one output's term, chosen here (see activations.py)
-                if CODE == SQUARED_ERROR:
-                    row_loss += _squared_error(yt, p, param, EPS)
-                elif CODE == ABSOLUTE_ERROR:
-                    row_loss += _absolute_error(yt, p, param, EPS)
-                elif CODE == HUBER:
-                    row_loss += _huber(yt, p, param, EPS)
-                elif CODE == POISSON:
-                    row_loss += _poisson(yt, p, param, EPS)
-                elif CODE == LOG_LOSS:
-                    row_loss += _log_loss(yt, p, param, EPS)
-                else:
-                    row_loss += _binary_log_loss(yt, p, param, EPS)
-            if CODE == SQUARED_ERROR:
-                row_loss *= 0.5 / m  # half the mean over outputs
-            elif ROBUST:
-                row_loss /= m
-            total += sw[i] * row_loss
+                row_loss += term(np.float64(y[i * m + j]), np.float64(out[i * m + j]), param, EPS)
+            total += sw[i] * scale_row(row_loss, CODE, m)
         return total
 
     return component(head, HEAD_SIGNATURE, head_name(OUT, CODE, dtype))
+
+
+def head_spec(out_code, dtype, loss_code=None):
+    """The spec (see ``_calls.run``) of the head for ``out_code`` and
+    ``loss_code`` (by default the output's canonical loss: for heads that
+    only activate)."""
+    out_code = int(out_code)
+    key = (out_code, int(LOSS_OF_OUTPUT[out_code] if loss_code is None else loss_code),
+           np.dtype(dtype).type)
+    return head_component, head_name, key
+
+
+@jit
+def head_kernel(fn, mode, z, b, y, sw, delta, grad_b, n, m, param, scale, beta, sw_sum):
+    """The head component ``fn`` in ``mode`` on whole arrays (bytes);
+    returns its loss (and leaves the weights' sum in ``sw_sum``, float64
+    (1,))."""
+    return call_head(fn, mode, at(z, 0), at(b, 0), at(y, 0), at(sw, 0), at(delta, 0),
+                     at(grad_b, 0), n, m, param, scale, beta, at(sw_sum, 0))
+
+
+def _head_call(mode, out_code, loss_code, z, b, y, sw, delta, scale, loss_param):
+    """The head of ``out_code`` and ``loss_code`` in ``mode`` on whole
+    arrays: returns its loss."""
+    dtype = z.dtype.type
+    n, m = z.shape
+    return run(
+        lambda: named(dtype, "loss kernels", loss_code=loss_code), head_kernel,
+        (), [head_spec(out_code, dtype, loss_code)],
+        lambda head: (head, mode, as_bytes(z), input_bytes(b),
+                      input_bytes(np.asarray(y, dtype=dtype)),
+                      input_bytes(np.asarray(sw, dtype=dtype)), as_bytes(delta),
+                      as_bytes(z[:0]), n, m, float(loss_param), float(scale), 0.0, np.empty(1)))
+
+
+def activate_output(z, b, out_code):
+    """z = f(z + b) in place for the output activation ``out_code``."""
+    _head_call(PREDICT, out_code, LOSS_OF_OUTPUT[out_code], z, b, z[:0], z[:0, 0], z, 0.0, 0.0)
+
+
+def loss_sum(out, y, sw, loss_code, loss_param):
+    """The weighted sum over rows of the loss ``loss_code`` of the network
+    outputs ``out`` (n, n_outputs) for targets ``y``, weights ``sw``
+    (float64; see ``head_component``)."""
+    out = np.ascontiguousarray(out)
+    return _head_call(LOSS, OUTPUT_OF_LOSS[int(loss_code)], loss_code, out, out[0, :0], y, sw,
+                      out[:0], 1.0, loss_param)
+
+
+def output_delta(delta, out, y, sw, scale, loss_code, loss_param):
+    """The output layer's delta for the loss ``loss_code``, times ``scale``,
+    into ``delta`` (see ``head_component``)."""
+    out = np.ascontiguousarray(out)
+    _head_call(DELTA, OUTPUT_OF_LOSS[int(loss_code)], loss_code, out, out[0, :0], y, sw, delta,
+               scale, loss_param)

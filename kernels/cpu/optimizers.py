@@ -1,12 +1,15 @@
-"""Optimizer steps on one flat parameter buffer, as scikit-learn takes them,
-and the step component the epoch drivers call.
+"""The optimizer step component the drivers call, and the host functions
+that run it on whole arrays (twins of ``kernels.cuda.optimizers``).
 
-``params``, ``grad`` and the state buffers share one layout (every coef
-raveled, then every intercept), so one loop updates the whole network.
+``params``, ``grad`` and the optimizer state (``moment1``: SGD's
+velocities or Adam's first moments; ``moment2``: Adam's second moments)
+share one layout (``kernels.layout``), so one loop updates the whole
+network. The updates are ``kernels.optimizers``'.
 
 The steps work on the raw sums of a backward pass and finish each entry
-as they read it, with ``finish_grad``'s arithmetic: one pass over the
-buffers per batch instead of two (see ``step_component``).
+as they read it (``penalized``, then the division by the weights' sum):
+one pass over the buffers per batch instead of two (see
+``step_component``).
 """
 
 import math
@@ -18,12 +21,15 @@ from numba import types
 from numba.core import cgutils, config
 from numba.extending import intrinsic
 
-from ..codes import SGD
-from ..optimizers import adam_lr as _adam_lr
-from ._jit import caller, component, jit_inline, jit_sum
-from .pointers import carray, typed
+from .. import codes
+from .. import optimizers as formulas
+from ._calls import as_bytes, named, run
+from ._jit import caller, component, inline, jit, jit_inline, jit_sum
+from .pointers import at, carray, typed
 
-adam_lr = jit_inline(_adam_lr)
+adam_lr, penalized, momentum_update, adam_update = (
+    inline(f) for f in (formulas.adam_lr, formulas.penalized, formulas.momentum_update,
+                        formulas.adam_update))
 
 
 @intrinsic
@@ -44,7 +50,7 @@ def _store_own_bits(typingctx, arr, idx):
 
 
 @jit_inline
-def own_lines(a):
+def claim_lines(a):
     """Take every cache line of ``a`` for writing, values unchanged: one
     store per 64 bytes.
 
@@ -63,7 +69,7 @@ def own_lines(a):
 
 
 if config.DISABLE_JIT:
-    from ._python import own_lines  # noqa: F811
+    from ._python import claim_lines  # noqa: F811
 
 
 @jit_inline
@@ -76,24 +82,6 @@ def _exact_reciprocal(s):
     if math.frexp(s)[0] == 0.5 and inv * s == 1.0:
         return inv
     return type(s)(0.0)
-
-
-@jit_inline
-def _momentum(p, vel, g, lr, momentum, nesterov):
-    """One parameter's SGD update: its new (value, velocity)."""
-    v = momentum * vel - lr * g
-    if nesterov:
-        return p + (momentum * v - lr * g), v
-    return p + v, v
-
-
-@jit_inline
-def _adam(p, m, v, g, lr, beta1, beta2, eps):
-    """One parameter's Adam update: its new (value, m, v)."""
-    one = type(p)(1.0)  # keeps float32 arithmetic in float32
-    mk = beta1 * m + (one - beta1) * g
-    vk = beta2 * v + (one - beta2) * (g * g)
-    return p + -lr * mk / (np.sqrt(vk) + eps), mk, vk
 
 
 @jit_sum
@@ -127,67 +115,110 @@ def step_name(solver, dtype):
 @lru_cache(maxsize=None)
 def step_component(solver, dtype):
     """The compiled optimizer of ``solver`` (codes.SGD or codes.ADAM) and
-    float ``dtype``: ``(mode, params, state1, state2, grad, n, n_coef,
-    alpha, sw_sum, lr, momentum, nesterov, beta1, beta2, eps, own)`` on the
-    n-entry buffers at the pointers, the first ``n_coef`` entries weights:
+    float ``dtype``: ``(mode, params, moment1, moment2, grad, n, n_coef,
+    alpha, sw_sum, lr, momentum, nesterov, beta1, beta2, eps, claim)`` on
+    the n-entry buffers at the pointers, the first ``n_coef`` entries
+    weights:
 
     - STEP: one step on the gradient ``finish_grad`` would make of the raw
       sums ``grad`` (each entry finished as it is read; ``grad`` left as it
-      was), first taking ``params``' cache lines (``own_lines``) when
-      ``own``: after BLAS products. Adam: state1, state2 the first and
-      second moments m, v, ``lr`` the bias-corrected step size (see
-      adam_lr): m = beta1 * m + (1 - beta1) * g, v = beta2 * v + (1 -
-      beta2) * g**2, params += -lr * m / (sqrt(v) + eps). SGD (state2
-      unused): velocity = momentum * velocity - lr * g, params +=
-      velocity, or with Nesterov params += momentum * velocity - lr * g.
-      A finished gradient is the case ``n_coef`` 0, ``sw_sum`` 1, to the
-      bit;
+      was), first taking ``params``' cache lines (``claim_lines``) when
+      ``claim``: after BLAS products. Adam (``adam_update``): moment1,
+      moment2 the first and second moments, ``lr`` the bias-corrected
+      step size (see adam_lr). SGD (``momentum_update``; moment2 unused):
+      moment1 the velocities. A finished gradient is the case ``n_coef``
+      0, ``sw_sum`` 1, to the bit;
     - FINISH: ``finish_grad`` on ``grad`` (the optimizer state unused);
     - SQNORM: nothing more;
 
     then returns the weights' sum of squares (``sqnorm``) as they are.
     """
     dtype = np.dtype(dtype).type
-    ADAM = int(solver) != SGD
+    ADAM = int(solver) != codes.SGD
 
-    def step(mode, p_ptr, s1_ptr, s2_ptr, g_ptr, n, n_coef, alpha, sw_sum, lr, momentum,
-             nesterov, beta1, beta2, eps, own):
-        params = carray(p_ptr, n, dtype)  # for own_lines and sqnorm; the loops use pointers
+    def step(mode, p_ptr, m1_ptr, m2_ptr, g_ptr, n, n_coef, alpha, sw_sum, lr, momentum,
+             nesterov, beta1, beta2, eps, claim):
+        params = carray(p_ptr, n, dtype)  # for claim_lines and sqnorm; the loops use pointers
         P, G = typed(p_ptr, dtype), typed(g_ptr, dtype)
         a, sw = dtype(alpha), dtype(sw_sum)
         if mode == STEP:
-            if own:
-                own_lines(params)
-            S1 = typed(s1_ptr, dtype)
-            S2 = typed(s2_ptr if ADAM else s1_ptr, dtype)  # SGD's is never read
+            if claim:
+                claim_lines(params)
+            M1 = typed(m1_ptr, dtype)
+            M2 = typed(m2_ptr if ADAM else m1_ptr, dtype)  # SGD's is never read
             inv = _exact_reciprocal(sw)
             lr_, mom, b1, b2, e = dtype(lr), dtype(momentum), dtype(beta1), dtype(beta2), dtype(eps)
-            # The gradient finish_grad makes of the raw sums, entry by entry:
-            # (sum + alpha * W) / sw_sum for the weights, sum / sw_sum for the
-            # intercepts; by ``inv`` when 1 / sw_sum is exact. The test of
-            # inv is made outside the loops: LLVM vectorizes them only so (a
-            # multiply and a divide both computed for every entry made the
-            # steps 3-8x slower).
+            # The gradient finish_grad makes of the raw sums, entry by entry,
+            # divided by sw_sum, or multiplied by ``inv`` when 1 / sw_sum is
+            # exact. The test of inv is made outside the loops: LLVM
+            # vectorizes them only so (a multiply and a divide both computed
+            # for every entry made the steps 3-8x slower).
             if inv != 0.0:
                 for k in range(n):
-                    g = (G[k] + a * P[k] if k < n_coef else G[k]) * inv
+                    g = penalized(G[k], P[k], k, n_coef, a) * inv
                     if ADAM:
-                        P[k], S1[k], S2[k] = _adam(P[k], S1[k], S2[k], g, lr_, b1, b2, e)
+                        P[k], M1[k], M2[k] = adam_update(P[k], M1[k], M2[k], g, lr_, b1, b2, e)
                     else:
-                        P[k], S1[k] = _momentum(P[k], S1[k], g, lr_, mom, nesterov)
+                        P[k], M1[k] = momentum_update(P[k], M1[k], g, lr_, mom, nesterov)
             else:
                 for k in range(n):
-                    g = (G[k] + a * P[k] if k < n_coef else G[k]) / sw
+                    g = penalized(G[k], P[k], k, n_coef, a) / sw
                     if ADAM:
-                        P[k], S1[k], S2[k] = _adam(P[k], S1[k], S2[k], g, lr_, b1, b2, e)
+                        P[k], M1[k], M2[k] = adam_update(P[k], M1[k], M2[k], g, lr_, b1, b2, e)
                     else:
-                        P[k], S1[k] = _momentum(P[k], S1[k], g, lr_, mom, nesterov)
+                        P[k], M1[k] = momentum_update(P[k], M1[k], g, lr_, mom, nesterov)
         elif mode == FINISH:
-            for k in range(n_coef):
-                G[k] += a * P[k]
-                G[k] /= sw
-            for k in range(n_coef, n):
-                G[k] /= sw
+            for k in range(n):
+                G[k] = penalized(G[k], P[k], k, n_coef, a) / sw
         return sqnorm(params, n_coef)
 
     return component(step, STEP_SIGNATURE, step_name(solver, dtype))
+
+
+def step_spec(solver, dtype):
+    """The spec (see ``_calls.run``) of the step component."""
+    return step_component, step_name, (int(solver), np.dtype(dtype).type)
+
+
+@jit
+def step_kernel(fn, mode, params, moment1, moment2, grad, n, n_coef, alpha, sw_sum, lr, momentum,
+                nesterov, beta1, beta2, eps, claim):
+    """The step component ``fn`` in ``mode`` on whole arrays (bytes);
+    returns the weights' sum of squares."""
+    return call_step(fn, mode, at(params, 0), at(moment1, 0), at(moment2, 0), at(grad, 0), n,
+                     n_coef, alpha, sw_sum, lr, momentum, nesterov, beta1, beta2, eps, claim)
+
+
+def step_call(solver, mode, params, moment1, moment2, grad, n_coef, alpha=0.0, sw_sum=1.0,
+               lr=0.0, momentum=0.0, nesterov=False, beta1=0.0, beta2=0.0, eps=0.0):
+    """The step component of ``solver`` in ``mode`` on whole arrays; returns
+    the weights' sum of squares."""
+    dtype = params.dtype.type
+    return run(lambda: named(dtype, "optimizer kernels"), step_kernel, (),
+               [step_spec(solver, dtype)],
+               lambda step: (step, mode, as_bytes(params), as_bytes(moment1), as_bytes(moment2),
+                             as_bytes(grad), params.shape[0], int(n_coef), float(alpha),
+                             float(sw_sum), float(lr), float(momentum), bool(nesterov),
+                             float(beta1), float(beta2), float(eps), True))
+
+
+def sgd_step(params, velocity, grad, n_coef, alpha, sw_sum, lr, momentum, nesterov):
+    """One SGD step with (Nesterov) momentum on the raw gradient sums
+    ``grad`` (finished as ``finish_grad`` would; ``grad`` left as it was):
+    the step of the training drivers."""
+    step_call(codes.SGD, STEP, params, velocity, velocity, grad, n_coef, alpha, sw_sum, lr,
+               momentum, nesterov)
+
+
+def adam_step(params, m, v, grad, n_coef, alpha, sw_sum, lr, beta1, beta2, eps):
+    """One Adam step with the bias-corrected step size ``lr`` (adam_lr) on
+    the raw gradient sums ``grad``, as ``sgd_step``."""
+    step_call(codes.ADAM, STEP, params, m, v, grad, n_coef, alpha, sw_sum, lr, beta1=beta1,
+               beta2=beta2, eps=eps)
+
+
+def finish_grad(grad, params, n_coef, alpha, sw_sum):
+    """Raw gradient sums into scikit-learn's gradient, in place: weights
+    (the first ``n_coef``) (sum + alpha * W) / sw_sum, intercepts sum /
+    sw_sum."""
+    step_call(codes.ADAM, FINISH, params, params, params, grad, n_coef, alpha, sw_sum)

@@ -1,57 +1,17 @@
 """Activations, their derivatives and dropout on the GPU, in place; twins of
 ``kernels.cpu.activations`` (training writes each hidden layer's
-derivative f'(z), times its dropout mask, into ``dz``)."""
-
-import math
+derivative f'(z), times its dropout mask, into ``dz``). The formulas are
+``kernels.activations``' (``activate`` branches on the code at run
+time) and ``kernels.dropout``'s."""
 
 from numba import cuda
 
 from .. import codes
-from ..dropout import dropout_keep
+from ..activations import activate, softmax_row
+from ..dropout import dropout_keep, dropout_scale
 from . import _launch
 
 keep = cuda.jit(device=True)(dropout_keep)
-
-_INV_SQRT2 = 1.0 / math.sqrt(2.0)
-_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-@cuda.jit(device=True)
-def activate(x, code, param):
-    """(f(x), f'(x)) of the elementwise activation ``code`` (not softmax);
-    ``param``: leaky_relu's negative slope."""
-    a = x
-    d = 1.0
-    if code == codes.LOGISTIC:
-        a = 1.0 / (1.0 + math.exp(-x))
-        d = a * (1.0 - a)
-    elif code == codes.TANH:
-        a = math.tanh(x)
-        d = 1.0 - a * a
-    elif code == codes.RELU or code == codes.LEAKY_RELU:
-        slope = param if code == codes.LEAKY_RELU else 0.0
-        if not x > 0.0:
-            d = slope
-        if x < 0.0:  # keeps NaN, as on the CPU
-            a = x * slope
-    elif code == codes.EXP:
-        a = math.exp(x)
-    elif code == codes.ELU:
-        if not x > 0.0:
-            a = math.expm1(x)
-            d = a + 1.0
-    elif code == codes.SOFTPLUS:
-        d = 1.0 / (1.0 + math.exp(-x))
-        a = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-    elif code == codes.GELU:
-        a = 0.5 * (1.0 + math.erf(x * _INV_SQRT2))
-        d = a + x * (_INV_SQRT2PI * math.exp(-0.5 * x * x))
-        a = x * a
-    elif code == codes.SILU:
-        s = 1.0 / (1.0 + math.exp(-x))
-        a = x * s
-        d = s * (1.0 + x * (1.0 - s))
-    return a, d
 
 
 @cuda.jit
@@ -63,21 +23,6 @@ def activation_forward_kernel(z, dz, train, code, param):
     z[i, j] = a
     if train:
         dz[i, j] = d
-
-
-@cuda.jit(device=True)
-def softmax_row(z, o0, m):
-    """Softmax of z[o0:o0 + m] in place: max, exp, normalise, in sequence."""
-    mx = z[o0]
-    for j in range(1, m):
-        if z[o0 + j] > mx:
-            mx = z[o0 + j]
-    s = 0.0
-    for j in range(m):
-        z[o0 + j] = math.exp(z[o0 + j] - mx)
-        s += z[o0 + j]
-    for j in range(m):
-        z[o0 + j] /= s
 
 
 @cuda.jit
@@ -117,6 +62,7 @@ def activation_backward(d_delta, d_dz):
 
 @cuda.jit
 def dropout_forward_kernel(a, dz, rate, scale, seed, row0, col0):
+    """Kept units scaled by ``scale`` (1 / (1 - rate), in a's dtype)."""
     i, j = cuda.grid(2)
     if i >= a.shape[0] or j >= a.shape[1]:
         return
@@ -131,6 +77,6 @@ def dropout_forward_kernel(a, dz, rate, scale, seed, row0, col0):
 def dropout_forward(d_a, d_dz, rate, seed, row0, col0):
     """Inverted dropout in place, with the CPU twin's masks."""
     blocks, threads = _launch.grid2(d_a.shape[0], d_a.shape[1])
-    scale = d_a.dtype.type(1.0 / (1.0 - rate))
+    scale = dropout_scale(rate, d_a.dtype.type(0.0))
     dropout_forward_kernel[blocks, threads](d_a, d_dz, float(rate), scale, int(seed), int(row0),
                                             int(col0))

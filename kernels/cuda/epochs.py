@@ -1,7 +1,7 @@
 """One training epoch on the GPU; the twin of ``kernels.cpu.epochs``.
 
 Same arguments and return value as ``kernels.cpu.minibatch_epoch``, with
-params, state1, state2, Xd and Y as device arrays; ``SW`` and ``order``
+params, moment1, moment2, Xd and Y as device arrays; ``SW`` and ``order``
 stay host arrays (the shuffle is drawn on the host; the batches' weight
 sums are taken there). The epoch's loss accumulates on the device and is
 read back once, at the end.
@@ -18,12 +18,12 @@ import numpy as np
 from numba import cuda
 
 from .. import codes
+from ..optimizers import adam_lr
 from .dense import SparseRows, gather_rows
 from .fused import minibatch_epoch_fused, tile_rows
 from .losses import loss_sum, output_delta
-from .network import SQSUM_THREADS, backward_pass, coef_sqnorm, forward_pass, layer_view, n_coef
-from .optimizers import adam_step, finish_grad, sgd_step
-from ..optimizers import adam_lr
+from .network import backward_pass, coef_sqnorm, forward_pass, layer_view, n_coef
+from .optimizers import adam_step, sgd_step
 
 
 @cuda.jit
@@ -33,38 +33,32 @@ def accumulate_loss_kernel(epoch_total, batch_loss, sqnorm, half_alpha, sw_sum, 
         epoch_total[0] += (batch_loss[0] + half_alpha * sqnorm[0]) / sw_sum * n_rows
 
 
-def minibatch_epoch(params, state1, state2,
-                    Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
-                    units, hidden_code, act_param, out_code, loss_code, loss_param, alpha,
-                    drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
+def minibatch_epoch(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW, order,
+                    batch_size, units, hidden_code, act_param, out_code, loss_code, loss_param,
+                    alpha, drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
     T = 0 if is_sparse else tile_rows(units, params.dtype, batch_size)
     if T > 0:
-        return minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr,
+        return minibatch_epoch_fused(params, moment1, moment2, Xd, data, indices, indptr,
                                      is_sparse, Y, SW, order, batch_size, T,
                                      units, hidden_code, act_param, out_code, loss_code,
                                      loss_param, alpha, drop, seed, solver, lr, momentum,
                                      nesterov, beta1, beta2, eps, t)
     dtype = np.dtype(params.dtype)
-    cast = dtype.type
     n = order.shape[0]
     units = [int(u) for u in units]
     n_layers = len(units) - 1
     width = sum(units[1:])
     d_acts = cuda.device_array(batch_size * width, dtype=dtype)
-    d_dacts = cuda.device_array(batch_size * width, dtype=dtype)
+    d_derivs = cuda.device_array(batch_size * width, dtype=dtype)
     d_deltas = cuda.device_array(batch_size * width, dtype=dtype)
     d_grad = cuda.device_array(params.shape[0], dtype=dtype)
     d_xb = None if is_sparse else cuda.device_array((batch_size, units[0]), dtype=dtype)
     d_yb = cuda.device_array((batch_size, units[-1]), dtype=dtype)
     d_rows = cuda.to_device(np.ascontiguousarray(order, dtype=np.int64))
-    d_row_loss = cuda.device_array(batch_size, dtype=np.float64)
-    d_batch = cuda.device_array(1, dtype=np.float64)
-    d_sq = cuda.device_array(1, dtype=np.float64)
-    d_partial = cuda.device_array(SQSUM_THREADS, dtype=np.float64)
     d_total = cuda.to_device(np.zeros(1))
     sw_sorted = np.ascontiguousarray(SW[order], dtype=dtype)  # in batch order
     d_SW = cuda.to_device(sw_sorted)
-    eps_clip = float(np.finfo(dtype).eps)
+    n_w = n_coef(units)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         nb = stop - start
@@ -80,19 +74,17 @@ def minibatch_epoch(params, state1, state2,
         gather_rows(d_yb, Y, None, None, None, False, rows)
         y = d_yb[:nb]
         sw = d_SW[start:stop]
-        out = forward_pass(d_acts, d_dacts, x, params, units, batch_size, hidden_code, act_param,
-                           out_code, drop, seed, start)
-        loss_sum(d_batch, d_row_loss, out, y, sw, loss_code, loss_param, eps_clip)
-        coef_sqnorm(d_sq, d_partial, params, units)
-        accumulate_loss_kernel[1, 1](d_total, d_batch, d_sq, 0.5 * float(alpha), sw_sum, nb)
-        output_delta(layer_view(d_deltas, units, batch_size, n_layers, nb), out, y, sw, cast(1.0),
+        out = forward_pass(d_acts, d_derivs, x, params, units, batch_size, hidden_code,
+                           act_param, out_code, drop, seed, start)
+        accumulate_loss_kernel[1, 1](d_total, loss_sum(out, y, sw, loss_code, loss_param),
+                                     coef_sqnorm(params, units), 0.5 * float(alpha), sw_sum, nb)
+        output_delta(layer_view(d_deltas, units, batch_size, n_layers, nb), out, y, sw, 1.0,
                      loss_code, loss_param)
-        backward_pass(d_grad, d_deltas, d_acts, d_dacts, x, params, units, batch_size)
-        finish_grad(d_grad, params, n_coef(units), alpha, cast(sw_sum))
+        backward_pass(d_grad, d_deltas, d_acts, d_derivs, x, params, units, batch_size)
         if solver == codes.SGD:
-            sgd_step(params, state1, d_grad, lr, momentum, nesterov)
+            sgd_step(params, moment1, d_grad, n_w, alpha, sw_sum, lr, momentum, nesterov)
         else:
             t += 1
-            adam_step(params, state1, state2, d_grad, cast(adam_lr(lr, beta1, beta2, t)),
-                      beta1, beta2, eps)
+            adam_step(params, moment1, moment2, d_grad, n_w, alpha, sw_sum,
+                      adam_lr(lr, beta1, beta2, t), beta1, beta2, eps)
     return float(d_total.copy_to_host()[0]), t

@@ -34,13 +34,13 @@ import numba
 import numpy as np
 from numba import cuda
 
-from .. import codes
-from ..optimizers import adam_lr
+from .. import codes, layout
+from ..activations import activate, softmax_row
+from ..dropout import dropout_scale
+from ..losses import delta_of, delta_scale, row_loss
+from ..optimizers import adam_lr, adam_update, momentum_update, penalized
 from . import _launch
-from .activations import activate, keep, softmax_row
-from .losses import delta_of, row_loss
-from .network import n_coef as n_coef_of
-from .optimizers import adam_update, finished, sgd_update
+from .activations import keep
 
 #: Dynamic shared memory a tile may use (the per-block default).
 SHARED_BYTES = 48 * 1024
@@ -62,13 +62,12 @@ def _tile_grad_kernel(dtype):
     nb_dtype = numba.from_dtype(np.dtype(dtype))
 
     @cuda.jit
-    def tile_grad_kernel(partial, tile_loss, batch, X, xrows, xstart, Y, SWo, rows, start, nb,
-                         T, params, units, coef_off, bias_off, act_off, hidden_code,
-                         act_param, out_code, loss_code, loss_param, eps_clip, drop, seed):
+    def tile_grad_kernel(partial, tile_loss, batch, X, Y, SWo, rows, start, nb, T, params, units,
+                         coef_off, bias_off, act_off, hidden_code, act_param, out_code,
+                         loss_code, loss_param, eps_clip, drop, seed):
         """Block ``tile`` takes batch rows ``i = tile * T`` on (epoch
-        positions ``start + i``: Y row ``rows[start + i]``, weight
-        ``SWo[start + i]``; X row ``xrows[xstart + i]``: the epoch's order
-        into dense X).
+        positions ``start + i``: X and Y row ``rows[start + i]``, weight
+        ``SWo[start + i]``).
         Shared layout, per layer l: its T x units[l + 1] block at
         ``T * act_off[l]``, activations first, derivatives/deltas
         ``T * width`` further."""
@@ -82,7 +81,6 @@ def _tile_grad_kernel(dtype):
         n_out = units[n_layers]
         dz0 = T * act_off[n_layers]  # start of the derivative half
         pos0 = start + r0  # epoch position of the tile's first row
-        x0 = xstart + r0  # where its X row index is in xrows
 
         # Forward, layer by layer; one thread per (row, unit) in turn.
         col0 = 0  # the layer's first unit among the hidden units (dropout)
@@ -97,7 +95,7 @@ def _tile_grad_kernel(dtype):
                 j = idx - r * fo
                 acc = nb_dtype(0.0)
                 if l == 0:
-                    xi = xrows[x0 + r]
+                    xi = rows[pos0 + r]
                     for k in range(fi):
                         acc += X[xi, k] * params[coef_off[0] + k * fo + j]
                 else:
@@ -109,12 +107,12 @@ def _tile_grad_kernel(dtype):
                     rate = drop[l]
                     if rate > 0.0:
                         if keep(seed, pos0 + r, col0 + j, rate):
-                            scale = 1.0 / (1.0 - rate)
+                            scale = dropout_scale(rate, a)
                             a *= scale
                             d *= scale
                         else:
-                            a = 0.0
-                            d = 0.0
+                            a = nb_dtype(0.0)
+                            d = nb_dtype(0.0)
                     sh[dz0 + a_out + r * fo + j] = d
                 elif out_code != codes.SOFTMAX:
                     a, d = activate(z, out_code, act_param)
@@ -133,18 +131,16 @@ def _tile_grad_kernel(dtype):
         if tid == 0:  # the tile's loss, rows in order
             s = 0.0
             for r in range(tn):
-                s += SWo[pos0 + r] * row_loss(sh, o_off + r * n_out, Y, rows[pos0 + r], n_out,
+                s += SWo[pos0 + r] * row_loss(sh, o_off + r * n_out, Y[rows[pos0 + r]], 0, n_out,
                                               loss_code, loss_param, eps_clip)
             tile_loss[batch, tile] = s
         cuda.syncthreads()
         # Output delta, in place of the outputs.
-        robust = loss_code == codes.ABSOLUTE_ERROR or loss_code == codes.HUBER
+        w_scale = delta_scale(nb_dtype(1.0), loss_code, n_out)
         for idx in range(tid, tn * n_out, nt):
             r = idx // n_out
             j = idx - r * n_out
-            w = SWo[pos0 + r]
-            if robust:
-                w = w / n_out
+            w = SWo[pos0 + r] * w_scale
             res = sh[o_off + idx] - Y[rows[pos0 + r], j]
             sh[o_off + idx] = delta_of(res, loss_code, loss_param) * w
         cuda.syncthreads()
@@ -164,7 +160,7 @@ def _tile_grad_kernel(dtype):
                     j = idx - k * fo
                     for r in range(tn):
                         if l == 0:
-                            a = X[xrows[x0 + r], k]
+                            a = X[rows[pos0 + r], k]
                         else:
                             a = sh[a_in + r * fi + k]
                         s += a * sh[d_off + r * fo + j]
@@ -188,7 +184,7 @@ def _tile_grad_kernel(dtype):
 
 
 @cuda.jit
-def reduce_step_kernel(params, state1, state2, partial, n_tiles, n_coef, alpha, sw_sum,
+def reduce_step_kernel(params, moment1, moment2, partial, n_tiles, n_coef, alpha, sw_sum,
                        solver, lr, momentum, nesterov, beta1, beta2, eps, sq_part, batch):
     """Thread k: parameter k's gradient, summed over tiles in order, then
     its optimizer step. Block b: sq_part[batch, b] = sum of the squares of
@@ -197,8 +193,8 @@ def reduce_step_kernel(params, state1, state2, partial, n_tiles, n_coef, alpha, 
     k = cuda.grid(1)
     tid = cuda.threadIdx.x
     n = params.shape[0]
-    p = params[k] if k < n else 0.0
-    sq[tid] = p * p if k < n_coef else 0.0
+    p = params[k] if k < n else params.dtype.type(0.0)
+    sq[tid] = float(p) * float(p) if k < n_coef else 0.0
     cuda.syncthreads()
     if tid == 0:
         s = 0.0
@@ -210,11 +206,12 @@ def reduce_step_kernel(params, state1, state2, partial, n_tiles, n_coef, alpha, 
     g = partial[0, k]
     for b in range(1, n_tiles):
         g += partial[b, k]
-    g = finished(g, p, k, n_coef, alpha, sw_sum)
+    g = penalized(g, p, k, n_coef, alpha) / sw_sum
     if solver == codes.SGD:
-        sgd_update(params, state1, k, g, lr, momentum, nesterov)
+        params[k], moment1[k] = momentum_update(p, moment1[k], g, lr, momentum, nesterov)
     else:
-        adam_update(params, state1, state2, k, g, lr, beta1, beta2, eps)
+        params[k], moment1[k], moment2[k] = adam_update(p, moment1[k], moment2[k], g, lr, beta1,
+                                                        beta2, eps)
 
 
 @cuda.jit
@@ -237,7 +234,7 @@ def epoch_loss_kernel(total, tile_loss, sq_part, sw_sums, n_rows, half_alpha):
     total[0] = s
 
 
-def minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr, is_sparse, Y, SW,
+def minibatch_epoch_fused(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW,
                           order, batch_size, T, units, hidden_code, act_param, out_code,
                           loss_code, loss_param, alpha, drop, seed, solver, lr, momentum,
                           nesterov, beta1, beta2, eps, t):
@@ -248,11 +245,11 @@ def minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr, is_
     n = order.shape[0]
     units_h = np.asarray(units, dtype=np.int64)
     n_layers = units_h.shape[0] - 1
+    n_coef, width = layout.n_coef_and_width(units_h)
+    offsets = layout.offsets(units_h, 1)
+    coef_off, bias_off = offsets[layout.COEF], offsets[layout.INTERCEPT]
     # act_off[l]: where layer l's output starts in a row; act_off[-1]: the width.
-    act_off = np.concatenate([[0], np.cumsum(units_h[1:])]).astype(np.int64)
-    coef_off = np.concatenate([[0], np.cumsum(units_h[:-1] * units_h[1:])[:-1]]).astype(np.int64)
-    n_coef = n_coef_of(units_h)
-    bias_off = n_coef + act_off[:n_layers]  # the intercepts follow the weights, in layer order
+    act_off = np.append(offsets[layout.BLOCK], width).astype(np.int64)
     n_params = params.shape[0]
     max_tiles = (batch_size + T - 1) // T
     n_batches = (n + batch_size - 1) // batch_size
@@ -267,7 +264,6 @@ def minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr, is_
     d_rows = d(np.ascontiguousarray(order, dtype=np.int64))
     d_SW = d(sw_sorted)
     assert not is_sparse, "sparse X trains layer by layer (epochs.minibatch_epoch)"
-    X, d_xrows = Xd, d_rows  # X read through the epoch's order
     d_partial = cuda.device_array((max_tiles, n_params), dtype=dtype)
     d_tile_loss = d(np.zeros((n_batches, max_tiles)))
     d_sq = d(np.zeros((n_batches, blocks)))
@@ -275,22 +271,23 @@ def minibatch_epoch_fused(params, state1, state2, Xd, data, indices, indptr, is_
     shared = 2 * T * int(act_off[n_layers]) * dtype.itemsize
     kernel = _tile_grad_kernel(dtype.str)
     eps_clip = float(np.finfo(dtype).eps)
-    step = lr
+    step = cast(lr)
     for b, start in enumerate(range(0, n, batch_size)):
         if sw_sums[b] == 0.0:
             continue  # an all-zero-weight batch carries no gradient
         nb = int(n_rows[b])
         n_tiles = (nb + T - 1) // T
         kernel[n_tiles, _launch.TPB, 0, shared](
-            d_partial, d_tile_loss, b, X, d_xrows, start, Y, d_SW, d_rows,
-            start, nb, T, params, d_units, d_coef, d_bias, d_act, hidden_code, act_param,
-            out_code, loss_code, loss_param, eps_clip, d_drop, seed)
+            d_partial, d_tile_loss, b, Xd, Y, d_SW, d_rows, start, nb, T, params, d_units,
+            d_coef, d_bias, d_act, hidden_code, act_param, out_code, loss_code, loss_param,
+            eps_clip, d_drop, seed)
         if solver == codes.ADAM:
             t += 1
             step = cast(adam_lr(lr, beta1, beta2, t))
         reduce_step_kernel[blocks, threads](
-            params, state1, state2, d_partial, n_tiles, n_coef, alpha, cast(sw_sums[b]),
-            solver, step, momentum, nesterov, beta1, beta2, eps, d_sq, b)
+            params, moment1, moment2, d_partial, n_tiles, n_coef, cast(alpha), cast(sw_sums[b]),
+            solver, step, cast(momentum), bool(nesterov), cast(beta1), cast(beta2), cast(eps),
+            d_sq, b)
     epoch_loss_kernel[1, 1](d_total, d_tile_loss, d_sq, d(sw_sums), d(n_rows),
                             0.5 * float(alpha))
     return float(d_total.copy_to_host()[0]), t

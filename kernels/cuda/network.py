@@ -1,5 +1,5 @@
 """Whole-network passes on the GPU over one flat device parameter buffer;
-twins of ``kernels.cpu.network`` (same layouts: see its module doc).
+twins of ``kernels.cpu.network``, in ``kernels.layout``'s layout.
 
 Views into flat device buffers are device-array slices, so no copy is
 made; the offsets are computed on the host.
@@ -8,6 +8,7 @@ made; the offsets are computed on the host.
 import numpy as np
 from numba import cuda
 
+from ..layout import block_offset, coef_offset, intercept_offset, n_coef_and_width
 from ..scratch import kept
 from . import _launch
 from .activations import activation_backward, activation_forward, dropout_forward
@@ -21,44 +22,47 @@ SQSUM_THREADS = 256
 
 
 def n_coef(units):
-    return int(sum(int(a) * int(b) for a, b in zip(units[:-1], units[1:])))
+    """How many weights the network of widths ``units`` has."""
+    return int(n_coef_and_width(units)[0])
 
 
 def coef_view(d_params, units, l):
-    off = sum(int(units[k]) * int(units[k + 1]) for k in range(l))
-    return d_params[off : off + int(units[l]) * int(units[l + 1])].reshape(
-        int(units[l]), int(units[l + 1])
-    )
+    """Layer ``l``'s weights, (units[l], units[l + 1])."""
+    off = int(coef_offset(units, l))
+    fi, fo = int(units[l]), int(units[l + 1])
+    return d_params[off : off + fi * fo].reshape(fi, fo)
 
 
 def intercept_view(d_params, units, l):
-    off = n_coef(units) + sum(int(units[k + 1]) for k in range(l))
+    """Layer ``l``'s intercepts."""
+    off = int(intercept_offset(units, l))
     return d_params[off : off + int(units[l + 1])]
 
 
-def layer_view(d_buf, units, cap, l, n_rows):
-    off = sum(cap * int(units[k]) for k in range(1, l))
+def layer_view(d_buf, units, max_rows, l, n_rows):
+    """The first ``n_rows`` rows of layer ``l``'s block (l >= 1)."""
+    off = int(block_offset(units, max_rows, l))
     return d_buf[off : off + n_rows * int(units[l])].reshape(n_rows, int(units[l]))
 
 
-def forward_pass(d_acts, d_dacts, d_x, d_params, units, cap, hidden_code, act_param, out_code,
-                 drop, seed, row0):
+def forward_pass(d_acts, d_derivs, d_x, d_params, units, max_rows, hidden_code, act_param,
+                 out_code, drop, seed, row0):
     """Forward d_x (n_rows, units[0]; dense, or SparseRows read in place)
     into d_acts; returns the output view.
-    Training passes d_dacts (derivatives) and the dropout rates ``drop``
+    Training passes d_derivs (derivatives) and the dropout rates ``drop``
     (host float64), seed and epoch position ``row0`` (see the CPU twin);
-    prediction passes None for d_dacts."""
+    prediction passes None for d_derivs."""
     n_layers = len(units) - 1
     n = d_x.shape[0]
-    train = d_dacts is not None and d_dacts.shape[0] > 0
+    train = d_derivs is not None and d_derivs.shape[0] > 0
     inp = d_x
     col0 = 0
     for l in range(n_layers):
-        out = layer_view(d_acts, units, cap, l + 1, n)
+        out = layer_view(d_acts, units, max_rows, l + 1, n)
         forward = sparse_forward if isinstance(inp, SparseRows) else dense_forward
         forward(out, inp, coef_view(d_params, units, l), intercept_view(d_params, units, l))
         if l < n_layers - 1:
-            dz = layer_view(d_dacts, units, cap, l + 1, n) if train else None
+            dz = layer_view(d_derivs, units, max_rows, l + 1, n) if train else None
             activation_forward(out, dz, hidden_code, act_param)
             if train and drop[l] > 0.0:
                 dropout_forward(out, dz, drop[l], seed, row0, col0)
@@ -69,36 +73,40 @@ def forward_pass(d_acts, d_dacts, d_x, d_params, units, cap, hidden_code, act_pa
     return inp
 
 
-def backward_pass(d_grad, d_deltas, d_acts, d_dacts, d_x, d_params, units, cap):
+def backward_pass(d_grad, d_deltas, d_acts, d_derivs, d_x, d_params, units, max_rows):
     """Raw gradient sums into d_grad from the output delta already in
     d_deltas' last block (see the CPU twin)."""
     n_layers = len(units) - 1
     n = d_x.shape[0]
     for l in range(n_layers - 1, -1, -1):
-        dout = layer_view(d_deltas, units, cap, l + 1, n)
+        dout = layer_view(d_deltas, units, max_rows, l + 1, n)
         if l == 0 and isinstance(d_x, SparseRows):
             sparse_backward(coef_view(d_grad, units, 0), intercept_view(d_grad, units, 0), dout,
                             d_x)
             break
         if l > 0:
-            inp = layer_view(d_acts, units, cap, l, n)
-            dinp = layer_view(d_deltas, units, cap, l, n)
+            inp = layer_view(d_acts, units, max_rows, l, n)
+            dinp = layer_view(d_deltas, units, max_rows, l, n)
         else:
             inp = d_x
             dinp = d_x[:0]
         dense_backward(dinp, coef_view(d_grad, units, l), intercept_view(d_grad, units, l),
                        dout, inp, coef_view(d_params, units, l))
         if l > 0:
-            activation_backward(dinp, layer_view(d_dacts, units, cap, l, n))
+            activation_backward(dinp, layer_view(d_derivs, units, max_rows, l, n))
 
 
-def coef_sqnorm(d_total, d_partial, d_params, units):
-    """d_total[0] = sum of squared weights, summed in a fixed order."""
-    T = d_partial.shape[0]
-    strided_sqsum_kernel[max(1, (T + _launch.TPB - 1) // _launch.TPB), _launch.TPB](
+def coef_sqnorm(d_params, units):
+    """The sum of squared weights (intercepts excluded), for the L2 penalty,
+    summed in a fixed order, as a float64 device array of one entry (left
+    on the device: the training loops use it there)."""
+    d_partial = cuda.device_array(SQSUM_THREADS, dtype=np.float64)
+    d_total = cuda.device_array(1, dtype=np.float64)
+    strided_sqsum_kernel[max(1, (SQSUM_THREADS + _launch.TPB - 1) // _launch.TPB), _launch.TPB](
         d_partial, d_params, n_coef(units)
     )
-    sum_in_order_kernel[1, 1](d_total, d_partial, T, 1.0, 0.0)
+    sum_in_order_kernel[1, 1](d_total, d_partial, SQSUM_THREADS, 1.0, 0.0)
+    return d_total
 
 
 def predict(d_out, Xd, data, indices, indptr, is_sparse, d_params, units, hidden_code,
@@ -106,13 +114,13 @@ def predict(d_out, Xd, data, indices, indptr, is_sparse, d_params, units, hidden
     """Forward pass in row chunks of ``chunk``; d_out (n, units[-1]). X as
     the CPU twin takes it (dense ``Xd`` or CSR arrays), on the device."""
     n = d_out.shape[0]
-    cap = max(1, min(chunk, n))
+    max_rows = max(1, min(chunk, n))
     width = int(np.sum(units[1:]))
-    d_acts = cuda.device_array(cap * width, dtype=d_out.dtype)
-    for start in range(0, n, cap):
-        stop = min(start + cap, n)
+    d_acts = cuda.device_array(max_rows * width, dtype=d_out.dtype)
+    for start in range(0, n, max_rows):
+        stop = min(start + max_rows, n)
         x = row_block(Xd, data, indices, indptr, is_sparse, start, stop, units[0])
-        res = forward_pass(d_acts, None, x, d_params, units, cap, hidden_code, act_param,
+        res = forward_pass(d_acts, None, x, d_params, units, max_rows, hidden_code, act_param,
                            out_code, None, 0, 0)
         d_out[start:stop].copy_to_device(res)  # both contiguous: a device-to-device copy
 
@@ -143,39 +151,34 @@ def loss_grad(d_grad, d_params, Xd, data, indices, indptr, is_sparse, Y, SW, uni
     n_layers = len(units) - 1
     n = Y.shape[0]
     dtype = d_params.dtype
-    cap = max(1, min(chunk, n))
+    max_rows = max(1, min(chunk, n))
     width = sum(units[1:])
 
     def make():
-        return (*(cuda.device_array(cap * width, dtype=dtype) for _ in range(3)),
-                cuda.device_array(d_grad.shape[0], dtype=dtype),
-                cuda.device_array(cap, dtype=np.float64), cuda.device_array(1, dtype=np.float64),
-                cuda.device_array(1, dtype=np.float64),
-                cuda.device_array(SQSUM_THREADS, dtype=np.float64))
+        return (*(cuda.device_array(max_rows * width, dtype=dtype) for _ in range(3)),
+                cuda.device_array(d_grad.shape[0], dtype=dtype))
 
-    (d_acts, d_dacts, d_deltas, d_part, d_row_loss, d_chunk_loss, d_sq,
-     d_partial) = kept(work, (cap, width, dtype, d_grad.shape[0]), make)
+    d_acts, d_derivs, d_deltas, d_part = kept(work, (max_rows, width, dtype, d_grad.shape[0]),
+                                              make)
     no_drop = np.zeros(n_layers - 1)
     d_total = cuda.to_device(np.zeros(1))
     d_SW = cuda.to_device(np.ascontiguousarray(SW, dtype=dtype))
     blocks, threads = _launch.grid1(d_grad.shape[0])
     fill_kernel[blocks, threads](d_grad, 0.0)
-    eps_clip = float(np.finfo(dtype).eps)
-    for start in range(0, n, cap):
-        stop = min(start + cap, n)
+    for start in range(0, n, max_rows):
+        stop = min(start + max_rows, n)
         x = row_block(Xd, data, indices, indptr, is_sparse, start, stop, units[0])
         y, sw = Y[start:stop], d_SW[start:stop]
-        out = forward_pass(d_acts, d_dacts, x, d_params, units, cap, hidden_code, act_param,
-                           out_code, no_drop, 0, 0)
-        loss_sum(d_chunk_loss, d_row_loss, out, y, sw, loss_code, loss_param, eps_clip)
-        sum_in_order_kernel[1, 1](d_total, d_chunk_loss, 1, 1.0, 1.0)
-        output_delta(layer_view(d_deltas, units, cap, n_layers, stop - start), out, y, sw,
+        out = forward_pass(d_acts, d_derivs, x, d_params, units, max_rows, hidden_code,
+                           act_param, out_code, no_drop, 0, 0)
+        sum_in_order_kernel[1, 1](d_total, loss_sum(out, y, sw, loss_code, loss_param), 1, 1.0,
+                                  1.0)
+        output_delta(layer_view(d_deltas, units, max_rows, n_layers, stop - start), out, y, sw,
                      delta_scale, loss_code, loss_param)
-        backward_pass(d_part, d_deltas, d_acts, d_dacts, x, d_params, units, cap)
+        backward_pass(d_part, d_deltas, d_acts, d_derivs, x, d_params, units, max_rows)
         add_into_kernel[blocks, threads](d_grad, d_part)
     sw_sum = float(np.sum(np.asarray(SW, dtype=np.float64)))
-    finish_grad(d_grad, d_params, n_coef(units), alpha, dtype.type(sw_sum))
-    coef_sqnorm(d_sq, d_partial, d_params, units)
+    finish_grad(d_grad, d_params, n_coef(units), alpha, sw_sum)
     data_loss = float(d_total.copy_to_host()[0])
-    sq = float(d_sq.copy_to_host()[0])
+    sq = float(coef_sqnorm(d_params, units).copy_to_host()[0])
     return (data_loss + 0.5 * float(alpha) * sq) / sw_sum

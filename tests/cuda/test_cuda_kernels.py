@@ -159,9 +159,7 @@ def test_losses_and_output_delta(dtype, out_name, loss):
     out, y, sw = _outputs(out_name, dtype)
     code, hd = codes.LOSSES[loss], dtype(HUBER_DELTA)
     expected = C.loss_sum(out, y, sw, code, hd)
-    d_total = cuda.device_array(1, dtype=np.float64)
-    d_rows = cuda.device_array(out.shape[0], dtype=np.float64)
-    G.loss_sum(d_total, d_rows, dev(out), dev(y), dev(sw), code, hd, float(np.finfo(dtype).eps))
+    d_total = G.loss_sum(dev(out), dev(y), dev(sw), code, hd)
     np.testing.assert_allclose(d_total.copy_to_host()[0], expected, **TOL[dtype])
     delta = np.empty_like(out)
     C.output_delta(delta, out, y, sw, dtype(0.5), code, hd)
@@ -178,15 +176,16 @@ def test_optimizer_steps(dtype, nesterov):
     s2 = np.abs(rng_array(n, dtype, 5))
     cast = dtype
     p1, v1 = p.copy(), v.copy()
-    C.sgd_step(p1, v1, g, cast(0.1), cast(0.9), nesterov)
+    raw = (5, cast(0.1), cast(2.5))  # raw sums: 5 weights, alpha, the weights' sum
+    C.sgd_step(p1, v1, g, *raw, cast(0.1), cast(0.9), nesterov)
     d_p, d_v = dev(p), dev(v)
-    G.sgd_step(d_p, d_v, dev(g), cast(0.1), cast(0.9), nesterov)
+    G.sgd_step(d_p, d_v, dev(g), *raw, cast(0.1), cast(0.9), nesterov)
     np.testing.assert_allclose(d_p.copy_to_host(), p1, **TOL[dtype])
     np.testing.assert_allclose(d_v.copy_to_host(), v1, **TOL[dtype])
     p2, m2, v2 = p.copy(), m.copy(), s2.copy()
-    C.adam_step(p2, m2, v2, g, cast(0.01), cast(0.9), cast(0.999), cast(1e-8))
+    C.adam_step(p2, m2, v2, g, *raw, cast(0.01), cast(0.9), cast(0.999), cast(1e-8))
     d_p, d_m, d_v = dev(p), dev(m), dev(s2)
-    G.adam_step(d_p, d_m, d_v, dev(g), cast(0.01), cast(0.9), cast(0.999), cast(1e-8))
+    G.adam_step(d_p, d_m, d_v, dev(g), *raw, cast(0.01), cast(0.9), cast(0.999), cast(1e-8))
     for d, h in ((d_p, p2), (d_m, m2), (d_v, v2)):
         np.testing.assert_allclose(d.copy_to_host(), h, **TOL[dtype])
 

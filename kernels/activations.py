@@ -1,0 +1,136 @@
+"""Activations and their derivatives, one formula for both devices.
+
+Each elementwise activation is a scalar function ``(x, param) -> (f(x),
+f'(x))`` computed in x's dtype (``param``: leaky_relu's negative slope,
+ignored by the others), plain Python registered with numba
+(``register_jitable``): ``kernels.cpu`` compiles a hidden layer with the
+one function its code names (``ELEMENTWISE``), and ``kernels.cuda``
+compiles ``activate``, which branches on the code at run time. Softmax,
+an output activation over a whole row, is ``softmax_row``.
+
+The derivative is the one training keeps for the backward pass (see
+``kernels.cpu.activations``): gelu's and silu's need the pre-activation,
+which the activation overwrites.
+"""
+
+import math
+
+from numba.extending import register_jitable
+
+from .codes import ELU, EXP, GELU, IDENTITY, LEAKY_RELU, LOGISTIC, RELU, SILU, SOFTPLUS, TANH
+
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+@register_jitable
+def identity(x, param):
+    return x, type(x)(1.0)
+
+
+@register_jitable
+def relu(x, slope):
+    """relu (``slope`` 0) and leaky_relu; NaN stays NaN (not max())."""
+    d = type(x)(1.0) if x > 0.0 else slope
+    if x < 0.0:
+        return x * slope, d
+    return x, d
+
+
+@register_jitable
+def logistic(x, param):
+    one = type(x)(1.0)
+    a = one / (one + math.exp(-x))
+    return a, a * (one - a)
+
+
+@register_jitable
+def tanh(x, param):
+    a = math.tanh(x)
+    return a, type(x)(1.0) - a * a
+
+
+@register_jitable
+def exponential(x, param):
+    """The Poisson loss's output (its derivative is never used)."""
+    return math.exp(x), type(x)(1.0)
+
+
+@register_jitable
+def elu(x, param):
+    if not x > 0.0:  # NaN takes this branch and stays NaN
+        a = math.expm1(x)
+        return a, a + type(x)(1.0)  # e^x
+    return x, type(x)(1.0)
+
+
+@register_jitable
+def softplus(x, param):
+    one = type(x)(1.0)
+    d = one / (one + math.exp(-x))  # sigmoid(x)
+    # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)
+    return type(x)((x if x > 0.0 else 0.0) + math.log1p(math.exp(-abs(x)))), d
+
+
+@register_jitable
+def gelu(x, param):
+    one = type(x)(1.0)
+    half = type(x)(0.5)
+    cdf = half * (one + math.erf(x * type(x)(_INV_SQRT2)))
+    # Phi(x) + x phi(x); phi underflows to 0 far out
+    d = cdf + x * (type(x)(_INV_SQRT2PI) * math.exp(-half * x * x))
+    return x * cdf, d
+
+
+@register_jitable
+def silu(x, param):
+    one = type(x)(1.0)
+    s = one / (one + math.exp(-x))  # 0 or 1 far out: no overflow below
+    return x * s, s * (one + x * (one - s))
+
+
+#: The scalar function of each elementwise activation code.
+ELEMENTWISE = {IDENTITY: identity, LOGISTIC: logistic, TANH: tanh, RELU: relu,
+               LEAKY_RELU: relu, EXP: exponential, ELU: elu, SOFTPLUS: softplus, GELU: gelu,
+               SILU: silu}
+
+
+@register_jitable
+def activate(x, code, param):
+    """(f(x), f'(x)) of the elementwise activation ``code``, chosen at run
+    time; ``param`` leaky_relu's negative slope."""
+    if code == RELU or code == LEAKY_RELU:
+        return relu(x, type(x)(param if code == LEAKY_RELU else 0.0))
+    if code == LOGISTIC:
+        return logistic(x, param)
+    if code == TANH:
+        return tanh(x, param)
+    if code == EXP:
+        return exponential(x, param)
+    if code == ELU:
+        return elu(x, param)
+    if code == SOFTPLUS:
+        return softplus(x, param)
+    if code == GELU:
+        return gelu(x, param)
+    if code == SILU:
+        return silu(x, param)
+    return identity(x, param)
+
+
+@register_jitable
+def softmax_row(z, o0, m):
+    """Softmax of z[o0:o0 + m] in place: max, exp, normalise, in sequence
+    (the sum in float64). A NaN never wins the max: it reaches every
+    output through the sum."""
+    mx = z[o0]
+    for j in range(1, m):
+        if z[o0 + j] > mx:
+            mx = z[o0 + j]
+    s = 0.0
+    for j in range(m):
+        e = math.exp(z[o0 + j] - mx)
+        z[o0 + j] = e
+        s += e
+    for j in range(m):
+        z[o0 + j] /= s
