@@ -2,16 +2,80 @@
 
 ``get_backend("cpu")`` never imports CUDA. ``get_backend("cuda")`` raises a
 clear error where CUDA cannot run; it never falls back to the CPU. A
-backend moves arrays (``to_device``/``to_host``/``copy``/``copy_into``:
-identities and NumPy copies on the CPU) and names the kernels of the
-training loop, so ``_training`` reads the same for both.
+backend puts X in the kernels' form (``kernel_input``), moves arrays
+(``to_device``/``to_host``/``copy``/``copy_into``: identities and NumPy
+copies on the CPU) and names the kernels of the training loop, so
+``_training`` reads the same for both.
 """
 
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
+import scipy.sparse as sp
 
-from ._params import kernel_input
+#: Rows per chunk where a whole data set is forwarded (prediction, a
+#: validation set, L-BFGS's loss and gradient): a pass's scratch memory is
+#: bounded whatever the number of rows.
+CHUNK_ROWS = 4096
+
+def check_sparse_structure(X):
+    """Raise ValueError unless the CSR or CSC matrix ``X``'s index arrays
+    describe a matrix of its shape: a corrupt ``indptr`` or ``indices``
+    would make the kernels (and scipy's own conversions) read or write out
+    of bounds. One pass over the arrays, nothing copied or changed."""
+    fmt = X.format
+    if fmt not in ("csr", "csc"):
+        return
+    n_major, n_minor = X.shape if fmt == "csr" else X.shape[::-1]
+    major, minor = ("row", "column") if fmt == "csr" else ("column", "row")
+    indptr, indices = np.asarray(X.indptr), np.asarray(X.indices)
+
+    def corrupt(problem):
+        return ValueError(f"X is a corrupt {fmt.upper()} matrix of shape {X.shape}: {problem}.")
+
+    if indptr.ndim != 1 or indptr.shape[0] != n_major + 1:
+        raise corrupt(f"indptr has {indptr.size} entries, one per {major} and one more "
+                      f"({n_major + 1}) needed")
+    if indptr[0] != 0:
+        raise corrupt(f"indptr starts at {indptr[0]}, not 0")
+    if n_major and np.diff(indptr).min() < 0:
+        raise corrupt("indptr decreases")
+    nnz = int(indptr[-1])
+    if nnz > min(indices.shape[0], np.asarray(X.data).shape[0]):
+        raise corrupt(f"indptr ends at {nnz}, past the {min(indices.size, X.data.size)} "
+                      "stored entries")
+    if nnz:
+        used = indices[:nnz]
+        low, high = used.min(), used.max()
+        if low < 0 or high >= n_minor:
+            bad = low if low < 0 else high
+            raise corrupt(f"{minor} index {bad} is outside 0..{n_minor - 1}")
+
+
+def kernel_input(X):
+    """X as the kernels take it: ``(Xd, data, indices, indptr, is_sparse)``.
+
+    Dense X travels as ``Xd``; sparse X as canonical CSR arrays (CSC is
+    converted to CSR, still sparse; repeated entries of a row are summed,
+    as scipy's ``sum_duplicates`` does, on a copy), never densified whole:
+    the first layer reads the stored entries in place, or, on the CPU for
+    X dense enough, gathers one batch of rows at a time. The index arrays
+    are int32 where they fit, whatever scipy chose, so that one compiled
+    kernel serves them.
+    """
+    if sp.issparse(X):
+        check_sparse_structure(X)
+        X = X.tocsr()
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        index = np.int32 if max(X.nnz, X.shape[1]) < 2**31 else np.int64
+        empty = np.empty((0, X.shape[1]), dtype=X.dtype)
+        return (empty, X.data, X.indices.astype(index, copy=False),
+                X.indptr.astype(index, copy=False), True)
+    no_index = np.empty(0, dtype=np.int32)
+    return np.ascontiguousarray(X), np.empty(0, dtype=X.dtype), no_index, no_index, False
+
 
 CUDA_INSTALL_HINT = (
     "device='cuda' needs an NVIDIA GPU with its driver and the numba-cuda "
@@ -30,15 +94,22 @@ class _Backend:
     ``forward``."""
 
     def kernel_input(self, X):
-        """X as the kernels take it (see _params.kernel_input), on the device."""
+        """X as the kernels take it (see ``kernel_input``), on the device."""
         Xd, data, indices, indptr, is_sparse = kernel_input(X)
         return (*(self.to_device(a) for a in (Xd, data, indices, indptr)), is_sparse)
 
-    def predict(self, out, X, params, units, hidden_code, act_param, out_code, chunk):
+    def predict(self, out, X, params, units, hidden_code, act_param, out_code):
         """out[:] = network output for host X (dense or sparse) and host
         params, computed on this backend."""
         self.forward(out, self.kernel_input(X), self.to_device(params), units, hidden_code,
-                     act_param, out_code, chunk)
+                     act_param, out_code)
+
+    def loss_grad(self, d_grad, d_params, X_in, Y, SW, units, net_codes, alpha, delta_scale,
+                  work):
+        """The full-batch loss, and its gradient into ``d_grad`` (see
+        ``kernels.cpu.loss_grad``), X in kernel form on this device."""
+        return self.kernels.loss_grad(d_grad, d_params, *X_in, Y, SW, units, *net_codes, alpha,
+                                      delta_scale, CHUNK_ROWS, work)
 
 
 class CPUBackend(_Backend):
@@ -75,10 +146,11 @@ class CPUBackend(_Backend):
 
         return _cache.reporting(callback)
 
-    def forward(self, out, X_in, params, units, hidden_code, act_param, out_code, chunk):
+    def forward(self, out, X_in, params, units, hidden_code, act_param, out_code):
         """out[:] = network output (host array) for ``X_in``, X already in
         kernel form on this device (``kernel_input``)."""
-        self.kernels.predict(out, *X_in, params, units, hidden_code, act_param, out_code, chunk)
+        self.kernels.predict(out, *X_in, params, units, hidden_code, act_param, out_code,
+                             CHUNK_ROWS)
 
 
 class CUDABackend(_Backend):
@@ -148,13 +220,13 @@ class CUDABackend(_Backend):
     def copy_into(self, dst, src):
         dst.copy_to_device(src)
 
-    def forward(self, out, X_in, d_params, units, hidden_code, act_param, out_code, chunk):
+    def forward(self, out, X_in, d_params, units, hidden_code, act_param, out_code):
         """out[:] = network output (host array) for ``X_in`` and ``d_params``
         on the GPU (``kernel_input``, ``to_device``); only the outputs come
         back."""
         d_out = self.cuda.device_array(out.shape, dtype=out.dtype)
         self.kernels.predict(d_out, *X_in, d_params, units, hidden_code, act_param, out_code,
-                             chunk)
+                             CHUNK_ROWS)
         d_out.copy_to_host(out)
 
 

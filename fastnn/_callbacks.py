@@ -41,10 +41,11 @@ class EpochHooks:
             self.sub = self.ctx.subcontext(task_name="epoch")
             self.sub.call_on_fit_task_begin(estimator=self.est, X=self.X, y=self.y)
 
-    def end(self):
+    def end(self, loss, val_score):
+        """After an epoch of training loss ``loss`` (and validation score
+        ``val_score``, or None)."""
         if self.bar is not None:
-            scores = getattr(self.est, "validation_scores_", None)
-            self.bar.update(self.est.loss_, scores[-1] if scores else None)
+            self.bar.update(loss, val_score)
         if self.sub is None:
             return False
         return bool(self.sub.call_on_fit_task_end(

@@ -5,13 +5,17 @@ Parameters, validation, fitted attributes and errors follow scikit-learn
 replacements; the numeric work happens in ``fastnn.kernels``.
 """
 
+import copy
+import warnings
 from contextlib import contextmanager
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.metrics import accuracy_score, check_scoring, r2_score
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d, compute_sample_weight
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -21,15 +25,15 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .kernels import codes
 from ._backend import get_backend
-from ._callbacks import CallbackSupportMixin, with_callbacks
+from ._callbacks import CallbackSupportMixin, EpochHooks, with_callbacks
 from ._interop import from_sklearn, to_sklearn
 from ._params import init_params, pack, unpack
-from ._training import CHUNK_ROWS, Validation, fit_lbfgs, fit_stochastic
+from ._training import Record, Setup, Validation, fit_lbfgs, fit_stochastic
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
-def _binarized(label_binarizer, y, dtype, chunk=4 * CHUNK_ROWS):
+def _binarized(label_binarizer, y, dtype, chunk=16384):
     """``label_binarizer.transform(y).astype(dtype)``, a chunk of rows at a
     time: the binarizer's int64 output for all rows at once would be a
     transient copy as large as the result (twice as large for float32)."""
@@ -88,9 +92,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
         "negative_slope": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     }
-
-    def _is_classifier(self):
-        return is_classifier(self)
 
     # -- fitting -----------------------------------------------------------
 
@@ -167,21 +168,63 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
                     f"scorer. {exc}"
                 ) from exc
 
+        record = Record.of(self)
         with backend.device_errors():
             if self.solver in _STOCHASTIC_SOLVERS:
-                fit_stochastic(self, X, y, sample_weight, params, units_arr, incremental, backend,
-                               drop, validation)
+                if self.early_stopping and incremental:
+                    raise ValueError("partial_fit does not support early_stopping=True")
+                if validation is None and self.early_stopping:
+                    X, y, sample_weight, validation = self._early_stopping_split(
+                        X, y, sample_weight)
+                setup = self._setup(X.dtype, incremental, drop, X.shape[0], validation, units)
+                record = fit_stochastic(setup, record, X, y, sample_weight, params, units_arr,
+                                        backend, validation)
             else:
-                fit_lbfgs(self, X, y, sample_weight, params, units_arr, backend)
+                setup = self._setup(X.dtype, incremental, drop, X.shape[0], None, units)
+                record = fit_lbfgs(setup, record, X, y, sample_weight, params, units_arr,
+                                   backend)
 
         if not np.isfinite(params).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        # The fitted attributes, in one place.
+        record.apply_to(self)
         self.coefs_, self.intercepts_ = unpack(params, units)
         self.device_ = backend.name
         return self
+
+    def _setup(self, dtype, incremental, drop, n_samples, validation, units):
+        """What the training loop takes of this estimator (see
+        ``_training.Setup``)."""
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        return Setup(
+            solver=self.solver, net_codes=self._codes(dtype), random_state=self._random_state,
+            hooks=partial(EpochHooks, self), user_targets=self._user_targets, alpha=self.alpha,
+            max_iter=self.max_iter, tol=self.tol, verbose=self.verbose, batch_size=batch_size,
+            shuffle=self.shuffle, n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping, incremental=incremental,
+            learning_rate=self.learning_rate, learning_rate_init=self.learning_rate_init,
+            power_t=self.power_t, momentum=self.momentum, nesterov=self.nesterovs_momentum,
+            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, max_fun=self.max_fun,
+            drop=drop, score=partial(self._validation_score, units=units, validation=validation),
+        )
+
+    def _user_targets(self, Y):
+        """The network's targets ``Y`` as the user gave them (class labels,
+        1-D for one output), for callbacks that score the model on them."""
+        if is_classifier(self):
+            return self._label_binarizer.inverse_transform(Y)
+        return Y.ravel() if Y.shape[1] == 1 else Y
 
     def _validation_data(self, X_val, y_val, sample_weight_val, dtype):
         """The user's validation set, validated like the training data, or
@@ -220,7 +263,46 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             )
         return Validation(X_val, y_val, Y, sample_weight_val)
 
-    def _validation_score(self, params, units, validation, out, val_loss):
+    def _early_stopping_split(self, X, y, sample_weight):
+        """scikit-learn's early-stopping split: stratified for single-output
+        classifiers, drawn from the estimator's RandomState. Returns the
+        training part and the held-out Validation."""
+        if self.validation_fraction == 0:
+            raise ValueError(
+                "early_stopping=True holds out validation_fraction of the data, and "
+                "validation_fraction=0 holds out nothing: give validation_fraction in "
+                "(0, 1), or a validation set (X_val, y_val)."
+            )
+        # scikit-learn stratifies single-output classification by its boolean
+        # binarized labels: the same labels give the same split.
+        stratify = y.astype(bool) if (is_classifier(self) and self.n_outputs_ == 1) else None
+        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        try:
+            parts = train_test_split(
+                *arrays,
+                random_state=self._random_state,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+        except ValueError as exc:
+            if stratify is None or "too few members" not in str(exc):
+                raise
+            labels, counts = np.unique(self._label_binarizer.inverse_transform(y), return_counts=True)
+            raise ValueError(
+                f"{exc} (the binarized labels of the early-stopping split; of the classes "
+                f"of y, {labels[counts < 2].tolist()} have fewer than 2 members)"
+            ) from exc
+        X_train, X_val, y_train, Y_val = parts[:4]
+        sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        y_val = self._label_binarizer.inverse_transform(Y_val) if is_classifier(self) else Y_val
+        return X_train, y_train, sw_train, Validation(X_val, y_val, Y_val, sw_val)
+
+    def _validation_score(self, params, out, val_loss, units, validation):
         """What early stopping maximizes: scoring=None, the estimator's own
         score (scikit-learn's choice); "loss", minus the validation loss;
         otherwise the named or given scikit-learn scorer. ``out`` is the
@@ -229,13 +311,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
             return self._score_outputs(out, validation.y, validation.sample_weight)
         if self.scoring == "loss":
             return -val_loss
-        scorer = check_scoring(self, scoring=self.scoring)
-        # The scorer calls predict: give it the candidate weights (a failed
-        # fit restores the estimator, a finished one sets them anyway).
-        self.coefs_, self.intercepts_ = unpack(params.copy(), list(units))
+        # The scorer calls predict: on a copy of this estimator with the
+        # candidate weights (this one is not changed in the middle of a fit).
+        candidate = copy.copy(self)
+        candidate.coefs_, candidate.intercepts_ = unpack(params.copy(), units)
+        scorer = check_scoring(candidate, scoring=self.scoring)
         kwargs = {} if validation.sample_weight is None else {
             "sample_weight": validation.sample_weight}
-        return scorer(self, validation.X, validation.y, **kwargs)
+        return scorer(candidate, validation.X, validation.y, **kwargs)
 
     def _untrained_state(self, units):
         """scikit-learn's fitted-state attributes of a model before its first
@@ -387,7 +470,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator):
                 if block.dtype != dtype:
                     block = block.astype(dtype)
                 backend.predict(out[start : start + step], block, params, units,
-                                hidden_code, act_param, out_code, CHUNK_ROWS)
+                                hidden_code, act_param, out_code)
         return out
 
     def _forward_pass_fast(self, X, check_input=True):

@@ -101,7 +101,7 @@ def test_coefs_are_views_of_one_buffer():
 def test_predict_in_chunks_matches_one_pass(monkeypatch):
     est = quiet(MLPClassifier(max_iter=5, random_state=0).fit, Xc, yc)
     whole = est.predict_proba(Xc)
-    monkeypatch.setattr("fastnn._mlp.CHUNK_ROWS", 7)
+    monkeypatch.setattr("fastnn._backend.CHUNK_ROWS", 7)
     np.testing.assert_allclose(est.predict_proba(Xc), whole, rtol=1e-12)
     np.testing.assert_allclose(np.exp(est.predict_log_proba(Xc)), whole, rtol=1e-12)
     np.testing.assert_allclose(whole.sum(axis=1), 1.0)
@@ -182,7 +182,7 @@ def test_keyboard_interrupt_while_saving_keeps_that_epoch(monkeypatch):
         est = quiet(MLPClassifier(**params).fit, Xc, yc)
     assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
     np.testing.assert_array_equal(est.coefs_[0], reference.coefs_[0])
-    np.testing.assert_array_equal(est._optimizer.state2, reference._optimizer.state2)
+    np.testing.assert_array_equal(est._optimizer.moment2, reference._optimizer.moment2)
     assert est._optimizer.t == reference._optimizer.t
 
 
@@ -327,7 +327,7 @@ def test_partial_fit_keeps_the_models_dtype(model_dtype, batch_dtype):
     est.partial_fit(Xp.astype(model_dtype), yp, classes=[0, 1])
     est.partial_fit(Xp.astype(batch_dtype), yp)
     assert all(c.dtype == model_dtype for c in est.coefs_ + est.intercepts_)
-    assert est._optimizer.state1.dtype == model_dtype
+    assert est._optimizer.moment1.dtype == model_dtype
 
 
 @pytest.mark.parametrize("in_place", [True, False])
@@ -337,12 +337,10 @@ def test_sparse_first_layer_matches_dense_in_chunks(monkeypatch, in_place, dtype
     """Sparse rows feed the first layer in place, or gathered dense where X
     is dense enough: either way the same model as dense input, for both
     dtypes, several layers, and chunks of a few rows."""
-    import fastnn._training as training
     from fastnn.kernels import cpu
 
     monkeypatch.setattr(cpu.sparse, "IN_PLACE_DENSITY", 1.0 if in_place else 0.0)
-    monkeypatch.setattr(training, "CHUNK_ROWS", 7)
-    monkeypatch.setattr("fastnn._mlp.CHUNK_ROWS", 7)
+    monkeypatch.setattr("fastnn._backend.CHUNK_ROWS", 7)
     rng = np.random.RandomState(1)
     X = (rng.standard_normal((60, 30)) * (rng.uniform(size=(60, 30)) < 0.1)).astype(dtype)
     X[5] = 0.0  # a row with no stored entry

@@ -10,7 +10,7 @@ Tolerance is ``atol + rtol * |ref|`` (numpy's ``assert_allclose``):
 1e-10 for float64 and 1e-5 for float32, except where noted next to the
 assertion. Scalars passed to a kernel are cast to the arrays' dtype, index
 arrays are int64, and dense X travels with dummy CSR arrays, as the
-estimators pass them (fastnn/_params.py ``kernel_input``).
+estimators pass them (fastnn/_backend.py ``kernel_input``).
 """
 
 import zlib
@@ -452,7 +452,7 @@ def test_gather_rows_csr_with_duplicate_entries(dtype, index_dtype):
     """The kernels take canonical CSR (each column once a row) with int32
     indices; kernel_input makes it of any CSR, summing a row's repeated
     entries as scipy does, and leaves the caller's matrix alone."""
-    from fastnn._params import kernel_input
+    from fastnn._backend import kernel_input
 
     data = np.array([1.0, 2.0, 3.0, 4.0], dtype=dtype)
     indices = np.array([1, 1, 0, 2], dtype=index_dtype)

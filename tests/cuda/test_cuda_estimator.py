@@ -91,7 +91,7 @@ def sparse_X(fmt):
 @pytest.mark.parametrize("Est,y,fmt", [(MLPClassifier, y_multi, None), (MLPRegressor, Y_reg, None),
                                        (MLPClassifier, y_multi, "csr")])
 def test_lbfgs_matches_cpu(Est, y, fmt, monkeypatch):
-    monkeypatch.setattr("fastnn._training.CHUNK_ROWS", 4)  # several chunks
+    monkeypatch.setattr("fastnn._backend.CHUNK_ROWS", 4)  # several chunks
     cpu, gpu = fit_both(Est, X if fmt is None else sparse_X(fmt), y, solver="lbfgs", max_iter=5)
     for a, b in zip(cpu.coefs_ + cpu.intercepts_, gpu.coefs_ + gpu.intercepts_):
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from fastnn._params import kernel_input
+from fastnn._backend import kernel_input
 from fastnn.kernels import codes
 from fastnn.kernels import cpu as C
 
