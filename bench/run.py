@@ -115,34 +115,54 @@ def _add_shares(entry, blas_gflops):
 
 
 def run_workload(w, quick, repeats, torch_mod, blas):
+    """One workload: a warm-up fit per library, then timed fits in turns,
+    with the matrix products alone of fastnn's epochs timed between them;
+    returns the workload's result dict."""
     X_train, X_test, y_train, y_test = wl.workload_data(w, quick)
+    result = _workload_header(w, quick, X_train, X_test)
+    reps = {"sklearn": repeats, "fastnn": repeats}
+    if not quick and w.sklearn_repeats:
+        reps["sklearn"] = min(repeats, w.sklearn_repeats)
+    makers, errors, first_fit, n_epochs, products = _warm_ups(w, result, reps, repeats,
+                                                              torch_mod, X_train, y_train)
+    times, last, products_times = _timed_fits(makers, reps, errors, products, n_epochs,
+                                              X_train, y_train)
+    _summarize(w, result, makers, errors, times, last, first_fit, blas, X_test, y_test)
+    _speedups(result, products_times, n_epochs, blas.get(w.dtype, {}).get("gflops"))
+    result["load_avg_1min_after"] = measure.load_average()
+    return result
+
+
+def _workload_header(w, quick, X_train, X_test):
+    """What the workload is: its description, data shape and parameters."""
+    return {
+        "description": w.description,
+        "dataset": w.dataset,
+        "estimator": w.estimator,
+        "params": wl.jsonable_params(w.params),
+        "dtype": w.dtype,
+        "n_train": int(X_train.shape[0]),
+        "n_test": int(X_test.shape[0]),
+        "n_features": int(X_train.shape[1]),
+        "quick_scaled": bool(quick and w.quick_fraction < 1.0),
+        "train_fraction": w.quick_fraction if quick else 1.0,
+    }
+
+
+def _warm_ups(w, result, reps, repeats, torch_mod, X_train, y_train):
+    """fastnn's warm-up fit (its "first fit") and PyTorch's 1-epoch one, not
+    timed into the medians; returns (the libraries' estimator makers, the
+    errors so far, the first fit's seconds, fastnn's epochs, the products
+    runner or None)."""
     import fastnn
 
     classes = {
         "sklearn": getattr(sklearn.neural_network, w.estimator),
         "fastnn": getattr(fastnn, w.estimator),
     }
-    lbfgs = w.params.get("solver") == "lbfgs"
+    makers = {lib: (lambda cls=cls: cls(**w.params)) for lib, cls in classes.items()}
     sparse = sp.issparse(X_train)  # no dense products to count or bound
     n_train = int(X_train.shape[0])
-    result = {
-        "description": w.description,
-        "dataset": w.dataset,
-        "estimator": w.estimator,
-        "params": wl.jsonable_params(w.params),
-        "dtype": w.dtype,
-        "n_train": n_train,
-        "n_test": int(X_test.shape[0]),
-        "n_features": int(X_train.shape[1]),
-        "quick_scaled": bool(quick and w.quick_fraction < 1.0),
-        "train_fraction": w.quick_fraction if quick else 1.0,
-    }
-    reps = {"sklearn": repeats, "fastnn": repeats}
-    if not quick and w.sklearn_repeats:
-        reps["sklearn"] = min(repeats, w.sklearn_repeats)
-    makers = {lib: (lambda cls=cls: cls(**w.params)) for lib, cls in classes.items()}
-
-    # Warm-ups (not timed into the medians).
     errors = {}
     log(f"  fastnn: warm-up fit ({n_train} rows) ...")
     try:
@@ -172,11 +192,16 @@ def run_workload(w, quick, repeats, torch_mod, blas):
     batch = w.params.get("batch_size", "auto")
     batch = min(200, n_train) if batch == "auto" else int(batch)
     products = None
-    if not lbfgs and not sparse and batch > 1 and "fastnn" not in errors:
+    if w.params.get("solver") != "lbfgs" and not sparse and batch > 1 and "fastnn" not in errors:
         products = measure.products_runner(measure.network_units(est), n_train, batch,
                                            np.dtype(w.dtype))
+    return makers, errors, first_fit, n_epochs, products
 
-    # Timed fits, the libraries taking turns (load drifts hit all alike).
+
+def _timed_fits(makers, reps, errors, products, n_epochs, X_train, y_train):
+    """The timed fits, the libraries taking turns (load drifts hit all
+    alike), and the products alone after each round; returns (each
+    library's fit times, its last fitted estimator, the products' times)."""
     times = {lib: [] for lib in makers}
     products_times = []
     last = {}
@@ -195,7 +220,11 @@ def run_workload(w, quick, repeats, torch_mod, blas):
         if products is not None and r < reps["fastnn"]:
             log(f"  the matrix products alone, {n_epochs} epochs {r + 1}/{reps['fastnn']} ...")
             products_times.append(products(n_epochs))
+    return times, last, products_times
 
+
+def _summarize(w, result, makers, errors, times, last, first_fit, blas, X_test, y_test):
+    """Each library's entry: its times, score, epochs and rates."""
     units = None
     for lib in ("fastnn", "sklearn"):
         if lib in last:
@@ -204,6 +233,7 @@ def run_workload(w, quick, repeats, torch_mod, blas):
     result["units"] = units
     result["train_flops_per_sample_epoch"] = measure.train_flops_per_sample(units) if units else None
     blas_rate = blas.get(w.dtype, {}).get("gflops")
+    sparse = sp.issparse(X_test)
     for lib in makers:
         if lib in errors:
             result[lib] = {"error": errors[lib]}
@@ -219,10 +249,16 @@ def run_workload(w, quick, repeats, torch_mod, blas):
             "n_iter": int(est.n_iter_),
             "loss_curve": [float(v) for v in (getattr(est, "loss_curve_", None) or [])] or None,
         }
-        _add_rates(entry, None if sparse else units, n_train, blas_rate, lbfgs)
+        _add_rates(entry, None if sparse else units, result["n_train"], blas_rate,
+                   w.params.get("solver") == "lbfgs")
         if lib == "fastnn":
             entry["first_fit_s"] = first_fit
         result[lib] = entry
+
+
+def _speedups(result, products_times, n_epochs, blas_rate):
+    """The speed-ups (medians, fastest fits, PyTorch's) and the bound that
+    the products alone set."""
     sk, fn, pt = (result.get(k) for k in ("sklearn", "fastnn", "torch"))
     ok = lambda e: isinstance(e, dict) and e.get("median_s")  # noqa: E731
     result["speedup"] = sk["median_s"] / fn["median_s"] if ok(sk) and ok(fn) else None
@@ -241,11 +277,10 @@ def run_workload(w, quick, repeats, torch_mod, blas):
         # A fit faster than every run of its own products alone means the
         # machine slowed all of those runs: the bound is void.
         result["speedup_bound_void"] = fn["min_s"] < best
-        result["products_gflops"] = measure.gflops(units, n_train, n_epochs, best)
+        result["products_gflops"] = measure.gflops(result["units"], result["n_train"], n_epochs,
+                                                   best)
         if blas_rate:
             result["products_pct_blas"] = 100.0 * result["products_gflops"] / blas_rate
-    result["load_avg_1min_after"] = measure.load_average()
-    return result
 
 
 # --------------------------------------------------------------------------
