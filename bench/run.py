@@ -25,6 +25,11 @@ workloads
     flops of training, see ``measure.py``) next to numpy's matrix-multiply
     rate, measured at the start and the end of the run (the better of the
     two is used, as a busy machine drags it down).
+activations
+    fastnn's fit time with each hidden activation against relu's, float64
+    and float32, on one network ((128, 128, 64), batch 64, 2 epochs, 30,000
+    rows of W6's data; 7,500 with ``--quick``): the activations take turns
+    and each keeps its fastest fit.
 startup
     What a process pays before fastnn is fast, each in fresh processes:
     the first fits on a cold cache (empty ``NUMBA_CACHE_DIR``; the median
@@ -43,7 +48,7 @@ predict (full mode only)
 scaling
     Fit time vs training rows (W3's network) and vs hidden width.
 
-``--quick`` (about two minutes on 2 cores) trains W2, W3 and W4 on 10% of their
+``--quick`` (about three minutes on 2 cores) trains W2 to W6 on 10% of their
 training rows (marked "quick-scaled"), does 1 timed fit, skips PyTorch
 (unless ``--torch``), the digits and sparse extras and the predict probe, and shrinks
 the scaling sweeps. Results go to ``OUT/results.json`` (everything, raw
@@ -82,7 +87,7 @@ QUICK_REPEATS = 1
 #: from here, import the installed one too).
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = BENCH_DIR / "results"
-SECTIONS = ("workloads", "startup", "rss", "predict", "scaling")
+SECTIONS = ("workloads", "activations", "startup", "rss", "predict", "scaling")
 FULL_ONLY_SECTIONS = ("predict",)
 PREDICT_ROWS = 5_000_000
 
@@ -409,6 +414,50 @@ def run_predict():
 
 
 # --------------------------------------------------------------------------
+# What each hidden activation costs
+# --------------------------------------------------------------------------
+ACTIVATIONS = ("relu", "identity", "leaky_relu", "logistic", "tanh", "elu", "softplus", "gelu",
+               "silu")
+
+
+def run_activations(quick):
+    """Each hidden activation's fit against relu's, on one network and data
+    set, in both dtypes. The activations take turns, round after round, and
+    each keeps its fastest fit: this machine's speed drifts over seconds,
+    and a drift must not land on one activation."""
+    import fastnn
+
+    X, y = wl.load_split("classif-50k")[::2]  # (X_train, y_train)
+    n = 7_500 if quick else 30_000
+    rounds = 2 if quick else 3
+    params = wl.fixed_epochs(2, hidden_layer_sizes=(128, 128, 64), batch_size=64)
+    out = {"description": f"{n} x 40 (W6's data), (128, 128, 64), adam, batch 64, 2 epochs; "
+                          f"fastest of {rounds} fits taken in turns",
+           "n": n, "rounds": rounds}
+    for dtype in ("float64", "float32"):
+        Xd = np.ascontiguousarray(X[:n], dtype=dtype)
+        make = {a: (lambda a=a: fastnn.MLPClassifier(activation=a, **params)) for a in ACTIVATIONS}
+        for a in ACTIVATIONS:  # kernels loaded (or compiled) before anything is timed
+            measure.timed_fit(make[a], Xd[:256], y[:256])
+        best = {a: np.inf for a in ACTIVATIONS}
+        for r in range(rounds):
+            log(f"  {dtype}: round {r + 1}/{rounds} of {len(ACTIVATIONS)} fits ...")
+            for a in ACTIVATIONS:
+                best[a] = min(best[a], measure.timed_fit(make[a], Xd, y[:n])[1])
+        out[dtype] = {a: {"seconds": best[a], "vs_relu": best[a] / best["relu"]}
+                      for a in ACTIVATIONS}
+    return out
+
+
+def activations_report(act):
+    lines = [f"Hidden activations against relu ({act['description']}):"]
+    for dtype in ("float64", "float32"):
+        cells = [f"{a} {e['seconds']:.3f} s ({e['vs_relu']:.2f}x)" for a, e in act[dtype].items()]
+        lines.append(f"  {dtype}: " + ", ".join(cells))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
 # Scaling sweeps
 # --------------------------------------------------------------------------
 def _best_fit(make, X, y, repeats):
@@ -660,6 +709,9 @@ def report(payload, args):
                 if r.get("speedup_bound_void"):
                     lines.append(f"  {'':8s} VOID: a fit beat every run of its own products alone, "
                                  "so the machine slowed all of those runs; rerun for this bound")
+    act = payload.get("activations")
+    if act:
+        lines += ["", activations_report(act)]
     st = payload.get("startup")
     if st:
         lines += ["", startup_report(st)]
@@ -810,6 +862,10 @@ def main(argv=None):
             log(f"{w.name}: {w.description}")
             payload["workloads"][w.name] = run_workload(w, args.quick, args.repeats, torch_mod, payload["blas"])
             save()
+    if "activations" in args.sections:
+        log("activations:")
+        payload["activations"] = run_activations(args.quick)
+        save()
     if "startup" in args.sections:
         log("start-up:")
         payload["startup"] = run_startup(args.quick)

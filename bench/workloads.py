@@ -60,6 +60,11 @@ def _classif_100k():
     return X, y, False
 
 
+def _classif_50k():
+    X, y = make_classification(50_000, 40, n_informative=20, n_classes=4, random_state=0)
+    return X, y, False
+
+
 def _regression_50k():
     X, y = make_regression(50_000, 50, n_informative=30, noise=5.0, random_state=0)
     return X, y, True
@@ -83,6 +88,7 @@ DATASETS = {
     "classif-20k": _classif_20k,  # W2
     "classif-100k": _classif_100k,  # W3
     "regression-50k": _regression_50k,  # W4
+    "classif-50k": _classif_50k,  # W6
     "hashed-2^18": lambda: _hashed(2**18),  # S1
     "hashed-2^16": lambda: _hashed(2**16),  # S2
 }
@@ -117,6 +123,18 @@ WORKLOADS = [
         "regression-50k", "MLPRegressor",
         fixed_epochs(10, hidden_layer_sizes=(128, 64), batch_size=256),
         quick_fraction=0.1,
+    ),
+    Workload(
+        "W5", "as W3-f64 with activation='tanh'",
+        "classif-100k", "MLPClassifier",
+        fixed_epochs(5, hidden_layer_sizes=(256, 128), batch_size=256, activation="tanh"),
+        quick_fraction=0.1,
+    ),
+    Workload(
+        "W6", "50k x 40, 4 classes, (200,100) logistic adam batch 128, 5 epochs, float32",
+        "classif-50k", "MLPClassifier",
+        fixed_epochs(5, hidden_layer_sizes=(200, 100), activation="logistic", batch_size=128),
+        dtype="float32", quick_fraction=0.1,
     ),
     Workload(
         "digits-lbfgs", "digits, lbfgs (max_iter 200)",
