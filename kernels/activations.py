@@ -2,7 +2,9 @@
 
 Each elementwise activation is a scalar function ``(x, param) -> (f(x),
 f'(x))`` computed in x's dtype (``param``: leaky_relu's negative slope,
-ignored by the others), plain Python registered with numba
+ignored by the others), with the vectorizable ``exp``, ``expm1``,
+``log1p`` and ``tanh`` of ``kernels.elementary`` (gelu's erf is still
+libm's), plain Python registered with numba
 (``register_jitable``): ``kernels.cpu`` compiles a hidden layer with the
 one function its code names (``ELEMENTWISE``), and ``kernels.cuda``
 compiles ``activate``, which branches on the code at run time. Softmax,
@@ -18,6 +20,8 @@ import math
 from numba.extending import register_jitable
 
 from .codes import ELU, EXP, GELU, IDENTITY, LEAKY_RELU, LOGISTIC, RELU, SILU, SOFTPLUS, TANH
+from .elementary import exp, expm1, log1p
+from .elementary import tanh as _tanh
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -40,26 +44,26 @@ def relu(x, slope):
 @register_jitable
 def logistic(x, param):
     one = type(x)(1.0)
-    a = one / (one + math.exp(-x))
+    a = one / (one + exp(-x))
     return a, a * (one - a)
 
 
 @register_jitable
 def tanh(x, param):
-    a = math.tanh(x)
+    a = _tanh(x)
     return a, type(x)(1.0) - a * a
 
 
 @register_jitable
 def exponential(x, param):
     """The Poisson loss's output (its derivative is never used)."""
-    return math.exp(x), type(x)(1.0)
+    return exp(x), type(x)(1.0)
 
 
 @register_jitable
 def elu(x, param):
     if not x > 0.0:  # NaN takes this branch and stays NaN
-        a = math.expm1(x)
+        a = expm1(x)
         return a, a + type(x)(1.0)  # e^x
     return x, type(x)(1.0)
 
@@ -67,9 +71,9 @@ def elu(x, param):
 @register_jitable
 def softplus(x, param):
     one = type(x)(1.0)
-    d = one / (one + math.exp(-x))  # sigmoid(x)
+    d = one / (one + exp(-x))  # sigmoid(x)
     # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)
-    return type(x)((x if x > 0.0 else 0.0) + math.log1p(math.exp(-abs(x)))), d
+    return type(x)((x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))), d
 
 
 @register_jitable
@@ -77,7 +81,9 @@ def gelu(x, param):
     one = type(x)(1.0)
     half = type(x)(0.5)
     cdf = half * (one + math.erf(x * type(x)(_INV_SQRT2)))
-    # Phi(x) + x phi(x); phi underflows to 0 far out
+    # Phi(x) + x phi(x); phi underflows to 0 far out. (libm's exp: next
+    # to libm's erf the loop does not vectorize, and libm's exp is then the
+    # faster scalar one.)
     d = cdf + x * (type(x)(_INV_SQRT2PI) * math.exp(-half * x * x))
     return x * cdf, d
 
@@ -85,7 +91,7 @@ def gelu(x, param):
 @register_jitable
 def silu(x, param):
     one = type(x)(1.0)
-    s = one / (one + math.exp(-x))  # 0 or 1 far out: no overflow below
+    s = one / (one + exp(-x))  # 0 or 1 far out: no overflow below
     return x * s, s * (one + x * (one - s))
 
 
@@ -129,7 +135,7 @@ def softmax_row(z, o0, m):
             mx = z[o0 + j]
     s = 0.0
     for j in range(m):
-        e = math.exp(z[o0 + j] - mx)
+        e = exp(z[o0 + j] - mx)
         z[o0 + j] = e
         s += e
     for j in range(m):

@@ -12,6 +12,7 @@ per-tile step of ``fused.py`` (two launches per batch) wherever a tile of
 rows fits in shared memory, and layer by layer otherwise.
 """
 
+from . import _math  # noqa: F401  (the GPU's exp and friends, before any kernel compiles)
 from .activations import activation_backward, activation_forward, dropout_forward
 from .dense import dense_backward, dense_forward, gather_rows, matmul
 from .epochs import minibatch_epoch

@@ -1,0 +1,108 @@
+"""kernels/elementary.py's exp, expm1 and tanh against NumPy: within a few
+ulp over each function's whole range (dense grids, and the edges where
+results overflow, underflow into the subnormals, or round to +-1), NumPy's
+NaN, inf and signed-zero results, compiled and run as Python to the same
+bits, and compiled into loops that vectorize."""
+
+import numpy as np
+import pytest
+from numba import njit
+
+from fastnn.kernels import elementary as E
+
+DTYPES = [np.float64, np.float32]
+FUNCTIONS = {"exp": np.exp, "expm1": np.expm1, "tanh": np.tanh, "log1p": np.log1p}
+#: The most ulp each function may be from NumPy.
+MAX_ULP = {"exp": 2, "expm1": 2, "tanh": 3, "log1p": 2}
+
+
+@njit(error_model="numpy")
+def _apply(code, x, out):
+    for i in range(x.shape[0]):
+        if code == 0:
+            out[i] = E.exp(x[i])
+        elif code == 1:
+            out[i] = E.expm1(x[i])
+        elif code == 2:
+            out[i] = E.tanh(x[i])
+        else:
+            out[i] = E.log1p(x[i])
+
+
+def _compiled(name, x):
+    out = np.empty_like(x)
+    _apply(list(FUNCTIONS).index(name), x, out)
+    return out
+
+
+def _ordered(a):
+    """The floats of ``a`` as integers in the order of their values (ulp
+    apart where they are one ulp apart)."""
+    itype = np.int64 if a.dtype == np.float64 else np.int32
+    bits = a.view(itype).astype(np.int64)
+    return np.where(bits < 0, np.iinfo(itype).min - bits, bits)
+
+
+def _points(dtype):
+    finfo = np.finfo(dtype)
+    big = 750.0 if dtype == np.float64 else 110.0
+    rng = np.random.default_rng(7)
+    grids = [np.linspace(-big, big, 400_001), np.linspace(-25, 25, 400_001),
+             np.linspace(-1, 1, 200_001), rng.standard_normal(100_000) * 1e-6,
+             np.geomspace(finfo.smallest_subnormal, 1.0, 20_000)]
+    with np.errstate(over="ignore"):
+        edges = [0.0, -0.0, np.inf, -np.inf, np.nan, finfo.tiny, -finfo.tiny,
+                 finfo.smallest_subnormal, -finfo.smallest_subnormal, finfo.max, -finfo.max]
+    points = np.concatenate([*grids, -grids[-1], edges]).astype(dtype)
+    # the edges of exp's range: the last finite result, the first
+    # subnormal ones, the last non-zero one
+    lo, hi = (-745.2, 709.8) if dtype == np.float64 else (-104.0, 88.73)
+    around = [np.nextafter(np.array(v, dtype), np.array(t, dtype)) for v in (lo, hi)
+              for t in (-np.inf, np.inf)]
+    extra = np.concatenate([np.linspace(lo, lo + 40, 50_001), np.linspace(hi - 1, hi, 10_001)])
+    return np.concatenate([points, np.array(around, dtype=dtype), extra.astype(dtype)])
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_within_a_few_ulp_of_numpy_everywhere(name, dtype):
+    x = _points(dtype)
+    with np.errstate(all="ignore"):
+        expected = FUNCTIONS[name](x)
+    got = _compiled(name, x)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    finite = ~np.isnan(expected)
+    ulp = np.abs(_ordered(got[finite]) - _ordered(expected[finite]))
+    worst = int(np.argmax(ulp))
+    assert ulp.max() <= MAX_ULP[name], (x[finite][worst], got[finite][worst],
+                                        expected[finite][worst])
+    # infinities, zeros and their signs as NumPy has them
+    special = finite & ~np.isfinite(expected) | (expected == 0)
+    np.testing.assert_array_equal(np.signbit(got[special]), np.signbit(expected[special]))
+    np.testing.assert_array_equal(got[special], expected[special])
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_python_and_compiled_give_the_same_bits(name, dtype):
+    """Uncompiled (NUMBA_DISABLE_JIT=1, the CUDA simulator) the functions
+    run as the Python they are, to the compiled bits."""
+    x = _points(dtype)[::613]
+    with np.errstate(all="ignore"):
+        python = np.array([getattr(E, name)(v) for v in x], dtype=dtype)
+    np.testing.assert_array_equal(python.view(np.uint8), _compiled(name, x).view(np.uint8))
+
+
+def test_the_loops_vectorize():
+    """The point of the functions: compiled into a loop, LLVM vectorizes
+    them (AVX2 or AVX-512 registers in the loop's code) where libm's
+    would be one call per element."""
+    x = np.linspace(-3, 3, 1000)
+    _compiled("tanh", x)
+    signature = _apply.signatures[0]
+    asm = _apply.inspect_asm(signature)
+    assert "ymm" in asm or "zmm" in asm
+    llvm = _apply.inspect_llvm(signature)
+    for libm in ("@tanh(", "@expm1(", "@exp(", "@log1p("):
+        assert libm not in llvm
