@@ -48,7 +48,7 @@ predict (full mode only)
 scaling
     Fit time vs training rows (W3's network) and vs hidden width.
 
-``--quick`` (about three minutes on 2 cores) trains W2 to W6 on 10% of their
+``--quick`` (about two and a half minutes on 2 cores) trains W2 to W6 on 10% of their
 training rows (marked "quick-scaled"), does 1 timed fit, skips PyTorch
 (unless ``--torch``), the digits and sparse extras and the predict probe, and shrinks
 the scaling sweeps. Results go to ``OUT/results.json`` (everything, raw
@@ -762,7 +762,7 @@ def report(payload, args):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="Benchmark fastnn against scikit-learn (and PyTorch).")
     parser.add_argument("--quick", action="store_true",
-                        help="about two minutes: reduced sizes, 1 repeat, no torch/predict/digits extras")
+                        help="about two and a half minutes: reduced sizes, 1 repeat, no torch/predict/digits extras")
     parser.add_argument("--repeats", type=int, default=None,
                         help=f"timed fits per library and workload (default {DEFAULT_REPEATS}, "
                              f"{QUICK_REPEATS} with --quick)")
