@@ -73,10 +73,10 @@ def _epoch(kernel, dtype, hidden=codes.RELU, out_code=codes.SOFTMAX, loss_code=c
 
     units, X_in, Y, SW, params = _problem(dtype, out_code, loss_code, sparse)
     f = np.dtype(dtype).type
-    state2 = np.zeros_like(params) if solver == codes.ADAM else np.zeros(0, dtype=f)
+    moment2 = np.zeros_like(params) if solver == codes.ADAM else np.zeros(0, dtype=f)
     drop = np.full(len(units) - 2, 0.5 if dropout else 0.0)
     kernel = sample_epoch if kernel == "sample" else minibatch_epoch
-    kernel(params, np.zeros_like(params), state2, *X_in, Y, SW, np.arange(5, dtype=np.int64),
+    kernel(params, np.zeros_like(params), moment2, *X_in, Y, SW, np.arange(5, dtype=np.int64),
            1 if kernel is sample_epoch else batch_size, units, hidden, f(0.01), out_code,
            loss_code, f(1.0), f(1e-4), drop, 1, solver, f(1e-3), f(0.9), True, f(0.9),
            f(0.999), f(1e-8), 0)
