@@ -41,9 +41,9 @@ from numba.extending import overload, register_jitable
 _LN2_HI, _LN2_LO = 0.6931471803691238, 1.9082149292705877e-10
 _LN2_HI32, _LN2_LO32 = np.float32(0.693145751953125), np.float32(1.4286068e-06)
 _LOG2E = 1.4426950408889634
-#: 1 / n!, n = 0..13
-_INV_FACT = tuple(1.0 / math.factorial(n) for n in range(14))
-_INV_FACT32 = tuple(np.float32(c) for c in _INV_FACT[:8])
+#: 1 / n!, n = 2..13 (float64) and 2..7 (float32): expm1's Taylor terms past r
+_EXPM1 = tuple(1.0 / math.factorial(n) for n in range(2, 14))
+_EXPM1_32 = tuple(np.float32(c) for c in _EXPM1[:6])
 #: 2 / (2n + 3), n = 0..9: log(1 + f) = 2 atanh(s), s = f / (2 + f)
 _LOG_SERIES = tuple(2.0 / (2 * n + 3) for n in range(10))
 _LOG_SERIES32 = tuple(np.float32(c) for c in _LOG_SERIES[:5])
@@ -131,40 +131,25 @@ def _reduce32(x):
     return k, (x - kf * _LN2_HI32) - kf * _LN2_LO32
 
 
-def _expm1_poly64(r):
-    """e**r - 1 for |r| <= ln2 / 2, the Taylor polynomial of degree 13."""
-    c = _INV_FACT
-    p = c[13]
-    p = p * r + c[12]
-    p = p * r + c[11]
-    p = p * r + c[10]
-    p = p * r + c[9]
-    p = p * r + c[8]
-    p = p * r + c[7]
-    p = p * r + c[6]
-    p = p * r + c[5]
-    p = p * r + c[4]
-    p = p * r + c[3]
-    p = p * r + c[2]
-    return r + r * r * p
+def _horner(coefs, z):
+    """coefs[0] + coefs[1] z + coefs[2] z**2 + ..., by Horner's rule."""
+    p = coefs[-1]
+    for i in range(len(coefs) - 2, -1, -1):
+        p = p * z + coefs[i]
+    return p
 
 
-def _expm1_poly32(r):
-    c = _INV_FACT32
-    p = c[7]
-    p = p * r + c[6]
-    p = p * r + c[5]
-    p = p * r + c[4]
-    p = p * r + c[3]
-    p = p * r + c[2]
-    return r + r * r * p
+def _expm1_poly(r, coefs):
+    """e**r - 1 for |r| <= ln2 / 2: r + r**2 (1/2! + r/3! + ...), the
+    Taylor polynomial of degree 13 (float64, ``_EXPM1``) or 7 (float32)."""
+    return r + r * r * _horner(coefs, r)
 
 
 def _exp64(x):
     xc = _clamp(x, -746.0, 710.0)
     k, r = _reduce64(xc)
     half = k >> 1
-    y = (1.0 + _expm1_poly64(r)) * _pow2(half) * _pow2(k - half)
+    y = (1.0 + _expm1_poly(r, _EXPM1)) * _pow2(half) * _pow2(k - half)
     if x > 709.782712893384:
         y = math.inf
     if x < -745.1332191019412:
@@ -178,7 +163,7 @@ def _exp32(x):
     xc = _clamp(x, np.float32(-104.0), np.float32(89.0))
     k, r = _reduce32(xc)
     half = k >> 1
-    y = (np.float32(1.0) + _expm1_poly32(r)) * _pow2_32(half) * _pow2_32(k - half)
+    y = (np.float32(1.0) + _expm1_poly(r, _EXPM1_32)) * _pow2_32(half) * _pow2_32(k - half)
     if x > np.float32(88.72283):
         y = np.float32(math.inf)
     if x < np.float32(-103.97208):
@@ -191,7 +176,7 @@ def _exp32(x):
 def _expm1_64(x):
     xc = _clamp(x, -60.0, 710.0)  # expm1 is -1 to the bit below -38
     k, r = _reduce64(xc)
-    em = _expm1_poly64(r)
+    em = _expm1_poly(r, _EXPM1)
     half = k >> 1
     s = _pow2(min(k, 1023))
     near = s * em + (s - 1.0)  # k <= 56: 2**k - 1 is exact
@@ -207,7 +192,7 @@ def _expm1_64(x):
 def _expm1_32(x):
     xc = _clamp(x, np.float32(-30.0), np.float32(89.0))
     k, r = _reduce32(xc)
-    em = _expm1_poly32(r)
+    em = _expm1_poly(r, _EXPM1_32)
     half = k >> 1
     s = _pow2_32(min(k, 127))
     one = np.float32(1.0)
@@ -249,17 +234,7 @@ def _log1p64(x):
     c = (x - (u - 1.0)) / u  # the rounding of u = 1 + x: log1p(x) = log(u) + c
     s = f / (2.0 + f)
     z = s * s
-    q = _LOG_SERIES
-    r = q[9]
-    r = r * z + q[8]
-    r = r * z + q[7]
-    r = r * z + q[6]
-    r = r * z + q[5]
-    r = r * z + q[4]
-    r = r * z + q[3]
-    r = r * z + q[2]
-    r = r * z + q[1]
-    r = r * z + q[0]
+    r = _horner(_LOG_SERIES, z)
     hfsq = 0.5 * f * f
     ef = np.float64(e)
     y = ef * _LN2_HI + ((f - hfsq) + (s * (hfsq + z * r) + (ef * _LN2_LO + c)))
@@ -287,12 +262,7 @@ def _log1p32(x):
     c = (x - (u - one)) / u
     s = f / (np.float32(2.0) + f)
     z = s * s
-    q = _LOG_SERIES32
-    r = q[4]
-    r = r * z + q[3]
-    r = r * z + q[2]
-    r = r * z + q[1]
-    r = r * z + q[0]
+    r = _horner(_LOG_SERIES32, z)
     hfsq = np.float32(0.5) * f * f
     ef = np.float32(e)
     y = ef * _LN2_HI32 + ((f - hfsq) + (s * (hfsq + z * r) + (ef * _LN2_LO32 + c)))
@@ -331,7 +301,7 @@ def log1p(x):
 # per dtype and process; LLVM inlines them into the loops that call them,
 # and vectorizes those. (Inlined by numba instead, before typing, they cost
 # each component that uses tanh 0.5-2.3 s more to compile.)
-for _helper in (_clamp, _reduce64, _reduce32, _expm1_poly64, _expm1_poly32, _exp64, _exp32,
+for _helper in (_clamp, _horner, _reduce64, _reduce32, _expm1_poly, _exp64, _exp32,
                 _expm1_64, _expm1_32, _tanh64, _tanh32, _log1p64, _log1p32):
     register_jitable(_helper)
 
