@@ -251,10 +251,11 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, 
 
     def make():
         return (*scratch(dtype, *[max_rows * width] * 3, n_x, raw=True),
-                *scratch(np.int64, max_rows), np.empty(1), np.zeros(units.shape[0] - 1))
+                *scratch(np.int64, max_rows), np.empty(1), np.zeros(units.shape[0] - 1),
+                layout_of(units, max_rows))
 
-    acts, derivs, deltas, xb, rows, sw_chunk, no_drop = kept(
-        work, (max_rows, width, n_x, np.dtype(dtype).char, units.shape[0]), make)
+    acts, derivs, deltas, xb, rows, sw_chunk, no_drop, offsets = kept(
+        work, (max_rows, tuple(int(u) for u in units), n_x, np.dtype(dtype).char), make)
     return run(
         lambda: named(dtype, "lbfgs loss and gradient kernels", hidden_code, out_code,
                       loss_code),
@@ -264,9 +265,8 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, 
         lambda hidden, head, step, csr=None: (
             hidden, head, step, csr, params.itemsize, as_bytes(grad), as_bytes(params),
             *x_bytes(Xd, data, indices, indptr, is_sparse), input_bytes(Y), input_bytes(SW),
-            units, layout_of(units, max_rows), float(act_param), float(loss_param), float(alpha),
-            float(delta_scale),
-            int(chunk), acts, derivs, deltas, xb, rows, sw_chunk, no_drop))
+            units, offsets, float(act_param), float(loss_param), float(alpha),
+            float(delta_scale), int(chunk), acts, derivs, deltas, xb, rows, sw_chunk, no_drop))
 
 
 def predict(out, Xd, data, indices, indptr, is_sparse, params, units, hidden_code, act_param,
