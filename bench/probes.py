@@ -7,9 +7,10 @@ line of stdout.
         (digits): the defaults (W1), float32 X, lbfgs, batch_size=1 (2
         epochs), then the defaults on read-only X, y and sample weights.
         Each pair's first - second fit is what its first fit cost beyond
-        the fit itself (compiling, or loading kernels from the cache; the
-        first fit of all imports numba too), with the kernel units it
-        compiled. Run with NUMBA_CACHE_DIR set to an
+        the fit itself (compiling, or loading kernels from the cache; on a
+        cold cache the first fit of all imports numba too, which a warm
+        one never does), with the kernel units it compiled and whether
+        numba was imported. Run with NUMBA_CACHE_DIR set to an
         empty directory the first fits compile; run again with the same
         directory they load.
 
@@ -89,7 +90,7 @@ def probe_first_fits(args):
         compiled = _compiled_units() - before
         second = _fit(make, data, y)[0]
         out[name] = {"first_s": first, "second_s": second, "extra_s": first - second,
-                     "compiled_units": compiled}
+                     "compiled_units": compiled, "numba_imported": "numba" in sys.modules}
     frozen = [a.copy() for a in (X, y, sw)]
     for a in frozen:
         a.flags.writeable = False
@@ -186,6 +187,7 @@ def probe_rss_fit(args):
         "fit_extra_peak_mib": (peak_after - rss_before) / MIB,
         "ru_maxrss_after_fit_mib": ru_maxrss() / MIB,
         "fit_s": fit_s,
+        "numba_imported": "numba" in sys.modules,
     }
 
 

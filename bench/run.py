@@ -620,8 +620,9 @@ def startup_report(st):
     if "error" in w:
         lines.append(f"  warm cache: error: {w['error']}")
     else:
+        numba = "numba imported" if w["default"].get("numba_imported") else "numba not imported"
         lines.append(f"  warm cache: first default fit +{_s(w['default']['extra_s'])} over the "
-                     f"second (numba's import and start-up included; see 'numba alone'); "
+                     f"second ({numba}: the kernels load as machine code); "
                      f"read-only input +{_s(w['read_only']['extra_s'])}; "
                      f"{sum(w[k]['compiled_units'] for k, _ in labels)} units compiled")
     imp = st["import"]
@@ -730,6 +731,13 @@ def report(payload, args):
                              f"{_mib(e['rss_before_fit_mib'])} (imports {_mib(imports)}, data "
                              f"{_mib(e['data_mib'])}, warm-up fit {_mib(warm_up)}), fit adds "
                              f"{e['fit_extra_peak_mib']:.1f} MiB at peak; fit {e['fit_s']:.2f} s")
+        sk, fn = r["sklearn"], r["fastnn"]
+        if "error" not in sk and "error" not in fn:
+            numba = "imported" if fn.get("numba_imported") else "not imported"
+            lines.append(f"  fastnn over scikit-learn: peak RSS "
+                         f"+{_mib(fn['peak_after_fit_mib'] - sk['peak_after_fit_mib'])}, RSS "
+                         f"before the fit +{_mib(fn['rss_before_fit_mib'] - sk['rss_before_fit_mib'])}"
+                         f" (numba {numba})")
     p = payload.get("predict")
     if p:
         lines += ["", f"fastnn predict, {p['rows']:,} float32 rows x 20 features, (64,) classifier, fresh process:"]

@@ -1,4 +1,4 @@
-"""Compile every kernel a fit can meet ahead of time, into numba's cache:
+"""Compile every kernel a fit can meet ahead of time, into the kernel cache:
 ``fastnn.warmup()`` and ``python -m fastnn warmup``.
 
 The work is split over worker processes (numba compiles one function at a
@@ -20,7 +20,7 @@ def _worker_run(task):
 
 
 def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None):
-    """Compile, into numba's on-disk cache, every kernel a fit or a
+    """Compile, into the on-disk kernel cache, every kernel a fit or a
     prediction can need: both float dtypes (or those of ``dtypes``), every
     activation (with and without dropout), loss and solver, dense and
     sparse input, the mini-batch and per-sample epochs, L-BFGS, prediction

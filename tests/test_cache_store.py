@@ -129,12 +129,12 @@ def test_a_prepared_read_only_cache_is_loaded_from(tmp_path):
 @pytest.mark.parametrize("damage", ["empty", "truncated", "garbage"])
 def test_a_damaged_cache_entry_is_a_miss(tmp_path, damage):
     run(tmp_path)
-    entries = [p for p in files(tmp_path) if p.suffix in (".nbi", ".nbc")]
+    entries = [p for p in files(tmp_path) if p.suffix == ".o"]
     assert entries
     for p in entries:
         data = p.read_bytes()
         p.write_bytes({"empty": b"", "truncated": data[: len(data) // 2],
-                       "garbage": b"\x80\x05not a pickle"}[damage])
+                       "garbage": b"\x7fELF not machine code"}[damage])
     report = run(tmp_path)
     assert report["compiled"] > 0 and report["score"] > 0.5
     assert len(report["warnings"]) == 1 and "could not be read" in report["warnings"][0]
@@ -147,9 +147,9 @@ def test_a_full_disk_keeps_the_kernels_in_memory(tmp_path):
     full_disk = textwrap.dedent("""
         import errno
         from fastnn.kernels.cpu import _cache as cache_module
-        def _full(self, filepath):
-            raise OSError(errno.ENOSPC, "No space left on device", filepath)
-        cache_module._KernelCacheFile._open_for_write = _full
+        def _full(path, data):
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        cache_module._write_whole = _full
     """)
     report = run(tmp_path, extra=full_disk)
     assert report["compiled"] > 0 and report["score"] > 0.5
@@ -158,22 +158,24 @@ def test_a_full_disk_keeps_the_kernels_in_memory(tmp_path):
 
 def test_a_cache_others_can_write_is_not_loaded(tmp_path):
     first = run(tmp_path)
-    (subdir,) = {p.parent for p in files(tmp_path) if p.suffix == ".nbi"}
+    (subdir,) = {p.parent for p in files(tmp_path) if p.suffix == ".o"}
     subdir.chmod(0o777)
     report = run(tmp_path)
     assert report["compiled"] == first["compiled"] and report["cache_dir"] is None
     assert len(report["warnings"]) == 1 and "writable by other users" in report["warnings"][0]
 
 
-def test_a_cache_file_others_can_write_is_not_loaded(tmp_path):
+def test_a_cache_file_others_can_write_is_replaced_not_loaded(tmp_path):
     first = run(tmp_path)
     for p in files(tmp_path):
-        if p.suffix == ".nbc":
+        if p.suffix == ".o":
             p.chmod(0o666)
     report = run(tmp_path)
     assert report["compiled"] == first["compiled"]
     assert report["warnings"] and all("writable by other users" in w
                                       for w in report["warnings"])
+    again = run(tmp_path)  # the recompiled units were written afresh, writable by their owner
+    assert again["compiled"] == 0 and again["warnings"] == []
 
 
 def test_a_group_writable_umask_still_keeps_a_usable_cache(tmp_path):
@@ -197,14 +199,3 @@ def test_a_cache_under_a_folder_others_can_write_is_not_used(tmp_path):
     report = run(shared / "cache")
     assert report["cache_dir"] is None and report["compiled"] > 0
     assert len(report["warnings"]) == 1 and "writable by other users" in report["warnings"][0]
-
-
-def test_an_index_others_can_write_is_replaced_not_read(tmp_path):
-    run(tmp_path)
-    for p in files(tmp_path):
-        if p.suffix == ".nbi":
-            p.chmod(0o666)
-    report = run(tmp_path)  # refused, recompiled, and saved under a fresh index
-    assert report["compiled"] > 0 and report["warnings"]
-    again = run(tmp_path)
-    assert again["compiled"] == 0 and again["warnings"] == []

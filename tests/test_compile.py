@@ -8,6 +8,7 @@ a compile being numba running its compiler passes, which a cache load
 does not.
 """
 
+import collections
 import json
 import os
 import signal
@@ -21,10 +22,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 import fastnn
-from fastnn.kernels.cpu import _cache, epochs, network
-from fastnn.kernels.cpu.activations import layer_component
-from fastnn.kernels.cpu.losses import head_component
-from fastnn.kernels.cpu.optimizers import step_component
+from fastnn.kernels.cpu import _cache
 
 #: A fit on a few digits, reporting the units it compiled (and, for the
 #: cache-sharing tests, its predictions) as JSON on stdout's last line.
@@ -41,7 +39,8 @@ FIT = textwrap.dedent("""
     est = fastnn.MLPClassifier(hidden_layer_sizes=(20,), max_iter=3, random_state=0,
                                **json.loads(sys.argv[1])).fit(X, y)
     print(json.dumps({"compiled": [str(u) for u in _cache.compiled_units()],
-                      "proba": est.predict_proba(X[:5]).tolist()}))
+                      "proba": est.predict_proba(X[:5]).tolist(),
+                      "numba": "numba" in sys.modules}))
 """)
 
 
@@ -89,13 +88,17 @@ def test_python_started_in_the_checkout_finds_its_kernels():
 
 
 def test_notice_on_a_cache_miss_and_not_on_a_warm_fit(tmp_path):
+    """A cold cache: the notice, once. A warm one: no notice, nothing
+    compiled, and numba never imported (the kernels load as machine code,
+    see kernels/cpu/_native.py), for the same model."""
     cold, err = run_fit(tmp_path, verbose=True)
     assert cold["compiled"]
     notices = [line for line in err.splitlines() if line.startswith("fastnn: compiling")]
     assert len(notices) == 1, err  # once per process, however many units compile
     assert str(tmp_path) in notices[0] and "python -m fastnn warmup" in notices[0]
+    assert cold["numba"]
     warm, err = run_fit(tmp_path, verbose=True)
-    assert warm["compiled"] == []
+    assert warm["compiled"] == [] and not warm["numba"]
     assert "fastnn: compiling" not in err
     assert warm["proba"] == cold["proba"]  # loaded kernels, same model
 
@@ -202,7 +205,7 @@ def test_a_held_lock_times_out_into_compiling_here(tmp_path):
         import sys, time
         from fastnn.kernels.cpu import _cache
         locks = _cache._locks()
-        assert locks.acquire("minibatch_epoch_kernel", 1)
+        assert locks.acquire("layer_3_float64", 1)  # the relu layer's unit
         print("held", flush=True)
         time.sleep(60)
     """)
@@ -214,24 +217,23 @@ def test_a_held_lock_times_out_into_compiling_here(tmp_path):
         done = subprocess.run([sys.executable, "-c", FIT, "{}"], env=env, capture_output=True,
                               text=True, timeout=600)
         assert done.returncode == 0, done.stderr
-        assert "waited 1 s for another process to compile minibatch_epoch_kernel" in done.stderr
+        assert "waited 1 s for another process to compile layer_3_float64" in done.stderr
     finally:
         proc.kill()
         proc.wait()
 
 
-def _signature_counts():
-    drivers = (epochs.minibatch_epoch_kernel, epochs.sample_epoch_kernel, network.loss_grad_kernel,
-               network.predict_kernel)
-    components = (layer_component, head_component, step_component)
-    return ([len(d.signatures) for d in drivers],
-            [c.cache_info().currsize for c in components])
+def _entries():
+    """How many entries of each driver this process has ready (an entry's
+    unit is named ``<driver>-<its arguments' kinds, hashed>``)."""
+    return collections.Counter(name.rsplit("-", 1)[0] for name in _cache.ready_units()
+                               if "-" in name)
 
 
 @pytest.mark.parametrize("params", [{}, {"solver": "lbfgs"}, {"batch_size": 1, "max_iter": 2},
                                     {"early_stopping": True}],
                          ids=["adam", "lbfgs", "per-sample", "validation-set"])
-def test_read_only_input_adds_no_signature(params):
+def test_read_only_input_adds_no_unit(params):
     """pandas 3's to_numpy(), np.load(mmap_mode='r') and joblib's memmaps
     give read-only arrays (X, y, sample weights, a validation set): they
     run on the kernels that writable input does."""
@@ -247,23 +249,23 @@ def test_read_only_input_adds_no_signature(params):
         return est, est.predict(X)
 
     writable, expected = fitted(*arrays)
-    counts, units = _signature_counts(), len(_cache.compiled_units())
+    ready, units = _cache.ready_units(), len(_cache.compiled_units())
     frozen = [a.copy() for a in arrays]
     for a in frozen:
         a.flags.writeable = False
     read_only, predicted = fitted(*frozen)
     np.testing.assert_array_equal(predicted, expected)
-    assert _signature_counts() == counts
+    assert _cache.ready_units() == ready
     assert len(_cache.compiled_units()) == units
 
 
-def test_one_specialization_per_driver():
+def test_one_entry_per_driver_and_input_path():
     """However the suite has called them so far (read-only or writable,
     float64 or float32, dense or sparse input), the drivers that see the
-    buffers as bytes hold one compiled specialization for rows they take
-    dense and one for sparse rows read in place (their ``csr`` argument is
-    None or an address: see ``dense.input_product``), and the per-sample
-    epoch one per float dtype."""
+    buffers as bytes have one entry for rows they take dense and one for
+    sparse rows read in place (their ``csr`` argument is None or an
+    address: see ``compiled/dense.py``'s ``input_product``), and the
+    per-sample epoch one per float dtype."""
     import scipy.sparse as sp
 
     X, y = load_digits(return_X_y=True)
@@ -275,12 +277,10 @@ def test_one_specialization_per_driver():
         for params in ({}, {"solver": "lbfgs"}, {"batch_size": 1}):
             fastnn.MLPClassifier(hidden_layer_sizes=(5,), max_iter=1, **params).fit(
                 X_fit, y[:100]).predict(X_fit)
-    csr_argument = {epochs.minibatch_epoch_kernel: 3, network.loss_grad_kernel: 3,
-                    network.predict_kernel: 2}
-    for driver, position in csr_argument.items():
-        kinds = sorted(str(signature[position]) for signature in driver.signatures)
-        assert kinds == ["int64", "none"], driver.signatures
-    assert len(epochs.sample_epoch_kernel.signatures) == 2
+    entries = _entries()
+    for driver in ("minibatch_epoch_kernel", "loss_grad_kernel", "predict_kernel",
+                   "sample_epoch_kernel"):
+        assert entries[driver] == 2, entries
 
 
 _NO_JIT = textwrap.dedent("""

@@ -5,8 +5,11 @@ typed arrays, as their CUDA twins do, and live in modules of the twins'
 names: ``activations``, ``dense``, ``losses``, ``optimizers``,
 ``network``, ``epochs``. Each picks the compiled components for its codes
 and the arrays' dtype (a hidden layer, the head, the optimizer step; see
-``_jit.py``) and runs its compiled kernel (the function of its name with
-``_kernel`` appended) with them, through ``_calls.run``.
+``compiled/_jit.py``) and runs its compiled kernel (the function of its
+name with ``_kernel`` appended, in ``compiled/`` under the module's name)
+with them, through ``_calls.run``. Nothing here imports numba: the
+kernels are loaded as machine code from the cache (``_native``), and
+numba is imported only to compile one that is not there.
 """
 
 from ..layout import n_params

@@ -1,17 +1,18 @@
-"""Getting compiled kernels ready: from numba's on-disk cache where they
-are there, by compiling them once where they are not, and saying so.
+"""Getting compiled units ready: loaded from the on-disk cache where they
+are there, compiled once where they are not, and saying so.
 
-A *unit* is one thing numba compiles and caches on its own: a component
-(``_jit.component``) or a driver's specialization. ``ensure`` readies the
-units a kernel call needs before the call runs:
+A *unit* is one thing compiled and kept on its own: a component or a
+driver's entry (see ``compiled/_jit.py``), kept as LLVM's object file of
+it and loaded by ``_native`` without numba. ``ensure`` readies the units a
+kernel call needs before the call runs:
 
 - Each unit is readied under a lock of its own, shared by every process
   using the same cache (a byte of one lock file next to the cache, locked
   with POSIX record locks): processes that meet a cold cache at once (the
   workers of a grid search) compile each unit once; the others wait for
   it, then load it. The operating system drops a dead process's locks, so
-  a compile killed at any moment leaves no stale lock, and numba writes
-  each cache file whole (to a temporary name, then renamed), so it leaves
+  a compile killed at any moment leaves no stale lock, and each unit's
+  file is written whole (to a temporary name, then renamed), so it leaves
   no half-written entry either. A wait longer than ``WAIT_SECONDS`` gives
   up the lock and compiles here.
 - The first time in a process that a unit really compiles (a cache miss,
@@ -20,21 +21,23 @@ units a kernel call needs before the call runs:
 - ``reporting(callback)`` lets the estimators show compiles in their own
   output (``verbose``, ``progress``).
 
-Where the cache lives, and when it is not used (``kernel_cache``)
-------------------------------------------------------------------
+Where the cache lives, and when it is not used
+----------------------------------------------
 
 The cache is an optimization, never a point of failure. fastnn picks one
-directory for the process: ``NUMBA_CACHE_DIR`` (under it, numba's
-subdirectory for this package) when that is set; else the package's own
-``__pycache__``, then numba's user-wide directory (``~/.cache/numba``).
-A cache entry is a pickle, and loading one runs code, so a directory is
-used only if it is *safe*: owned by this user or by root, and writable
-by no one else (group or world), nor any directory above it (sticky ones
-aside); files in it are loaded under the same rule, and an unsafe index
-is replaced, never read. What fastnn creates is never group- or
-world-writable, whatever the umask. A safe directory this process cannot
-write (a cache prepared in a read-only image) is loaded from, and nothing
-is written to it. With no
+directory for the process: ``NUMBA_CACHE_DIR/fastnn-kernels`` when
+``NUMBA_CACHE_DIR`` is set; else the package's own ``__pycache__``, then
+``fastnn-kernels`` in numba's user-wide directory (``~/.cache/numba``).
+Under it, the units of one build (``build_key``: these kernels' sources,
+numba's and llvmlite's versions, the CPU, numba's settings) are in a
+folder of their own, so an upgrade or another machine never loads
+another build's code. A cache entry is machine code, and loading one runs
+it, so a directory is used only if it is *safe*: owned by this user or by
+root, and writable by no one else (group or world), nor any directory
+above it (sticky ones aside); files in it are loaded under the same rule.
+What fastnn creates is never group- or world-writable, whatever the
+umask. A safe directory this process cannot write (a cache prepared in a
+read-only image) is loaded from, and nothing is written to it. With no
 usable directory, kernels compile in memory. An entry that cannot be read
 (truncated, corrupt, from another build) is a miss; one that cannot be
 written (disk full) stays in memory. Each of these is said once per
@@ -42,21 +45,18 @@ process, as a RuntimeWarning.
 """
 
 import hashlib
+import importlib.metadata
 import os
 import stat
 import sys
 import threading
 import time
-import types
 import uuid
 import warnings
 import zlib
 from contextlib import contextmanager
 
-from numba.core import config, event
-from numba.core.serialize import dumps
-from numba.core.caching import (CompileResultCacheImpl, FunctionCache, IndexDataCacheFile,
-                                NullCache, _CacheLocator, _SourceFileBackedLocatorMixin)
+from . import _native
 
 #: How long a process waits for another one's compile of a unit before it
 #: compiles the unit itself (seconds; FASTNN_COMPILE_WAIT overrides).
@@ -70,7 +70,7 @@ COMPILE_SECONDS = {"driver": 1.0, "component": 0.4}
 WARMUP_HINT = "python -m fastnn warmup"
 
 _lock = threading.RLock()  # one thread readies units at a time
-_ready = set()  # units ready in this process
+_ready = {}  # units ready in this process: name -> (address, header)
 _state = {"noticed": False, "locks": None}
 _compiled = []  # the units this process compiled (not loaded), in order
 _local = threading.local()
@@ -94,6 +94,11 @@ def silence_notice():
 def compiled_units():
     """The units this process compiled so far (cache misses, in order)."""
     return list(_compiled)
+
+
+def ready_units():
+    """The units ready in this process (loaded or compiled), by name."""
+    return sorted(_ready)
 
 
 def cache_dir():
@@ -146,18 +151,27 @@ def _writable(directory):
         return False
 
 
+def _user_cache_dir():
+    """numba's user-wide cache directory (as its ``appdirs`` names it)."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~")
+    elif sys.platform == "darwin":
+        base = os.path.expanduser("~/Library/Caches")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return os.path.join(base, "numba")
+
+
 def _choose_store():
     """``(directory, writable)`` for this process's cache, or ``(None,
     False)``; see the module's docstring."""
     here = os.path.dirname(os.path.abspath(__file__))
-    subpath = _CacheLocator.get_suitable_cache_subpath(__file__)
-    if config.CACHE_DIR:
-        candidates = [os.path.join(config.CACHE_DIR, subpath)]
+    env = os.environ.get("NUMBA_CACHE_DIR")
+    if env:
+        candidates = [os.path.join(env, "fastnn-kernels")]
     else:
-        from numba.misc.appdirs import AppDirs
-
-        user_dir = AppDirs(appname="numba", appauthor=False).user_cache_dir
-        candidates = [os.path.join(here, "__pycache__"), os.path.join(user_dir, subpath)]
+        candidates = [os.path.join(here, "__pycache__"),
+                      os.path.join(_user_cache_dir(), "fastnn-kernels")]
     reasons = []
     for directory in candidates:
         try:
@@ -168,24 +182,49 @@ def _choose_store():
             if not os.path.isdir(directory):
                 reasons.append(f"{directory} cannot be created")
                 continue
-            why = unsafe(directory, parents=True)
+            build = os.path.join(directory, build_key())
+            why = unsafe(directory, parents=True) or (os.path.isdir(build) and unsafe(build))
             if why:
                 reasons.append(why)
                 continue
             if _writable(directory):
                 return directory, True
-            if any(name.endswith(".nbi") for name in os.listdir(directory)):
+            if os.path.isdir(build):
                 return directory, False  # a prepared, read-only cache
-            reasons.append(f"{directory} is read-only and holds no kernels")
+            reasons.append(f"{directory} is read-only and holds no kernels of this build")
         except OSError as exc:  # unreadable: not a cache to use
             reasons.append(f"{directory}: {exc}")
-    if any("other user" in r for r in reasons) or config.CACHE_DIR:
+    if any("other user" in r for r in reasons) or env:
         # Said once: not the quiet case of a read-only install without a home.
         _warn_once("store", "not using a kernel cache (" + "; ".join(reasons) + "): kernels "
                    "compile in memory, in every process. A folder of yours that others can "
                    "write is used again after `chmod go-w` on it (and on the folders above "
                    "it); see the README's section on the kernel cache.")
     return None, False
+
+
+def build_key():
+    """What the machine code of this build depends on, as a folder name:
+    the kernels' sources (every file of ``kernels/`` but the GPU's), the
+    versions of numba, llvmlite and Python, the CPU compiled for, and
+    numba's settings (``NUMBA_*``)."""
+    if "build" not in _state:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        digest = hashlib.sha256()
+        for folder, dirs, files in sorted(os.walk(root)):
+            dirs[:] = sorted(d for d in dirs if d not in ("cuda", "__pycache__"))
+            for name in sorted(f for f in files if f.endswith(".py")):
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, root).encode())
+                with open(path, "rb") as f:
+                    digest.update(hashlib.sha256(f.read()).digest())
+        settings = sorted((k, v) for k, v in os.environ.items()
+                          if k.startswith("NUMBA_") and k != "NUMBA_CACHE_DIR")
+        digest.update(repr((importlib.metadata.version("numba"),
+                            importlib.metadata.version("llvmlite"), sys.version,
+                            _native.host_cpu(), settings)).encode())
+        _state["build"] = digest.hexdigest()[:20]
+    return _state["build"]
 
 
 def _makedirs(path):
@@ -207,162 +246,6 @@ def _store():
     if "store" not in _state:
         _state["store"] = _choose_store()
     return _state["store"]
-
-
-class _Locator(_SourceFileBackedLocatorMixin, _CacheLocator):
-    """numba's cache locator for fastnn's kernels: the directory ``_store``
-    chose."""
-
-    def __init__(self, py_func, py_file):
-        self._py_file = py_file
-        self._lineno = py_func.__code__.co_firstlineno
-        self._cache_path = _store()[0]
-
-    def get_cache_path(self):
-        return self._cache_path
-
-    def ensure_cache_path(self):
-        if not _store()[1]:
-            raise OSError(f"{self._cache_path} is read-only")
-
-    @classmethod
-    def from_function(cls, py_func, py_file):
-        return cls(py_func, py_file) if _store()[0] and os.path.exists(py_file) else None
-
-
-class _Impl(CompileResultCacheImpl):
-    _locator_classes = [_Locator]
-
-
-class _KernelCacheFile(IndexDataCacheFile):
-    """numba's index and data files, created with mode 644 (less, by the
-    umask): never group- or world-writable, so always loadable (see
-    ``unsafe``); numba's own follow the umask, and 002 is common. Written
-    to a temporary name and renamed, as numba does."""
-
-    @contextmanager
-    def _open_for_write(self, filepath):
-        tmpname = f"{filepath}.tmp.{uuid.uuid4().hex[:16]}"
-        fd = os.open(tmpname, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                fd = None
-                yield f
-            os.replace(tmpname, filepath)
-        except BaseException:
-            if fd is not None:
-                os.close(fd)
-            try:
-                os.unlink(tmpname)
-            except OSError:
-                pass
-            raise
-
-
-class _KernelCache(FunctionCache):
-    """numba's cache of one kernel, where an entry that cannot be read or
-    written is a miss, and files unsafe to load are not loaded."""
-
-    _impl_class = _Impl
-
-    def __init__(self, py_func):
-        super().__init__(py_func)
-        files = self._cache_file
-        self._cache_file = _KernelCacheFile(files._cache_path, self._impl.filename_base,
-                                            files._source_stamp)
-
-    def _index_key(self, sig, codegen):
-        """numba's key, with a closure's compiled functions (a component's
-        formulas, see ``_jit.inline``) named by their module, name and code
-        rather than pickled: a dispatcher pickles with a per-process id, so
-        numba's own key would never match in another process; and a
-        formula's edit changes the key of the components compiled with it."""
-        closure = self._py_func.__closure__
-        if closure is None or not any(_is_dispatcher(c.cell_contents) for c in closure):
-            return super()._index_key(sig, codegen)
-        cells = tuple(_formula_key(c.cell_contents) if _is_dispatcher(c.cell_contents)
-                      else c.cell_contents for c in closure)
-        code = self._py_func.__code__.co_code
-        return (sig, codegen.magic_tuple(),
-                (hashlib.sha256(code).hexdigest(), hashlib.sha256(dumps(cells)).hexdigest()))
-
-    def load_overload(self, sig, target_context):
-        files = self._cache_file
-        try:
-            for path in (files._index_path, *(files._data_path(n) for n in _data_names(files))):
-                why = unsafe(path) if os.path.exists(path) else None
-                if why:
-                    _warn_once(("unsafe", self._cache_path), f"not loading kernels from the "
-                               f"cache: {why}. Compiling them in memory.")
-                    return None
-            return super().load_overload(sig, target_context)
-        except Exception as exc:  # truncated, corrupt, unreadable
-            _warn_once(("load", self._cache_path), f"a kernel cache entry in "
-                       f"{self._cache_path} could not be read ({type(exc).__name__}: {exc}); "
-                       "compiling it in memory. Delete the damaged files, or run "
-                       f"{WARMUP_HINT}, to rebuild them.")
-            return None
-
-    def save_overload(self, sig, data):
-        if not _store()[1]:
-            return  # a read-only cache: the kernel stays in memory
-        try:
-            index = self._cache_file._index_path
-            if os.path.exists(index) and unsafe(index):
-                # Saving reads the index first: never an unsafe one.
-                self._cache_file._save_index({})
-            try:
-                super().save_overload(sig, data)
-            except OSError:
-                raise
-            except Exception:  # an unreadable index (the entry was a miss): start it afresh
-                self._cache_file._save_index({})
-                super().save_overload(sig, data)
-        except Exception as exc:  # disk full, permissions changed
-            _warn_once(("save", self._cache_path), f"a kernel could not be written to the "
-                       f"cache in {self._cache_path} ({type(exc).__name__}: {exc}); it stays "
-                       "in memory for this process.")
-
-
-def _is_dispatcher(value):
-    return hasattr(value, "py_func") and hasattr(value, "targetoptions")
-
-
-def _formula_key(dispatcher):
-    """A compiled formula as its module, name and code (bytecode and
-    constants)."""
-    f = dispatcher.py_func
-    code = f.__code__
-    consts = tuple(c for c in code.co_consts if not isinstance(c, types.CodeType))
-    return (f.__module__, f.__qualname__, code.co_code, repr(consts))
-
-
-def _data_names(files):
-    """The data files the index of ``files`` (numba's IndexDataCacheFile)
-    names, without loading anything but its file names."""
-    prefix = files._index_name[: -len(".nbi")] + "."
-    try:
-        names = os.listdir(files._cache_path)
-    except OSError:
-        return []
-    return [n for n in names if n.startswith(prefix) and n.endswith(".nbc")]
-
-
-def kernel_cache(py_func):
-    """The cache of the kernel ``py_func``: a ``_KernelCache`` in this
-    process's directory, or none (``NullCache``)."""
-    if _store()[0] is None:
-        return NullCache()
-    try:
-        cache = _KernelCache(py_func)
-    except Exception as exc:
-        _warn_once(("cache", type(exc)), f"kernels compile in memory: {exc}")
-        return NullCache()
-    if not isinstance(cache._impl.locator, _Locator):  # NUMBA_CACHE_LOCATOR_CLASSES chose
-        _warn_once("locator", "NUMBA_CACHE_LOCATOR_CLASSES replaces fastnn's checked cache "
-                   "directory; fastnn's kernels compile in memory.")
-        return NullCache()
-    return cache
 
 
 @contextmanager
@@ -421,69 +304,124 @@ def _locks():
     return _state["locks"] or None
 
 
-class _CompileWatch(event.Listener):
-    """Numba runs compiler passes only when it compiles (a cache load runs
-    none): the first pass started is the sign of a miss."""
-
-    def __init__(self, on_first):
-        self.on_first = on_first
-        self.compiled = False
-
-    def on_start(self, ev):
-        if not self.compiled:
-            self.compiled = True
-            self.on_first()
-
-    def on_end(self, ev):
-        pass
-
-
 def ensure(units, what):
-    """Ready ``units``, a list of ``(key, lock, kind, make)``: ``make()``
-    compiles or loads the unit ``key`` names, under the lock named ``lock``
-    (one per cache index file: what numba caches in one file must not be
-    written by two processes at once); ``kind`` is a key of
-    COMPILE_SECONDS. ``what()`` says in words what they are, for the
-    notice. Units ready in this process are skipped at the cost of a set
-    lookup."""
-    pending = [u for u in units if u[0] not in _ready]
-    if not pending:
-        return
-    with _lock:
-        pending = [u for u in pending if u[0] not in _ready]
-        started = [None]
-        estimate = sum(COMPILE_SECONDS[kind] for _, _, kind, _ in pending)
+    """Ready ``units``, a list of ``(name, kind, make)``: the unit ``name``
+    (a file name) is loaded from the cache, or made by ``make()``, which
+    compiles it and returns ``(symbol, object file, header)`` (see
+    ``_native.unit_bytes``), then kept in the cache and loaded; ``kind`` is
+    a key of COMPILE_SECONDS. ``what()`` says in words what they are, for
+    the notice. Returns each unit's ``(address, header)``. Units ready in
+    this process cost a dict lookup."""
+    if any(name not in _ready for name, _, _ in units):
+        with _lock:
+            _ensure([u for u in units if u[0] not in _ready], what)
+    return [_ready[name] for name, _, _ in units]
 
-        def on_first_compile():  # of each unit that compiles: act on the first
-            if started[0] is not None:
-                return
-            started[0] = time.perf_counter()
-            if not _state["noticed"]:
-                _state["noticed"] = True
-                _notice(what(), estimate)
-            callback = getattr(_local, "callback", None)
-            if callback is not None:
-                callback(what(), None)
 
-        for key, lock, kind, make in pending:
-            watch = _CompileWatch(on_first_compile)
+def _ensure(pending, what):
+    started = None
+    estimate = sum(COMPILE_SECONDS[kind] for _, kind, _ in pending)
+    for name, kind, make in pending:
+        loaded = _read(name)
+        if loaded is None:
             locks = _locks()
-            held = locks.acquire(lock, WAIT_SECONDS) if locks else False
+            held = locks.acquire(name, WAIT_SECONDS) if locks else False
             if locks and not held:
                 warnings.warn(f"fastnn: waited {WAIT_SECONDS:.0f} s for another process to "
-                              f"compile {lock}; compiling it here.", RuntimeWarning, 2)
+                              f"compile {name}; compiling it here.", RuntimeWarning, 3)
             try:
-                with event.install_listener("numba:run_pass", watch):
-                    make()
+                loaded = _read(name) if locks else None  # another process's, made meanwhile
+                if loaded is None:
+                    if started is None:
+                        started = time.perf_counter()
+                        _first_compile(what, estimate)
+                    data = _native.unit_bytes(*make())
+                    _write(name, data)
+                    loaded = _native.load(data)
+                    if loaded is None:
+                        raise RuntimeError(f"fastnn: the kernel {name} compiled here could "
+                                           "not be loaded")
+                    _compiled.append(name)
             finally:
                 if held:
-                    locks.release(lock)
-            if watch.compiled:
-                _compiled.append(key)
-            _ready.add(key)
-        callback = getattr(_local, "callback", None)
-        if started[0] is not None and callback is not None:
-            callback(what(), time.perf_counter() - started[0])
+                    locks.release(name)
+        _ready[name] = loaded
+    callback = getattr(_local, "callback", None)
+    if started is not None and callback is not None:
+        callback(what(), time.perf_counter() - started)
+
+
+def _first_compile(what, estimate):
+    if not _state["noticed"]:
+        _state["noticed"] = True
+        _notice(what(), estimate)
+    callback = getattr(_local, "callback", None)
+    if callback is not None:
+        callback(what(), None)
+
+
+def _path(name):
+    return os.path.join(cache_dir(), build_key(), name + ".o")
+
+
+def _read(name):
+    """The unit ``name`` loaded from the cache, or None (a miss)."""
+    if cache_dir() is None:
+        return None
+    path = _path(name)
+    try:
+        if not os.path.exists(path):
+            return None
+        why = unsafe(path)
+        if why:
+            _warn_once(("unsafe", cache_dir()), f"not loading kernels from the cache: {why}. "
+                       "Compiling them in memory.")
+            return None
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        data, why = None, f"{type(exc).__name__}: {exc}"
+    loaded = _native.load(data) if data is not None else None
+    if loaded is None:
+        _warn_once(("load", cache_dir()), f"a kernel cache entry in {os.path.dirname(path)} "
+                   f"could not be read ({why if data is None else 'not a kernel of this build'}"
+                   f"); compiling it in memory. Delete the damaged files, or run "
+                   f"{WARMUP_HINT}, to rebuild them.")
+    return loaded
+
+
+def _write(name, data):
+    """Keep the unit ``name`` (its file's ``data``) in the cache."""
+    if not cache_writable():
+        return
+    path = _path(name)
+    try:
+        _makedirs(os.path.dirname(path))
+        _write_whole(path, data)
+    except Exception as exc:  # disk full, permissions changed
+        _warn_once(("save", cache_dir()), f"a kernel could not be written to the cache in "
+                   f"{cache_dir()} ({type(exc).__name__}: {exc}); it stays in memory for "
+                   "this process.")
+
+
+def _write_whole(path, data):
+    """``data`` into the file ``path``, whole or not at all: written to a
+    temporary name, then renamed; mode 644 (less, by the umask)."""
+    tmpname = f"{path}.tmp.{uuid.uuid4().hex[:16]}"
+    fd = os.open(tmpname, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fd = None
+            f.write(data)
+        os.replace(tmpname, path)
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        try:
+            os.unlink(tmpname)
+        except OSError:
+            pass
+        raise
 
 
 def _notice(what, estimate):

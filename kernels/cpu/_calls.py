@@ -1,23 +1,28 @@
 """How the CPU host functions call their compiled kernels.
 
 A host function (``activations.activation_forward``, ``epochs.minibatch_epoch``,
-...) names the components its kernel needs as *specs* (``layer_spec``,
-``head_spec``, ``step_spec``, ``csr_specs`` in their modules) and hands
-``run`` a function that makes the kernel's arguments from the components'
-addresses. ``run`` readies every compiled unit the call needs, from the
-cache or by compiling it (``_cache.ensure``), then calls the kernel.
+...) names its kernel (a driver of ``compiled/``) and the components it
+needs as *specs* (``layer_spec``, ``head_spec``, ``step_spec``,
+``csr_specs`` in their modules) and hands ``run`` a function that makes
+the kernel's arguments from the components' addresses. ``run`` readies
+every compiled unit the call needs, from the cache or by compiling it
+(``_cache.ensure``), then calls the kernel through its entry
+(``_native.Entry``). Nothing here imports numba: only a compile does.
 
 The kernels see every float array as bytes (``as_bytes``), so one compile
-serves both float dtypes, and input they only read as read-only views
-(``read_only``): numba types a read-only array apart from a writable one,
-and this way one compiled kernel serves both.
+serves both float dtypes; the entries take every array by its address,
+so read-only and writable input share them. Input a kernel only reads is
+handed over as read-only views (``read_only``) all the same.
 """
 
-import numba
+import hashlib
+import importlib
+import os
+
 import numpy as np
 
 from .. import codes
-from . import _cache
+from . import _cache, _native
 
 _ACTIVATION_NAMES = {v: k for k, v in codes.ACTIVATIONS.items()}
 _LOSS_NAMES = {v: k for k, v in codes.LOSSES.items()}
@@ -90,37 +95,71 @@ def named(dtype, what, hidden_code=None, out_code=None, loss_code=None, solver=N
     return f"the {np.dtype(dtype).name} {what}{detail}"
 
 
-#: (kernel, kernel key, the components' keys) -> the components' addresses,
-#: for calls whose units are all ready: an epoch of a small network takes
-#: about a millisecond, so the calls after the first skip the rest.
+def compiled(module, name):
+    """The object ``name`` of ``compiled/<module>.py`` (the first one
+    imports numba)."""
+    return getattr(importlib.import_module(f"{__package__}.compiled.{module}"), name)
+
+
+def python_mode():
+    """Whether the kernels run as Python (``NUMBA_DISABLE_JIT=1``, numba's
+    switch for debugging them)."""
+    if "python" not in _state:
+        flag = os.environ.get("NUMBA_DISABLE_JIT", "0").strip() not in ("", "0")
+        if flag:
+            from numba.core import config
+
+            flag = bool(config.DISABLE_JIT)
+        _state["python"] = flag
+    return _state["python"]
+
+
+_state = {}
+
+#: (kernel, kernel key, the components' keys) -> (the kernel's entry, the
+#: components' addresses), for calls whose units are all ready: an epoch
+#: of a small network takes about a millisecond, so the calls after the
+#: first skip the rest.
 _ready_calls = {}
 
 
 def run(what, kernel, kernel_key, specs, make_args):
-    """Call ``kernel(*make_args(*addresses))``, the addresses those of the
-    components of ``specs`` (``(factory, its unit name's function, the
+    """Call the driver ``kernel`` (``(module, name)`` of ``compiled/``) with
+    ``make_args(*addresses)``, the addresses those of the components of
+    ``specs`` (``((module, factory), its unit name's function, the
     factory's arguments)``), first readying every unit the call needs: the
-    components, and the kernel's specialization for these arguments, which
-    ``kernel_key`` (a tuple of what sets the arguments' numba types, beyond
-    what the host function fixes) tells apart. ``what()`` says in words
-    what they are."""
+    components, and the kernel's entry for these arguments, which
+    ``kernel_key`` (a tuple of what sets the arguments' kinds, beyond what
+    the host function fixes) tells apart. ``what()`` says in words what
+    they are. Returns the driver's result."""
     call = (kernel, kernel_key, *(k for _, _, k in specs))
-    addresses = _ready_calls.get(call)
-    if addresses is not None:
-        return kernel(*make_args(*addresses))
-    units = [(name(*k), name(*k), "component", lambda f=f, k=k: f(*k)) for f, name, k in specs]
-    qualname = getattr(kernel, "py_func", kernel).__qualname__
-    made = []
+    ready = _ready_calls.get(call)
+    if ready is None:
+        ready = _ready_calls[call] = _prepare(what, kernel, specs, make_args)
+    entry, addresses = ready
+    return entry(make_args(*addresses))
 
-    def args():
-        return make_args(*(f(*k).address for f, _, k in specs))
 
-    def compile_kernel():
-        made.append(args())
-        if hasattr(kernel, "compile"):  # not with NUMBA_DISABLE_JIT=1
-            kernel.compile(tuple(numba.typeof(a) for a in made[0]))
+def _prepare(what, kernel, specs, make_args):
+    if python_mode():
+        fn = compiled(*kernel)
+        return (lambda args: fn(*args)), [compiled(*ref)(*k).address for ref, _, k in specs]
+    kinds = _native.signature(make_args(*[0] * len(specs)))
+    digest = hashlib.sha256(",".join(kinds).encode()).hexdigest()[:12]
 
-    units.append(((qualname, *kernel_key), qualname, "driver", compile_kernel))
-    _cache.ensure(units, what)
-    _ready_calls[call] = tuple(f(*k).address for f, _, k in specs)
-    return kernel(*(made[0] if made else args()))
+    def component(ref, key):
+        from .compiled._jit import machine_code
+
+        return (*machine_code(compiled(*ref)(*key)), {})
+
+    def entry():
+        from .compiled._jit import entry, machine_code
+
+        callback, results = entry(compiled(*kernel), kinds)
+        return (*machine_code(callback), {"args": kinds, "results": results})
+
+    units = [(name(*k), "component", lambda ref=ref, k=k: component(ref, k))
+             for ref, name, k in specs]
+    units.append((f"{kernel[1]}-{digest}", "driver", entry))
+    *parts, (address, header) = _cache.ensure(units, what)
+    return _native.Entry(address, header), [a for a, _ in parts]

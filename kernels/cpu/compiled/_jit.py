@@ -1,9 +1,8 @@
 """The one place where CPU kernels' compile options are set, and where
 the small compiled pieces a fit uses are made.
 
-Every kernel is compiled lazily, on first use, for the dtypes met, cached
-on disk (numba falls back to ``~/.cache/numba`` or ``NUMBA_CACHE_DIR``
-when the package directory is read-only), and releases the GIL. No
+Every kernel is compiled lazily, on first use, for the dtypes met, kept on
+disk as machine code (``_cache``, ``_native``), and releases the GIL. No
 ``fastmath``: its ``nnan``/``ninf`` flags would delete the non-finite
 checks the estimators rely on. ``error_model="numpy"``: a division by
 zero gives inf/nan as in NumPy (then caught as non-finite weights)
@@ -39,20 +38,17 @@ from numba.core import cgutils, config
 from numba.core.ccallback import CFunc
 from numba.extending import intrinsic
 
-from ._cache import kernel_cache
+import numpy as np
 
-#: Caching is fastnn's own (``_cache.kernel_cache``), not numba's
-#: ``cache=True``, which makes import fail where no directory is writable.
+#: Caching is fastnn's own (``_cache``: the units' machine code), not
+#: numba's ``cache=True``, which makes import fail where no directory is
+#: writable and needs numba to load.
 _OPTIONS = dict(nogil=True, error_model="numpy")
 
-
-def jit(py_func):
-    """Drivers: called from Python, cached on disk. No C callback wrapper
-    (``no_cfunc_wrapper``): drivers are never passed as function pointers,
-    and each wrapper costs compile time."""
-    dispatcher = njit(no_cfunc_wrapper=True, **_OPTIONS)(py_func)
-    dispatcher._cache = kernel_cache(py_func)
-    return dispatcher
+#: Drivers: called from Python through their entry (``entry``) alone, so
+#: without numba's wrappers for Python (``no_cpython_wrapper``) or C
+#: (``no_cfunc_wrapper``): each wrapper costs compile time.
+jit = njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_OPTIONS)
 
 
 #: Helpers, inlined into their callers before typing: neither compiled nor
@@ -70,18 +66,14 @@ def inline(formula):
     a loss term, an update) compiled into its callers, as ``jit_inline``
     does: one dispatcher per formula. A component factory picks the
     formula of its code in Python and closes over it, so the component's
-    body holds no branch on the code (the cache keys such a closure by the
-    formula's name and code: see ``_cache._KernelCache``)."""
+    body holds no branch on the code."""
     return jit_inline(formula)
 
 
 #: For sums whose order is free (the L2 penalty's value, never a gradient
 #: or a parameter): ``reassoc`` alone lets LLVM vectorize the reduction;
 #: it keeps NaN and inf semantics. Compiled on its own, so the flag stays
-#: there.
-#: Not cached: its code is part of every component that calls it, and a
-#: cache of its own would be an index that processes compiling different
-#: components write at once.
+#: there; its code becomes part of every component that calls it.
 jit_sum = njit(fastmath={"reassoc"}, no_cpython_wrapper=True, no_cfunc_wrapper=True,
                **_OPTIONS)
 
@@ -101,9 +93,73 @@ def component(py_func, signature, name):
         return Component(py_func)
     args, restype = signature.args, signature.return_type
     compiled = CFunc(py_func, (args, restype), locals={}, options=_OPTIONS)
-    compiled._cache = kernel_cache(py_func)
     compiled.compile()
     return compiled
+
+
+def machine_code(compiled):
+    """``(symbol, object file)`` of the C callback ``compiled`` (a component
+    or an entry), as LLVM made it: what ``_native`` loads."""
+    return compiled._wrapper_name, compiled._library._get_compiled_object()
+
+
+@intrinsic
+def _pointer(typingctx, address, dtype):
+    """The int64 ``address`` as a typed pointer to ``dtype`` entries."""
+    result = types.CPointer(dtype.instance_type)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(result))
+
+    return result(address, dtype), codegen
+
+
+def entry(kernel, kinds):
+    """The C callback through which Python calls the driver ``kernel`` with
+    arguments of ``kinds`` (``_native.signature``): ``entry(block)``, the
+    address of the int64 block ``_native.Entry`` packs, from which it
+    makes the driver's arguments (arrays from their address and shape),
+    then writes the driver's results after them. Returns the callback and
+    the results' kinds (``f`` float, ``i`` int)."""
+    from numba import carray, from_dtype
+
+    names = {"carray": carray, "pointer": _pointer, "kernel": kernel, "np": np}
+    argtypes, values, slot = [], [], 0
+    for k, kind in enumerate(kinds):
+        if kind[0] == "a":
+            dtype, ndim = np.dtype(kind[1]), int(kind[2:])
+            names[f"t{k}"] = dtype.type
+            argtypes.append(types.Array(from_dtype(dtype), ndim, "C"))
+            shape = "".join(f"b[{slot + 1 + d}], " for d in range(ndim))
+            values.append(f"carray(pointer(b[{slot}], t{k}), ({shape}))")
+            slot += 1 + ndim
+        elif kind == "n":
+            argtypes.append(types.none)
+            values.append("None")
+        else:
+            argtypes.append({"b": types.boolean, "i": types.int64, "f": types.float64}[kind])
+            values.append(f"b[{slot}] != 0" if kind == "b" else
+                          f"f[{slot}]" if kind == "f" else f"b[{slot}]")
+            slot += 1
+    kernel.compile(tuple(argtypes))
+    restype = kernel.overloads[tuple(argtypes)].signature.return_type
+    parts = list(restype) if isinstance(restype, types.BaseTuple) else \
+        [] if restype == types.none else [restype]
+    results = "".join("f" if isinstance(t, types.Float) else "i" for t in parts)
+    store = [f"{'f' if r == 'f' else 'b'}[{slot + j}] = r" + (f"[{j}]" if len(parts) > 1 else "")
+             for j, r in enumerate(results)]
+    n = slot + len(results)
+    source = "\n    ".join([
+        "def entry(block):",
+        f"b = carray(pointer(block, np.int64), ({n},))",
+        f"f = carray(pointer(block, np.float64), ({n},))",
+        f"r = kernel({', '.join(values)})", *store])
+    exec(source, names)
+    py_func = names["entry"]
+    py_func.__name__ = py_func.__qualname__ = f"{kernel.py_func.__name__}_entry"
+    compiled = CFunc(py_func, ((types.int64,), types.void), locals={}, options=_OPTIONS)
+    compiled.compile()
+    return compiled, results
 
 
 def caller(signature):

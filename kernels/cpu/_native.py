@@ -1,0 +1,229 @@
+"""Compiled kernels as machine code, loaded and called without numba.
+
+A compiled unit (a component, or a driver's *entry*: see
+``compiled/_jit.py``) is kept as the object file LLVM made of it. This
+module loads such files into an LLVM engine of its own (llvmlite's MCJIT,
+which links them and resolves their few outside symbols: numba's C helpers
+for BLAS, memcpy, the Python C API on error paths) and calls them through
+ctypes. A process whose units are all on disk never imports numba: its
+first fit costs a few milliseconds of loading instead of numba's import
+and start (0.3-0.5 s and about 100 MiB; see docs/performance.md).
+
+Every entry takes one argument, the address of an int64 *block* holding
+its arguments in order (``pack``): an array as its data address and its
+shape, an int or bool as itself, a float as its float64 bits, None as
+nothing; the entry writes the driver's results after them. ``signature``
+names the kinds of the arguments, and the entry checks each call's
+arguments against the signature it was compiled for.
+"""
+
+import builtins
+import ctypes
+import glob
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import struct
+import sys
+import threading
+
+import numpy as np
+
+#: The first line of a unit's file, then one line of JSON (the symbol to
+#: call, the entry's signature and results), then the object file.
+MAGIC = b"fastnn-unit 1\n"
+
+_state = {}
+_lock = threading.Lock()
+
+
+def _reset_after_fork():
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def signature(args):
+    """The kinds of an entry's arguments: per argument ``a<dtype
+    char><ndim>`` for an array, ``n`` for None, ``b`` bool, ``i`` int, ``f``
+    float."""
+    kinds = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            kinds.append(f"a{a.dtype.char}{a.ndim}")
+        elif a is None:
+            kinds.append("n")
+        elif isinstance(a, (bool, np.bool_)):
+            kinds.append("b")
+        elif isinstance(a, (int, np.integer)):
+            kinds.append("i")
+        elif isinstance(a, (float, np.floating)):
+            kinds.append("f")
+        else:
+            raise TypeError(f"a kernel argument of type {type(a).__name__}")
+    return kinds
+
+
+def _engine():
+    """llvmlite's MCJIT engine for this process, with numba's C helpers
+    made known to it (their extension modules loaded by path: importing
+    them as numba's submodules would import numba)."""
+    if "engine" in _state:
+        return _state["engine"]
+    import llvmlite.binding as ll
+
+    ll.initialize_native_target()
+    ll.initialize_native_asmprinter()
+    root = os.path.dirname(importlib.util.find_spec("numba").origin)
+    known = {}
+    for name, pattern, prefix in (("numba._helperlib", "_helperlib*", "numba_"),
+                                  ("numba.core.runtime._nrt_python",
+                                   os.path.join("core", "runtime", "_nrt_python*"), "NRT_")):
+        module = sys.modules.get(name)
+        if module is None:
+            path = next(p for p in glob.glob(os.path.join(root, pattern))
+                        if p.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)))
+            spec = importlib.util.spec_from_file_location(
+                name, path, loader=importlib.machinery.ExtensionFileLoader(name, path))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[name] = module  # numba, imported later, finds it loaded
+        for helper, address in module.c_helpers.items():
+            known[helper if helper.startswith("_") else prefix + helper] = address
+    known["_Py_NoneStruct"] = id(None)
+    for obj in vars(builtins).values():
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            known[f"PyExc_{obj.__name__}"] = id(obj)
+    for symbol, address in known.items():
+        ll.add_symbol(symbol, address)
+    target = ll.Target.from_default_triple()
+    machine = target.create_target_machine(cpu=host_cpu()[0], features=host_cpu()[1],
+                                           codemodel="jitdefault")
+    engine = ll.create_mcjit_compiler(ll.parse_assembly(""), machine)
+    _state["engine"] = (ll, engine, set(known), ctypes.CDLL(None), [])
+    return _state["engine"]
+
+
+def host_cpu():
+    """``(name, features)`` of the CPU numba compiles for (its
+    NUMBA_CPU_NAME and NUMBA_CPU_FEATURES, or the host's)."""
+    import llvmlite.binding as ll
+
+    name = os.environ.get("NUMBA_CPU_NAME") or ll.get_host_cpu_name()
+    features = os.environ.get("NUMBA_CPU_FEATURES")
+    if features is None:
+        features = "" if os.environ.get("NUMBA_CPU_NAME") else \
+            ll.get_host_cpu_features().flatten()
+    return name, features
+
+
+def _undefined(obj):
+    """The undefined symbols of the ELF object ``obj`` (None for another
+    format: Mach-O, COFF)."""
+    if obj[:4] != b"\x7fELF" or obj[4] != 2 or obj[5] != 1:  # 64-bit little-endian only
+        return None
+    shoff, = struct.unpack_from("<Q", obj, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + i * shentsize)
+                for i in range(shnum)]
+    names = set()
+    for _, kind, _, _, offset, size, link, _, _, entsize in sections:
+        if kind != 2:  # SHT_SYMTAB
+            continue
+        strings = sections[link][4]
+        for k in range(1, size // entsize):
+            name, info, _, shndx = struct.unpack_from("<IBBH", obj, offset + k * entsize)
+            if shndx == 0 and name:
+                end = obj.index(b"\0", strings + name)
+                names.add(obj[strings + name : end].decode())
+    return names
+
+
+def unit_bytes(symbol, obj, header=None):
+    """A unit's file contents: its object code ``obj``, which defines
+    ``symbol``, and ``header`` (a dict: an entry's signature and results)."""
+    meta = dict(header or {}, symbol=symbol, sha256=hashlib.sha256(obj).hexdigest())
+    return MAGIC + json.dumps(meta).encode() + b"\n" + obj
+
+
+def load(data):
+    """Load a unit's file contents (``unit_bytes``) into the engine:
+    ``(address, header)``, or None where they are not a unit or need a
+    symbol this process lacks (then the unit is compiled again)."""
+    if not data.startswith(MAGIC):
+        return None
+    try:
+        line, obj = data[len(MAGIC):].split(b"\n", 1)
+        header = json.loads(line)
+        symbol = header["symbol"]
+        if hashlib.sha256(obj).hexdigest() != header["sha256"]:
+            return None  # damaged: never handed to LLVM
+    except (ValueError, KeyError, TypeError):
+        return None
+    with _lock:
+        ll, engine, known, process, keep = _engine()
+        needed = _undefined(obj)
+        if needed is not None and any(s not in known and not hasattr(process, s)
+                                      for s in needed):
+            return None
+        ref = ll.ObjectFileRef.from_data(obj)
+        keep.append((obj, ref))  # the engine reads them for as long as it lives
+        engine.add_object_file(ref)
+        engine.finalize_object()
+        address = engine.get_function_address(symbol)
+    return (address, header) if address else None
+
+
+class Entry:
+    """A driver's entry, called as ``entry(args)``: ``args`` as the driver
+    takes them (see the module's docstring). Its packing of the block is
+    written for its signature when it is made (one list display, no loop
+    over the kinds), since a small network's epoch takes a millisecond."""
+
+    def __init__(self, address, header):
+        kinds, results = header["args"], header["results"]
+        names = [f"a{k}" for k in range(len(kinds))]
+        checks, slots = [], []
+        for name, kind in zip(names, kinds):
+            if kind[0] == "a":
+                ndim = int(kind[2:])
+                checks.append(f"type({name}) is not ndarray or {name}.dtype.char != {kind[1]!r} "
+                              f"or {name}.ndim != {ndim} or not {name}.flags.c_contiguous")
+                slots += [f"{name}.ctypes.data"] + [f"{name}.shape[{d}]" for d in range(ndim)]
+            elif kind == "n":
+                checks.append(f"{name} is not None")
+            else:
+                slots.append(f"bits({name})" if kind == "f" else name)
+        reads = ", ".join(f"float(floats[{len(slots) + j}])" if r == "f" else
+                          f"int(block[{len(slots) + j}])" for j, r in enumerate(results))
+        source = "\n    ".join([
+            "def call(args):",
+            f"{', '.join(names)}, = args",
+            *(f"if {c}:\n        mismatch(args)" for c in checks),
+            f"block = array([{', '.join(slots)}{', 0' * len(results)}], dtype=int64)",
+            "floats = block.view(float64)",
+            "fn(block.ctypes.data)",
+            f"return {reads or 'None'}{',' if len(results) > 1 else ''}" if results else
+            "return None"])
+        fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)  # releases the GIL
+        scope = {"ndarray": np.ndarray, "array": np.array, "int64": np.int64,
+                 "float64": np.float64, "bits": _bits, "fn": fn,
+                 "mismatch": lambda args: _mismatch(args, kinds)}
+        exec(source, scope)
+        self.kinds, self.fn, self.call = kinds, fn, scope["call"]
+
+    def __call__(self, args):
+        return self.call(args)
+
+
+def _bits(value):
+    """The float64 bits of ``value``, as an int."""
+    return struct.unpack("<q", struct.pack("<d", value))[0]
+
+
+def _mismatch(args, kinds):
+    raise TypeError(f"kernel arguments of kinds {signature(args)}, not {kinds}")

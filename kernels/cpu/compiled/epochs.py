@@ -1,0 +1,250 @@
+"""One training epoch per call: the hot path of ``fit`` for sgd and adam;
+the drivers and their host functions (twins of ``kernels.cuda.epochs``).
+
+Both drivers take the same arguments and visit the rows in the given
+``order`` in batches of ``batch_size``, taking for each batch exactly the
+step scikit-learn takes: forward, loss (with the L2 penalty at the current
+weights), gradient ``(a.T @ delta + alpha * W) / sum(sw)``, then the
+optimizer step. They return ``(sum over batches of batch_loss *
+batch_rows, adam_t)``.
+
+``minibatch_epoch_kernel`` gathers each batch into a scratch buffer and uses
+BLAS; it sees the float buffers as bytes (see ``network.py``), so one
+compile serves both float dtypes. ``sample_epoch_kernel`` is the fused
+per-sample loop for ``batch_size == 1`` (no BLAS: plain loops over one
+row, which keep a small network in L1), compiled per dtype. Neither
+allocates: the caller hands over the scratch.
+
+Arguments: the components ``hidden`` (a layer), ``head`` (the output
+layer and loss) and ``step`` (the optimizer; see their modules); for
+the mini-batch driver, ``csr`` (the first layer over sparse rows read in
+place, see ``dense.input_product``; None otherwise) and ``size``, the
+bytes of an entry; params (n_params,) updated in place; moment1, moment2
+the optimizer state (SGD: velocities, unused; Adam: first and second
+moments), updated in place; X as ``Xd`` or canonical CSR ``data,
+indices, indptr`` (``is_sparse``; for the mini-batch driver, ``csr``
+reads its rows in place unless None); Y (n,
+n_outputs); SW (n,); order (n,) int64 row order; units (int64) the layer
+widths; offsets (``kernels.layout.offsets`` for batches of batch_size
+rows); the hidden activation's parameter and the loss's parameter (see
+``kernels.codes``); alpha; drop (float64, the dropout rate of each hidden
+layer) and seed (int64, this epoch's dropout seed; row ``order[r]`` gets
+the masks of position ``r``); adam (True for Adam: its step count ``t``
+counts up and ``lr``, its learning_rate_init, is bias-corrected each
+step; else SGD's learning rate); momentum, nesterov; beta1, beta2, eps;
+t (Adam's step count before the epoch). The float scalars are float64,
+holding values of the arrays' dtype. Scratch, in the params' dtype (as
+bytes for the mini-batch driver): ``acts``, ``derivs``, ``deltas`` (a batch's
+share of every layer past the input: ``batch_size * width`` entries,
+``width`` the sum of ``units[1:]``), ``grad`` (n_params), ``xb``
+(``batch_size * units[0]``; none for sparse X read in place, see
+``dense.input_product``), for the mini-batch driver ``yb`` (``batch_size
+* n_outputs``) and ``swb`` (batch_size); ``sw_batch`` / ``sw_row``
+(float64, 1).
+"""
+
+import numpy as np
+
+from .. import activations as layer
+from .. import losses as head_mode
+from ..network import BLOCK, COEF, INTERCEPT
+from ..optimizers import SQNORM, STEP
+from ._jit import jit, jit_inline
+from .activations import call_layer
+from .dense import copy_rows
+from .losses import call_head
+from .network import backward_layers, forward_layers
+from .optimizers import adam_lr, call_step
+from .pointers import at, copy, offset, typed_at
+
+
+@jit
+def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, moment2,
+                           Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+                           units, offsets, act_param, loss_param, alpha, drop, seed, adam, lr,
+                           momentum, nesterov, beta1, beta2, eps, t, acts, derivs, deltas, grad,
+                           xb, yb, swb, sw_batch):
+    n = order.shape[0]
+    n_layers = units.shape[0] - 1
+    n_in = units[0]
+    n_out = units[n_layers]
+    n_coef = offsets[INTERCEPT, 0]
+    n_par = params.shape[0] // size
+    x = at(xb, 0)
+    out_bias = offsets[INTERCEPT, n_layers - 1] * size
+    last = offsets[BLOCK, n_layers - 1]  # the output layer's block
+    sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0), n_par,
+                   n_coef, 0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        nb = batch_size if start + batch_size < n else n - start
+        rows = order[start : start + nb]
+        if csr is None:  # else the first layer reads the stored entries (input_product)
+            copy_rows(xb, Xd, data, indices, indptr, is_sparse, rows, n_in * size, size)
+        src = (data, indices, indptr, rows)
+        for r in range(nb):
+            copy(at(yb, r * n_out * size), at(Y, rows[r] * n_out * size), n_out * size)
+            copy(at(swb, r * size), at(SW, rows[r] * size), size)
+        forward_layers(acts, derivs, x, csr, src, nb, offsets, params, units, size, hidden,
+                       act_param, layer.TRAIN, drop, seed, start)
+        batch_loss = call_head(head, head_mode.TRAIN, at(acts, last * size), at(params, out_bias),
+                               at(yb, 0), at(swb, 0), at(deltas, last * size), at(grad, out_bias),
+                               nb, n_out, loss_param, 1.0, 0.0, at(sw_batch, 0))
+        sw_sum = sw_batch[0]
+        if sw_sum == 0.0:
+            continue  # an all-zero-weight batch carries no gradient
+        total += (batch_loss + 0.5 * alpha * sq) / sw_sum * nb
+        backward_layers(grad, deltas, acts, derivs, x, csr, src, nb, offsets, params, units,
+                        size, hidden, 0.0)
+        step_lr = lr
+        if adam:
+            t += 1
+            step_lr = adam_lr(lr, beta1, beta2, t)
+        # The step finishes the raw sums as it reads them (optimizers.py),
+        # after taking the weights' cache lines from the BLAS threads.
+        sq = call_step(step, STEP, at(params, 0), at(moment1, 0), at(moment2, 0), at(grad, 0),
+                       n_par, n_coef, alpha, sw_sum, step_lr, momentum, nesterov, beta1, beta2,
+                       eps, True)
+    return total, t
+
+
+#: Layers at least this wide are computed row-wise (vectorized over units).
+_WIDE = 8
+
+
+@jit_inline
+def _row_forward(A, D, x, xo, P, units, offsets, hidden, act_param, drop, seed, row):
+    """Forward one row, at ``x[xo:]`` (n_features entries), with plain loops
+    through the hidden layers and the output layer's product: layer ``l``'s
+    output lands in ``A`` at its block for one row (``offsets``), a
+    hidden layer's derivative (times its dropout mask, for epoch position
+    ``row``) in ``D``. ``A``, ``D``, ``P`` (the parameters) and ``x`` are
+    typed pointers (see ``pointers.typed_at``). Returns the output layer's
+    offset."""
+    n_layers = units.shape[0] - 1
+    inp, off_in = x, xo
+    for l in range(n_layers):
+        fi = units[l]
+        fo = units[l + 1]
+        off_w = offsets[COEF, l]
+        off_a = offsets[BLOCK, l]
+        # Both loop orders sum over k in sequence; the row-wise one lets LLVM
+        # vectorize over j, and narrow layers run one dot product per unit.
+        if fo >= _WIDE:
+            for j in range(fo):
+                A[off_a + j] = 0.0
+            for k in range(fi):
+                a = inp[off_in + k]
+                w = off_w + k * fo
+                for j in range(fo):
+                    A[off_a + j] += a * P[w + j]
+        else:
+            for j in range(fo):
+                acc = 0.0
+                for k in range(fi):
+                    acc += inp[off_in + k] * P[off_w + k * fo + j]
+                A[off_a + j] = acc
+        if l == n_layers - 1:
+            return off_a
+        call_layer(hidden, layer.TRAIN, offset(A, off_a), offset(D, off_a),
+                   offset(P, offsets[INTERCEPT, l]), 1, fo, np.float64(act_param), drop[l],
+                   seed, row, off_a, 0.0)
+        inp, off_in = A, off_a
+    return 0
+
+
+@jit
+def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
+                        Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
+                        units, offsets, act_param, loss_param, alpha, drop, seed, adam, lr,
+                        momentum, nesterov, beta1, beta2, eps, t, acts, derivs, deltas, grad, xb,
+                        sw_row):
+    """The fused per-sample epoch (``batch_size`` must be 1): plain loops on
+    one row at a time; one pass per layer forms the weight gradient and
+    backpropagates through the old weights, then one optimizer step
+    updates the whole flat buffer. The arrays have their own dtype here,
+    and the loops index typed pointers into them (see
+    ``pointers.typed_at``)."""
+    n = order.shape[0]
+    dtype = params.dtype.type  # scalars made here keep the arrays' dtype
+    one = dtype(1.0)
+    fa = dtype(alpha)
+    n_layers = units.shape[0] - 1
+    n_in = units[0]
+    n_out = units[n_layers]
+    n_coef = offsets[INTERCEPT, 0]
+    A, D, E = typed_at(acts, 0), typed_at(derivs, 0), typed_at(deltas, 0)
+    P, G = typed_at(params, 0), typed_at(grad, 0)
+    out_bias = offsets[INTERCEPT, n_layers - 1]
+    sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0),
+                   params.shape[0], n_coef, 0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
+    total = 0.0
+    for r in range(n):
+        i = order[r]
+        w = SW[i]
+        if w == 0.0:
+            continue  # a zero-weight sample carries no gradient
+        if is_sparse:
+            for j in range(n_in):
+                xb[j] = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                xb[indices[p]] += data[p]
+            x, xo = typed_at(xb, 0), 0
+        else:
+            x, xo = typed_at(Xd, 0), i * n_in
+        last = _row_forward(A, D, x, xo, P, units, offsets, hidden, act_param, drop, seed, r)
+        row_loss = call_head(head, head_mode.TRAIN, at(acts, last), at(params, out_bias),
+                             at(Y, i * n_out), at(SW, i), at(deltas, last), at(grad, out_bias), 1,
+                             n_out, np.float64(loss_param), 1.0, 0.0, at(sw_row, 0))
+        total += (row_loss + 0.5 * alpha * sq) / w
+        inv_w = one / w
+        for l in range(n_layers - 1, -1, -1):
+            fi = units[l]
+            fo = units[l + 1]
+            off_w = offsets[COEF, l]
+            off_b = offsets[INTERCEPT, l]
+            off_a = offsets[BLOCK, l]
+            below = off_a - fi  # the layer's input (l > 0)
+            inp, off_in = (x, xo) if l == 0 else (A, below)
+            # Same arithmetic in both loop orders (the delta backpropagates
+            # through the weights before they change); see _row_forward.
+            if fo >= _WIDE:
+                for k in range(fi):
+                    a = inp[off_in + k]
+                    row = off_w + k * fo
+                    for j in range(fo):
+                        G[row + j] = (a * E[off_a + j] + fa * P[row + j]) * inv_w
+                    if l > 0:
+                        acc = 0.0
+                        for j in range(fo):
+                            acc += E[off_a + j] * P[row + j]
+                        E[below + k] = acc
+            else:
+                if l > 0:
+                    for k in range(fi):
+                        E[below + k] = 0.0
+                for j in range(fo):
+                    d = E[off_a + j]
+                    for k in range(fi):
+                        wv = P[off_w + k * fo + j]
+                        G[off_w + k * fo + j] = (inp[off_in + k] * d + fa * wv) * inv_w
+                        if l > 0:
+                            E[below + k] += d * wv
+            if l > 0:
+                for k in range(fi):
+                    E[below + k] *= D[below + k]
+            for j in range(fo):
+                G[off_b + j] = E[off_a + j] * inv_w
+        step_lr = lr
+        if adam:
+            t += 1
+            step_lr = adam_lr(lr, beta1, beta2, t)
+        # A finished gradient: no weights to finish (n_coef 0), sw_sum 1.
+        call_step(step, STEP, at(params, 0), at(moment1, 0), at(moment2, 0), at(grad, 0),
+                  params.shape[0], 0, 0.0, 1.0, step_lr, momentum, nesterov, beta1, beta2, eps,
+                  False)
+        sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0),
+                       params.shape[0], n_coef, 0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
+    return total, t
+
+
