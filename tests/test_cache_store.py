@@ -199,3 +199,17 @@ def test_a_cache_under_a_folder_others_can_write_is_not_used(tmp_path):
     report = run(shared / "cache")
     assert report["cache_dir"] is None and report["compiled"] > 0
     assert len(report["warnings"]) == 1 and "writable by other users" in report["warnings"][0]
+
+
+def test_the_build_key_follows_only_settings_that_change_the_code():
+    """joblib sets NUMBA_NUM_THREADS in its workers: that must not make
+    them miss the parent's kernels; NUMBA_OPT changes the code made."""
+    code = "from fastnn.kernels.cpu import _cache; print(_cache.build_key())"
+    base = {k: v for k, v in os.environ.items() if k not in ("NUMBA_OPT", "NUMBA_NUM_THREADS")}
+    keys = []
+    for extra in ({}, {"NUMBA_NUM_THREADS": "1"}, {"NUMBA_OPT": "1"}):
+        done = subprocess.run([sys.executable, "-c", code], env=dict(base, **extra),
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        keys.append(done.stdout.strip())
+    assert keys[0] == keys[1] != keys[2]

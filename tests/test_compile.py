@@ -198,6 +198,30 @@ def test_warmup_fills_an_empty_cache_and_a_fit_then_compiles_nothing(tmp_path):
     assert "fastnn: compiling" not in done.stderr
 
 
+def test_fresh_workers_load_what_the_parent_compiled(tmp_path):
+    """A grid search's fresh workers (joblib's, which set numba's thread
+    settings) on a warm cache load its units: none compiles, nothing is
+    written."""
+    run_fit(tmp_path)
+    grid = textwrap.dedent("""
+        import warnings
+        from sklearn.datasets import load_digits
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.model_selection import GridSearchCV
+        import fastnn
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        X, y = load_digits(return_X_y=True)
+        GridSearchCV(fastnn.MLPClassifier(hidden_layer_sizes=(20,), max_iter=3, random_state=0),
+                     {"alpha": [1e-4, 1e-3]}, cv=2, n_jobs=2).fit(X[:300] / 16, y[:300])
+    """)
+    files = sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*.o"))
+    done = subprocess.run([sys.executable, "-c", grid], env=_env(tmp_path), capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "fastnn: compiling" not in done.stderr
+    assert sorted((p, p.stat().st_mtime_ns) for p in tmp_path.rglob("*.o")) == files
+
+
 def test_a_held_lock_times_out_into_compiling_here(tmp_path):
     """A process stuck holding a unit's lock does not stop the others:
     after FASTNN_COMPILE_WAIT seconds they compile it themselves."""

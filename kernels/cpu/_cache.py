@@ -203,11 +203,19 @@ def _choose_store():
     return None, False
 
 
+#: numba's settings that change the machine code it makes (others, such
+#: as NUMBA_NUM_THREADS, which joblib sets in its workers, do not).
+_CODEGEN_SETTINGS = tuple("NUMBA_" + name for name in (
+    "OPT", "LOOP_VECTORIZE", "SLP_VECTORIZE", "ENABLE_AVX", "CPU_NAME", "CPU_FEATURES",
+    "BOUNDSCHECK", "DEBUGINFO", "EXTEND_VARIABLE_LIFETIMES", "LLVM_REFPRUNE_PASS",
+    "LLVM_REFPRUNE_FLAGS", "DISABLE_INTEL_SVML", "USE_RVSDG_FRONTEND", "ENABLE_PROFILING"))
+
+
 def build_key():
     """What the machine code of this build depends on, as a folder name:
     the kernels' sources (every file of ``kernels/`` but the GPU's), the
     versions of numba, llvmlite and Python, the CPU compiled for, and
-    numba's settings (``NUMBA_*``)."""
+    numba's settings that change its code (``_CODEGEN_SETTINGS``)."""
     if "build" not in _state:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         digest = hashlib.sha256()
@@ -218,8 +226,7 @@ def build_key():
                 digest.update(os.path.relpath(path, root).encode())
                 with open(path, "rb") as f:
                     digest.update(hashlib.sha256(f.read()).digest())
-        settings = sorted((k, v) for k, v in os.environ.items()
-                          if k.startswith("NUMBA_") and k != "NUMBA_CACHE_DIR")
+        settings = sorted((k, os.environ[k]) for k in _CODEGEN_SETTINGS if k in os.environ)
         digest.update(repr((importlib.metadata.version("numba"),
                             importlib.metadata.version("llvmlite"), sys.version,
                             _native.host_cpu(), settings)).encode())

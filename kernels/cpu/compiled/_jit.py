@@ -30,24 +30,27 @@ helper that branched on the code itself would be processed whole (a
 layer component took 0.45-0.6 s to compile that way, 0.2 s like this).
 """
 
+import ast
+import inspect
+import textwrap
 from functools import lru_cache
 
+import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils, config
 from numba.core.ccallback import CFunc
 from numba.extending import intrinsic
 
-import numpy as np
-
 #: Caching is fastnn's own (``_cache``: the units' machine code), not
 #: numba's ``cache=True``, which makes import fail where no directory is
 #: writable and needs numba to load.
 _OPTIONS = dict(nogil=True, error_model="numpy")
 
-#: Drivers: called from Python through their entry (``entry``) alone, so
-#: without numba's wrappers for Python (``no_cpython_wrapper``) or C
-#: (``no_cfunc_wrapper``): each wrapper costs compile time.
+#: Drivers: called from Python through their entry alone, whose body is
+#: the driver's own (see ``entry``), so never compiled as functions of
+#: their own (numba's dispatcher only holds the Python function; with
+#: ``NUMBA_DISABLE_JIT=1`` it is the function).
 jit = njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_OPTIONS)
 
 
@@ -114,52 +117,117 @@ def _pointer(typingctx, address, dtype):
     return result(address, dtype), codegen
 
 
+@intrinsic
+def _array(typingctx, address, shape, dtype):
+    """The C-contiguous array of ``dtype`` entries and ``shape`` (a tuple)
+    at the int64 ``address`` (no owner: the caller keeps it alive). Less to
+    type and lower than ``carray``, once for each of an entry's arrays."""
+    if not isinstance(shape, types.UniTuple) or not isinstance(dtype, types.NumberClass):
+        return None
+    arrty = types.Array(dtype.instance_type, len(shape), "C")
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(arrty)(context, builder)
+        item = context.get_data_type(arrty.dtype)
+        size = context.get_constant(types.intp, context.get_abi_sizeof(item))
+        shapes = cgutils.unpack_tuple(builder, args[1])
+        strides, stride = [], size
+        for extent in reversed(shapes):
+            strides.insert(0, stride)
+            stride = builder.mul(stride, extent)
+        context.populate_array(ary, data=builder.inttoptr(args[0], item.as_pointer()),
+                               shape=shapes, strides=strides, itemsize=size, meminfo=None)
+        return ary._getvalue()
+
+    return arrty(address, shape, dtype), codegen
+
+
 def entry(kernel, kinds):
     """The C callback through which Python calls the driver ``kernel`` with
     arguments of ``kinds`` (``_native.signature``): ``entry(block)``, the
     address of the int64 block ``_native.Entry`` packs, from which it
     makes the driver's arguments (arrays from their address and shape),
     then writes the driver's results after them. Returns the callback and
-    the results' kinds (``f`` float, ``i`` int)."""
-    from numba import carray, from_dtype
+    the results' kinds (``f`` float, ``i`` int), as typing found them."""
+    results = []
 
-    names = {"carray": carray, "pointer": _pointer, "kernel": kernel, "np": np}
-    argtypes, values, slot = [], [], 0
-    for k, kind in enumerate(kinds):
+    @intrinsic
+    def store(typingctx, block, slot, value):
+        """The driver's results (a number, a tuple of them, or None) into the
+        block at ``slot``: a float as float64 bits, an integer as int64."""
+        parts = list(value) if isinstance(value, types.BaseTuple) else \
+            [] if value == types.none else [value]
+        results[:] = ["f" if isinstance(t, types.Float) else "i" for t in parts]
+
+        def codegen(context, builder, signature, args):
+            base = builder.inttoptr(args[0], ir.IntType(64).as_pointer())
+            values = cgutils.unpack_tuple(builder, args[2]) if len(parts) > 1 else [args[2]]
+            for j, (t, v) in enumerate(zip(parts, values)):
+                at = builder.gep(base, [builder.add(args[1], ir.Constant(args[1].type, j))])
+                if isinstance(t, types.Float):
+                    v = builder.bitcast(context.cast(builder, v, t, types.float64),
+                                        ir.IntType(64))
+                else:
+                    v = context.cast(builder, v, t, types.int64)
+                builder.store(v, at)
+            return context.get_dummy_value()
+
+        return types.void(block, slot, value), codegen
+
+    prologue, slot = [], 0
+    py_func = kernel.py_func
+    params = py_func.__code__.co_varnames[:py_func.__code__.co_argcount]
+    extra = {"_entry_array": _array, "_entry_pointer": _pointer, "_entry_store": store}
+    for k, (param, kind) in enumerate(zip(params, kinds)):
         if kind[0] == "a":
-            dtype, ndim = np.dtype(kind[1]), int(kind[2:])
-            names[f"t{k}"] = dtype.type
-            argtypes.append(types.Array(from_dtype(dtype), ndim, "C"))
-            shape = "".join(f"b[{slot + 1 + d}], " for d in range(ndim))
-            values.append(f"carray(pointer(b[{slot}], t{k}), ({shape}))")
-            slot += 1 + ndim
+            extra[f"_entry_t{k}"] = np.dtype(kind[1]).type
+            shape = "".join(f"_entry_b[{slot + 1 + d}], " for d in range(int(kind[2:])))
+            value = f"_entry_array(_entry_b[{slot}], ({shape}), _entry_t{k})"
+            slot += 1 + int(kind[2:])
         elif kind == "n":
-            argtypes.append(types.none)
-            values.append("None")
+            value = "None"
         else:
-            argtypes.append({"b": types.boolean, "i": types.int64, "f": types.float64}[kind])
-            values.append(f"b[{slot}] != 0" if kind == "b" else
-                          f"f[{slot}]" if kind == "f" else f"b[{slot}]")
+            value = f"_entry_b[{slot}] != 0" if kind == "b" else \
+                f"_entry_f[{slot}]" if kind == "f" else f"_entry_b[{slot}]"
             slot += 1
-    kernel.compile(tuple(argtypes))
-    restype = kernel.overloads[tuple(argtypes)].signature.return_type
-    parts = list(restype) if isinstance(restype, types.BaseTuple) else \
-        [] if restype == types.none else [restype]
-    results = "".join("f" if isinstance(t, types.Float) else "i" for t in parts)
-    store = [f"{'f' if r == 'f' else 'b'}[{slot + j}] = r" + (f"[{j}]" if len(parts) > 1 else "")
-             for j, r in enumerate(results)]
-    n = slot + len(results)
-    source = "\n    ".join([
-        "def entry(block):",
-        f"b = carray(pointer(block, np.int64), ({n},))",
-        f"f = carray(pointer(block, np.float64), ({n},))",
-        f"r = kernel({', '.join(values)})", *store])
-    exec(source, names)
-    py_func = names["entry"]
-    py_func.__name__ = py_func.__qualname__ = f"{kernel.py_func.__name__}_entry"
-    compiled = CFunc(py_func, ((types.int64,), types.void), locals={}, options=_OPTIONS)
+        prologue.append(f"{param} = {value}")
+    # The driver's own body after the prologue, each ``return v`` storing v:
+    # a call of the driver from the entry would compile it twice (alone,
+    # then linked into the entry), and numba inlines no call of more than
+    # 30 arguments.
+    tree = ast.parse(textwrap.dedent(inspect.getsource(py_func)))
+    body = tree.body[0].body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    results_at = f"_entry_block + {slot * 8}"
+
+    class Returns(ast.NodeTransformer):
+        def visit_Return(self, node):
+            value = node.value or ast.Constant(None)
+            store_it = ast.parse(f"_entry_store({results_at}, 0, None)").body[0]
+            store_it.value.args[2] = value
+            return [store_it, ast.Return(None)]
+
+    body = Returns().visit(ast.Module(body=body, type_ignores=[])).body
+    source = "\n".join([
+        "def entry(_entry_block):",
+        "    _entry_b = _entry_pointer(_entry_block, np.int64)",
+        "    _entry_f = _entry_pointer(_entry_block, np.float64)",
+        *(f"    {line}" for line in prologue),
+        textwrap.indent(ast.unparse(ast.Module(body=body, type_ignores=[])), "    "),
+        f"    _entry_store({results_at}, 0, None)" if not _returns(body) else ""])
+    names = dict(py_func.__globals__, **extra, np=np)
+    exec(compile(source, f"<entry of {py_func.__qualname__}>", "exec"), names)
+    entry_func = names["entry"]
+    entry_func.__name__ = entry_func.__qualname__ = f"{py_func.__name__}_entry"
+    compiled = CFunc(entry_func, ((types.int64,), types.void), locals={}, options=_OPTIONS)
     compiled.compile()
-    return compiled, results
+    return compiled, "".join(results)
+
+
+def _returns(body):
+    """Whether the statements ``body`` hold a return (one of ours)."""
+    return any(isinstance(n, ast.Return) for stmt in body for n in ast.walk(stmt))
 
 
 def caller(signature):
