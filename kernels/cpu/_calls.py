@@ -11,8 +11,7 @@ every compiled unit the call needs, from the cache or by compiling it
 
 The kernels see every float array as bytes (``as_bytes``), so one compile
 serves both float dtypes; the entries take every array by its address,
-so read-only and writable input share them. Input a kernel only reads is
-handed over as read-only views (``read_only``) all the same.
+so read-only and writable input share them.
 """
 
 import hashlib
@@ -29,35 +28,21 @@ _LOSS_NAMES = {v: k for k, v in codes.LOSSES.items()}
 _SOLVER_NAMES = {v: k for k, v in codes.SOLVERS.items()}
 
 
-def read_only(a):
-    """``a`` as a read-only view (no copy)."""
-    if not a.flags.writeable:
-        return a
-    view = a.view()
-    view.flags.writeable = False
-    return view
-
-
 def as_bytes(a):
     """The bytes of the C-contiguous array ``a`` (a view, read-only if ``a``
     is)."""
     return np.ascontiguousarray(a).reshape(-1).view(np.uint8)
 
 
-def input_bytes(a):
-    """The bytes of an array the kernel only reads, read-only."""
-    return read_only(as_bytes(a))
-
-
 def x_bytes(Xd, data, indices, indptr, is_sparse):
     """X's five kernel arguments (see ``fastnn._backend.kernel_input``) as
     the kernels take them."""
-    return (input_bytes(Xd), input_bytes(data), read_only(indices), read_only(indptr),
+    return (as_bytes(Xd), as_bytes(data), indices, indptr,
             bool(is_sparse))
 
 
 #: An empty int64 array, for the index arguments of dense input.
-NO_INDEX = read_only(np.empty(0, dtype=np.int64))
+NO_INDEX = np.empty(0, dtype=np.int64)
 
 
 def scratch(dtype, *counts, raw=False):

@@ -1,24 +1,12 @@
 """The host functions that run the hidden-layer component (in
-``compiled/activations.py``) on whole arrays, and dropout (twins of
-``kernels.cuda.activations``).
-
-In training, the forward pass of a hidden layer also writes the derivative
-of its output with respect to its pre-activation into a buffer ``dz`` of
-the same shape (times the dropout mask, where there is dropout), so the
-backward pass is one multiplication, whatever the activation: derivatives
-of ``gelu`` and ``silu`` need the pre-activation, which the activation
-itself overwrites.
-
-A layer component is compiled for one activation: it calls the scalar
-function of its code (``kernels.activations.ELEMENTWISE``), taken when
-the component is made (``_jit.inline``), so no other activation is typed
-or compiled into it.
+``compiled/activations.py``, which says what it does) on whole arrays,
+and dropout (twins of ``kernels.cuda.activations``).
 """
 
 import numpy as np
 
 from .. import codes
-from ._calls import as_bytes, input_bytes, named, run
+from ._calls import as_bytes, named, run
 
 #: What the layer component does (its first argument).
 PREDICT = 0  # z = f(z + b)
@@ -46,7 +34,7 @@ def _layer_call(mode, code, z, dz, b, param, rate=0.0, seed=0, row0=0, col0=0):
     drop = np.array([rate])
     run(lambda: named(z.dtype, "layer kernels"), ("activations", "layer_kernel"), (),
         [layer_spec(code, z.dtype, drop)],
-        lambda hidden: (hidden, mode, as_bytes(z), as_bytes(dz), input_bytes(b), n, m,
+        lambda hidden: (hidden, mode, as_bytes(z), as_bytes(dz), as_bytes(b), n, m,
                         float(param), float(rate), int(seed), int(row0), int(col0), 0.0))
 
 

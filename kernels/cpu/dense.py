@@ -5,7 +5,7 @@ the pieces the drivers build their passes from are
 """
 
 from .. import codes
-from ._calls import as_bytes, input_bytes, named, run, x_bytes
+from ._calls import as_bytes, named, run, x_bytes
 from .activations import layer_spec
 
 
@@ -15,8 +15,8 @@ def dense_forward(out, inp, W, b):
     (n, fi), fo = inp.shape, W.shape[1]
     run(lambda: named(out.dtype, "layer kernels"), ("dense", "dense_forward_kernel"), (),
         [layer_spec(codes.IDENTITY, out.dtype)],
-        lambda identity: (identity, out.itemsize, as_bytes(out), input_bytes(inp),
-                          input_bytes(W), input_bytes(b), n, fi, fo))
+        lambda identity: (identity, out.itemsize, as_bytes(out), as_bytes(inp),
+                          as_bytes(W), as_bytes(b), n, fi, fo))
 
 
 def dense_backward(dinp, dW, db, dout, inp, W):
@@ -26,7 +26,7 @@ def dense_backward(dinp, dW, db, dout, inp, W):
     run(lambda: named(dW.dtype, "layer kernels"), ("dense", "dense_backward_kernel"), (),
         [layer_spec(codes.IDENTITY, dW.dtype)],
         lambda identity: (identity, dW.itemsize, as_bytes(dinp), as_bytes(dW), as_bytes(db),
-                          input_bytes(dout), input_bytes(inp), input_bytes(W), n, fi, fo,
+                          as_bytes(dout), as_bytes(inp), as_bytes(W), n, fi, fo,
                           dinp.shape[0] > 0))
 
 

@@ -7,7 +7,7 @@ gradient at the output layer) on whole arrays (twins of
 import numpy as np
 
 from .. import codes
-from ._calls import as_bytes, input_bytes, named, run
+from ._calls import as_bytes, named, run
 
 #: What the head component does (its first argument).
 PREDICT = 0  # the output activation
@@ -53,9 +53,9 @@ def _head_call(mode, out_code, loss_code, z, b, y, sw, delta, scale, loss_param)
     return run(
         lambda: named(dtype, "loss kernels", loss_code=loss_code), ("losses", "head_kernel"),
         (), [head_spec(out_code, dtype, loss_code)],
-        lambda head: (head, mode, as_bytes(z), input_bytes(b),
-                      input_bytes(np.asarray(y, dtype=dtype)),
-                      input_bytes(np.asarray(sw, dtype=dtype)), as_bytes(delta),
+        lambda head: (head, mode, as_bytes(z), as_bytes(b),
+                      as_bytes(np.asarray(y, dtype=dtype)),
+                      as_bytes(np.asarray(sw, dtype=dtype)), as_bytes(delta),
                       as_bytes(z[:0]), n, m, float(loss_param), float(scale), 0.0, np.empty(1)))
 
 

@@ -1,5 +1,5 @@
 """One training epoch per call: the hot path of ``fit`` for sgd and adam;
-the drivers and their host functions (twins of ``kernels.cuda.epochs``).
+the drivers (their host functions are ``kernels.cpu.epochs``).
 
 Both drivers take the same arguments and visit the rows in the given
 ``order`` in batches of ``batch_size``, taking for each batch exactly the
