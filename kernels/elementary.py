@@ -301,9 +301,11 @@ def log1p(x):
 # per dtype and process; LLVM inlines them into the loops that call them,
 # and vectorizes those. (Inlined by numba instead, before typing, they cost
 # each component that uses tanh 0.5-2.3 s more to compile.)
+# Never called from Python, so without numba's wrappers for it (12% of a
+# first exp's compile).
 for _helper in (_clamp, _horner, _reduce64, _reduce32, _expm1_poly, _exp64, _exp32,
                 _expm1_64, _expm1_32, _tanh64, _tanh32, _log1p64, _log1p32):
-    register_jitable(_helper)
+    register_jitable(no_cpython_wrapper=True, no_cfunc_wrapper=True)(_helper)
 
 
 def _by_dtype(f64, f32):
