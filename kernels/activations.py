@@ -71,9 +71,13 @@ def elu(x, param):
 @register_jitable
 def softplus(x, param):
     one = type(x)(1.0)
-    d = one / (one + exp(-x))  # sigmoid(x)
-    # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)
-    return type(x)((x if x > 0.0 else 0.0) + log1p(exp(-abs(x)))), d
+    # One exp for both: e = e^-|x|; log(1 + e^x) = max(x, 0) + log1p(e)
+    # without overflow, and its derivative sigmoid(x) = 1 / (1 + e) for x
+    # >= 0, e / (1 + e) below. NaN stays NaN in both.
+    e = exp(-abs(x))
+    inv = one / (one + e)
+    d = e * inv if x < 0.0 else inv
+    return type(x)((x if x > 0.0 else 0.0) + log1p(e)), d
 
 
 @register_jitable
