@@ -9,7 +9,7 @@ from ._warmup import warmup
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m fastnn")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("warmup", help="compile every kernel ahead, into numba's cache "
+    p = sub.add_parser("warmup", help="compile every kernel ahead, into the kernel cache "
                                       "(NUMBA_CACHE_DIR sets where)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: the usable cores, at most 4)")
