@@ -197,7 +197,7 @@ class Validation:
     def loss(self, net_codes, out):
         """The data loss (no L2 penalty) of the network outputs ``out`` on
         this set."""
-        from .kernels import cpu as cpu_kernels  # numba is imported by the first fit
+        from .kernels import cpu as cpu_kernels  # imported by the first fit, not by fastnn
 
         Y = np.ascontiguousarray(self.Y, dtype=out.dtype)
         SW = _as_weights(self.sample_weight, Y.shape[0], out.dtype)
