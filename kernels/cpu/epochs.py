@@ -6,8 +6,8 @@ scratch and the layout and run the two drivers of ``compiled/epochs.py``
 
 import numpy as np
 
-from .. import codes, layout
-from ._calls import as_bytes, named, run, scratch, x_bytes
+from .. import codes
+from ._calls import as_bytes, named, offsets, run, scratch, x_bytes
 from .activations import layer_spec
 from .losses import head_spec
 from .optimizers import step_spec
@@ -40,7 +40,7 @@ def _epoch(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, is
             arrays = (csr, params.itemsize, as_bytes(params), as_bytes(moment1),
                       as_bytes(moment2), *x_bytes(Xd, data, indices, indptr, is_sparse),
                       as_bytes(Y), as_bytes(SW))
-        return (hidden, head, step, *arrays, order, rows, units, layout.offsets(units, rows),
+        return (hidden, head, step, *arrays, order, rows, units, offsets(units, rows),
                 float(act_param),
                 float(loss_param), float(alpha), drop, int(seed), solver == codes.ADAM,
                 float(lr), float(momentum), bool(nesterov), float(beta1), float(beta2),

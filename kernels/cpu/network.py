@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import codes, layout
 from ..scratch import kept
-from ._calls import NO_INDEX, as_bytes, named, run, scratch, x_bytes
+from ._calls import NO_INDEX, as_bytes, named, offsets, run, scratch, x_bytes
 from .activations import layer_spec
 from .losses import head_spec
 from .optimizers import SQNORM, step_call, step_spec
@@ -32,7 +32,7 @@ def forward_pass(acts, derivs, x, params, units, max_rows, hidden_code, act_para
                [layer_spec(hidden_code, dtype, drop), head_spec(out_code, dtype)],
                lambda hidden, head: (hidden, head, params.itemsize, as_bytes(acts),
                                      as_bytes(derivs if train else acts), as_bytes(x), n,
-                                     layout.offsets(units, max_rows), as_bytes(params), units,
+                                     offsets(units, max_rows), as_bytes(params), units,
                                      float(act_param), train, drop, int(seed), int(row0),
                                      NO_INDEX))
     return acts[last : last + n * n_out].reshape(n, n_out)
@@ -47,7 +47,7 @@ def backward_pass(grad, deltas, acts, derivs, x, params, units, max_rows):
         [layer_spec(codes.IDENTITY, dtype)],
         lambda hidden: (hidden, params.itemsize, as_bytes(grad), as_bytes(deltas),
                         as_bytes(acts), as_bytes(derivs), as_bytes(x), x.shape[0],
-                        layout.offsets(units, max_rows), as_bytes(params), units, NO_INDEX))
+                        offsets(units, max_rows), as_bytes(params), units, NO_INDEX))
 
 
 def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, hidden_code,
@@ -64,10 +64,9 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, 
 
     def make():
         return (*scratch(dtype, *[max_rows * width] * 3, n_x, raw=True),
-                *scratch(np.int64, max_rows), np.empty(1), np.zeros(units.shape[0] - 1),
-                layout.offsets(units, max_rows))
+                *scratch(np.int64, max_rows), np.empty(1), np.zeros(units.shape[0] - 1))
 
-    acts, derivs, deltas, xb, rows, sw_chunk, no_drop, offsets = kept(
+    acts, derivs, deltas, xb, rows, sw_chunk, no_drop = kept(
         work, (max_rows, tuple(int(u) for u in units), n_x, np.dtype(dtype).char), make)
     return run(
         lambda: named(dtype, "lbfgs loss and gradient kernels", hidden_code, out_code,
@@ -78,7 +77,7 @@ def loss_grad(grad, params, Xd, data, indices, indptr, is_sparse, Y, SW, units, 
         lambda hidden, head, step, csr=None: (
             hidden, head, step, csr, params.itemsize, as_bytes(grad), as_bytes(params),
             *x_bytes(Xd, data, indices, indptr, is_sparse), as_bytes(Y), as_bytes(SW),
-            units, offsets, float(act_param), float(loss_param), float(alpha),
+            units, offsets(units, max_rows), float(act_param), float(loss_param), float(alpha),
             float(delta_scale), int(chunk), acts, derivs, deltas, xb, rows, sw_chunk, no_drop))
 
 
@@ -96,7 +95,7 @@ def predict(out, Xd, data, indices, indptr, is_sparse, params, units, hidden_cod
          *csr_specs(dtype, indices, direct)],
         lambda hidden, head, csr=None: (hidden, head, csr, params.itemsize, as_bytes(out),
                                         *x_bytes(Xd, data, indices, indptr, is_sparse),
-                                        as_bytes(params), units, layout.offsets(units, max_rows),
+                                        as_bytes(params), units, offsets(units, max_rows),
                                         float(act_param), int(chunk), acts, xb,
                                         *scratch(np.int64, max_rows), np.zeros(0)))
 
