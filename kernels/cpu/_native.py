@@ -122,26 +122,45 @@ def host_cpu():
     return name, features
 
 
-def _undefined(obj):
-    """The undefined symbols of the ELF object ``obj`` (None for another
-    format: Mach-O, COFF)."""
+def _symbols(obj):
+    """``(undefined, functions)`` of the ELF object ``obj``: the names of
+    its undefined symbols, and ``(name, size)`` of the functions it defines
+    with global or weak binding; None for another format (Mach-O, COFF)."""
     if obj[:4] != b"\x7fELF" or obj[4] != 2 or obj[5] != 1:  # 64-bit little-endian only
         return None
     shoff, = struct.unpack_from("<Q", obj, 0x28)
     shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
     sections = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + i * shentsize)
                 for i in range(shnum)]
-    names = set()
+    undefined, functions = set(), []
     for _, kind, _, _, offset, size, link, _, _, entsize in sections:
         if kind != 2:  # SHT_SYMTAB
             continue
         strings = sections[link][4]
         for k in range(1, size // entsize):
-            name, info, _, shndx = struct.unpack_from("<IBBH", obj, offset + k * entsize)
-            if shndx == 0 and name:
-                end = obj.index(b"\0", strings + name)
-                names.add(obj[strings + name : end].decode())
-    return names
+            name, info, _, shndx, _, length = struct.unpack_from("<IBBHQQ", obj,
+                                                                 offset + k * entsize)
+            if not name:
+                continue
+            text = obj[strings + name : obj.index(b"\0", strings + name)].decode()
+            if shndx == 0:
+                undefined.add(text)
+            elif info & 0xF == 2 and info >> 4 in (1, 2):  # STT_FUNC; STB_GLOBAL, STB_WEAK
+                functions.append((text, length))
+    return undefined, functions
+
+
+def _perf_map(engine, functions):
+    """With FASTNN_PERF_MAP=1, name the loaded functions for ``perf`` (its
+    map file of JIT code, /tmp/perf-<pid>.map), so that a profile tells the
+    components and drivers apart."""
+    if os.environ.get("FASTNN_PERF_MAP", "0") in ("", "0") or not functions:
+        return
+    with open(f"/tmp/perf-{os.getpid()}.map", "a") as f:
+        for name, length in functions:
+            address = engine.get_function_address(name)
+            if address and length:
+                f.write(f"{address:x} {length:x} {name}\n")
 
 
 def unit_bytes(symbol, obj, header=None):
@@ -167,15 +186,16 @@ def load(data):
         return None
     with _lock:
         ll, engine, known, process, keep = _engine()
-        needed = _undefined(obj)
-        if needed is not None and any(s not in known and not hasattr(process, s)
-                                      for s in needed):
+        symbols = _symbols(obj)
+        if symbols is not None and any(s not in known and not hasattr(process, s)
+                                       for s in symbols[0]):
             return None
         ref = ll.ObjectFileRef.from_data(obj)
         keep.append((obj, ref))  # the engine reads them for as long as it lives
         engine.add_object_file(ref)
         engine.finalize_object()
         address = engine.get_function_address(symbol)
+        _perf_map(engine, symbols[1] if symbols else [])
     return (address, header) if address else None
 
 
