@@ -60,3 +60,29 @@ def test_signature_names_each_kind():
     assert _native.signature(args) == ["af2", "n", "b", "i", "f", "i", "f"]
     with pytest.raises(TypeError):
         _native.signature(["text"])
+
+
+def test_perf_map_names_the_loaded_code(tmp_path):
+    """FASTNN_PERF_MAP=1: each loaded function in perf's map of JIT code
+    (/tmp/perf-<pid>.map), the components and the driver's entry by name."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, warnings; warnings.simplefilter('ignore'); import fastnn, numpy as np; "
+            "X = np.random.RandomState(0).standard_normal((40, 3)); "
+            "fastnn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, X[:, 0] > 0); "
+            "print(os.getpid())")
+    env = dict(os.environ, FASTNN_PERF_MAP="1", NUMBA_CACHE_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    path = f"/tmp/perf-{done.stdout.split()[-1]}.map"
+    try:
+        lines = open(path).read().splitlines()
+    finally:
+        os.unlink(path)
+    names = [line.split(" ", 2)[2] for line in lines]
+    for part in ("layer_", "head_", "step_", "minibatch_epoch_kernel_entry"):
+        assert any(part in name for name in names), names
+    assert all(int(line.split()[0], 16) and int(line.split()[1], 16) for line in lines)
