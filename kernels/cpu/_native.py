@@ -28,6 +28,7 @@ import os
 import struct
 import sys
 import threading
+from functools import lru_cache
 
 import numpy as np
 
@@ -102,16 +103,18 @@ def _engine():
     for symbol, address in known.items():
         ll.add_symbol(symbol, address)
     target = ll.Target.from_default_triple()
-    machine = target.create_target_machine(cpu=host_cpu()[0], features=host_cpu()[1],
-                                           codemodel="jitdefault")
+    cpu, features = host_cpu()
+    machine = target.create_target_machine(cpu=cpu, features=features, codemodel="jitdefault")
     engine = ll.create_mcjit_compiler(ll.parse_assembly(""), machine)
     _state["engine"] = (ll, engine, set(known), ctypes.CDLL(None), [])
     return _state["engine"]
 
 
+@lru_cache(maxsize=None)
 def host_cpu():
     """``(name, features)`` of the CPU numba compiles for (its
-    NUMBA_CPU_NAME and NUMBA_CPU_FEATURES, or the host's)."""
+    NUMBA_CPU_NAME and NUMBA_CPU_FEATURES, or the host's); asked once per
+    process (the engine and the cache's build key both need it)."""
     import llvmlite.binding as ll
 
     name = os.environ.get("NUMBA_CPU_NAME") or ll.get_host_cpu_name()

@@ -83,10 +83,9 @@ jit_sum = njit(fastmath={"reassoc"}, no_cpython_wrapper=True, no_cfunc_wrapper=T
 
 def component(py_func, signature, name):
     """``py_func`` (a closure over compile-time constants) compiled as a C
-    callback of ``signature``, cached on disk like every kernel. ``name``
-    becomes its qualified name, so each component has a cache index of
-    its own (processes compiling different components never write the
-    same index file). Drivers take its ``address`` (an int) and call it
+    callback of ``signature``, whose machine code ``_calls`` keeps on disk
+    (``machine_code``) under ``name``, which becomes its qualified name
+    too. Drivers take its ``address`` (an int) and call it
     through ``caller(signature)``: one driver compile serves every
     component of that signature."""
     py_func.__name__ = py_func.__qualname__ = name
