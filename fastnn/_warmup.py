@@ -8,7 +8,6 @@ the cache's locks, the other worker loading them.
 """
 
 import multiprocessing
-import os
 import sys
 import time
 
@@ -37,11 +36,7 @@ def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None):
     out = sys.stdout if file is None else file
     tasks = _warmup.tasks(tuple(dtypes))
     if n_jobs is None:
-        try:
-            n_jobs = len(os.sched_getaffinity(0))
-        except AttributeError:
-            n_jobs = os.cpu_count() or 1
-        n_jobs = max(1, min(4, n_jobs))
+        n_jobs = max(1, min(4, _cache.usable_cores()))
     where = _cache.cache_dir()
     if where is None:
         where_said = "none (no usable cache directory: nothing will be kept)"

@@ -39,19 +39,22 @@ FIT = textwrap.dedent("""
     est = fastnn.MLPClassifier(hidden_layer_sizes=(20,), max_iter=3, random_state=0,
                                **json.loads(sys.argv[1])).fit(X, y)
     print(json.dumps({"compiled": [str(u) for u in _cache.compiled_units()],
+                      "helper": _cache.helper_units(),
                       "proba": est.predict_proba(X[:5]).tolist(),
                       "numba": "numba" in sys.modules}))
 """)
 
 
-def _env(cache_dir):
-    return dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+def _env(cache_dir, **extra):
+    return dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), **extra)
 
 
-def run_fit(cache_dir, **params):
-    """The FIT script in a fresh process; returns (its report, its stderr)."""
-    done = subprocess.run([sys.executable, "-c", FIT, json.dumps(params)], env=_env(cache_dir),
-                          capture_output=True, text=True, timeout=600)
+def run_fit(cache_dir, prelude="", env=(), **params):
+    """The FIT script (after ``prelude``) in a fresh process, with ``env``
+    added to its environment; returns (its report, its stderr)."""
+    done = subprocess.run([sys.executable, "-c", prelude + FIT, json.dumps(params)],
+                          env=_env(cache_dir, **dict(env)), capture_output=True, text=True,
+                          timeout=600)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
@@ -134,6 +137,57 @@ def test_two_processes_on_one_cold_cache_compile_each_unit_once(tmp_path):
     assert not a & b, "a unit compiled twice"
     assert a | b == set(alone["compiled"])
     assert reports[0]["proba"] == reports[1]["proba"] == alone["proba"]
+
+
+@pytest.mark.skipif(_cache.usable_cores() < 2, reason="a helper needs a second core")
+def test_a_cold_fit_shares_its_compile_with_a_helper(tmp_path):
+    """A cold default fit on two cores hands some units to a helper
+    process: between them they compile what one process alone compiles,
+    each unit once, into the cache (a warm fit then compiles nothing), for
+    the same model."""
+    helped, _ = run_fit(tmp_path / "helped")
+    alone, _ = run_fit(tmp_path / "alone", env={"FASTNN_COMPILE_JOBS": "1"})
+    assert alone["helper"] == []
+    assert helped["helper"] and set(helped["helper"]) < set(helped["compiled"])
+    assert sorted(helped["compiled"]) == sorted(alone["compiled"])
+    assert helped["proba"] == alone["proba"]
+    warm, _ = run_fit(tmp_path / "helped")
+    assert warm["compiled"] == [] and warm["proba"] == alone["proba"]
+
+
+def test_a_helper_that_cannot_run_leaves_the_compile_here(tmp_path):
+    """A helper that fails at once (here its interpreter does) costs
+    nothing but its start: the fitting process compiles every unit."""
+    report, err = run_fit(tmp_path, prelude="import sys; sys.executable = '/bin/false'\n")
+    alone, _ = run_fit(tmp_path / "alone", env={"FASTNN_COMPILE_JOBS": "1"})
+    assert report["helper"] == []
+    assert sorted(report["compiled"]) == sorted(alone["compiled"])
+    assert report["proba"] == alone["proba"]
+
+
+def test_the_plan_gives_a_helper_only_what_pays_for_its_start(monkeypatch):
+    """``_cache.plan``: a helper for a default fit's first compile (the
+    entry stays here, the components go), never for one unit, on one
+    core, without a writable cache or with FASTNN_COMPILE_JOBS=1."""
+    units = [("layer", "layer_component", None), ("head", "head_component", None),
+             ("step", "step_component", None), ("entry", "driver", None)]
+    monkeypatch.setattr(_cache, "usable_cores", lambda: 2)
+    monkeypatch.setattr(_cache, "cache_writable", lambda: True)
+    monkeypatch.delenv("FASTNN_COMPILE_JOBS", raising=False)
+    monkeypatch.delitem(sys.modules, "numba", raising=False)  # a cold process
+    here, there, seconds = _cache.plan(units)
+    assert "entry" in [u[0] for u in here] and there
+    assert sorted(here + there) == sorted(units)
+    assert seconds < _cache.NUMBA_START + sum(_cache.COMPILE_SECONDS[k] for _, k, _ in units)
+    assert _cache.plan(units[-1:])[1] == []
+    monkeypatch.setenv("FASTNN_COMPILE_JOBS", "1")
+    assert _cache.plan(units)[1] == []
+    monkeypatch.setenv("FASTNN_COMPILE_JOBS", "2")
+    monkeypatch.setattr(_cache, "cache_writable", lambda: False)
+    assert _cache.plan(units)[1] == []
+    monkeypatch.setattr(_cache, "cache_writable", lambda: True)
+    monkeypatch.setattr(_cache, "usable_cores", lambda: 1)
+    assert _cache.plan(units)[1] == []
 
 
 def test_a_cache_left_by_a_killed_compile_is_usable(tmp_path):

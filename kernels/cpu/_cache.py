@@ -15,6 +15,10 @@ kernel call needs before the call runs:
   file is written whole (to a temporary name, then renamed), so it leaves
   no half-written entry either. A wait longer than ``WAIT_SECONDS`` gives
   up the lock and compiles here.
+- A process with several units to compile on a machine with a second
+  core hands some of them to a helper process (``_helper``, ``plan``):
+  numba compiles one function at a time in a process, so the default
+  fit's first compile takes about two thirds of its time alone.
 - The first time in a process that a unit really compiles (a cache miss,
   not a load), one line on stderr says what is compiled, about how long it
   takes, where the cache lives and how to compile ahead.
@@ -62,17 +66,25 @@ from . import _native
 #: compiles the unit itself (seconds; FASTNN_COMPILE_WAIT overrides).
 WAIT_SECONDS = float(os.environ.get("FASTNN_COMPILE_WAIT", 600))
 
-#: What readying a unit of each kind costs when it compiles, in seconds on
-#: a 2-core Xeon (for the notice's estimate; a cache load takes
+#: What compiling a unit of each kind (``"driver"``, an entry, or a
+#: component's factory) costs once numba runs, in seconds on a 2-core
+#: EPYC, for the notice's estimate and for ``plan`` (a cache load takes
 #: milliseconds).
-COMPILE_SECONDS = {"driver": 1.0, "component": 0.4}
+COMPILE_SECONDS = {"driver": 1.0, "layer_component": 0.25, "head_component": 0.6,
+                   "step_component": 0.5, "csr_component": 0.4}
+
+#: What a process pays before its first compile: numba's import and
+#: first compile (``NUMBA_START``); a helper's interpreter and imports on
+#: top (``HELPER_START``).
+NUMBA_START, HELPER_START = 0.4, 0.9
 
 WARMUP_HINT = "python -m fastnn warmup"
 
 _lock = threading.RLock()  # one thread readies units at a time
 _ready = {}  # units ready in this process: name -> (address, header)
 _state = {"noticed": False, "locks": None}
-_compiled = []  # the units this process compiled (not loaded), in order
+_compiled = []  # the units compiled for this process (not loaded), in order
+_helped = []  # those of them its helpers compiled
 _local = threading.local()
 
 
@@ -91,9 +103,21 @@ def silence_notice():
     _state["noticed"] = True
 
 
+def no_helper():
+    """Compile every unit in this process (a warm-up worker: the warm-up
+    shares its work between processes itself)."""
+    _state["helper"] = False
+
+
 def compiled_units():
-    """The units this process compiled so far (cache misses, in order)."""
+    """The units compiled for this process so far (cache misses, in
+    order), by itself or by its helper (``helper_units``)."""
     return list(_compiled)
+
+
+def helper_units():
+    """The units of ``compiled_units()`` that a helper process compiled."""
+    return list(_helped)
 
 
 def ready_units():
@@ -311,51 +335,133 @@ def _locks():
     return _state["locks"] or None
 
 
-def ensure(units, what):
-    """Ready ``units``, a list of ``(name, kind, make)``: the unit ``name``
-    (a file name) is loaded from the cache, or made by ``make()``, which
-    compiles it and returns ``(symbol, object file, header)`` (see
+def ensure(units, what, build):
+    """Ready ``units``, a list of ``(name, kind, recipe)``: the unit ``name``
+    (a file name) is loaded from the cache, or made by ``build(recipe)``,
+    which compiles it and returns ``(symbol, object file, header)`` (see
     ``_native.unit_bytes``), then kept in the cache and loaded; ``kind`` is
-    a key of COMPILE_SECONDS. ``what()`` says in words what they are, for
-    the notice. Returns each unit's ``(address, header)``. Units ready in
-    this process cost a dict lookup."""
+    a key of COMPILE_SECONDS, ``recipe`` a picklable description (a
+    helper process may build it, see ``plan``). ``what()`` says in words
+    what they are, for the notice. Returns each unit's ``(address,
+    header)``. Units ready in this process cost a dict lookup."""
     if any(name not in _ready for name, _, _ in units):
         with _lock:
-            _ensure([u for u in units if u[0] not in _ready], what)
+            _ensure([u for u in units if u[0] not in _ready], what, build)
     return [_ready[name] for name, _, _ in units]
 
 
-def _ensure(pending, what):
-    started = None
-    estimate = sum(COMPILE_SECONDS[kind] for _, kind, _ in pending)
-    for name, kind, make in pending:
+def _ensure(pending, what, build):
+    for name, _, _ in pending:
         loaded = _read(name)
-        if loaded is None:
-            locks = _locks()
-            held = locks.acquire(name, WAIT_SECONDS) if locks else False
-            if locks and not held:
-                warnings.warn(f"fastnn: waited {WAIT_SECONDS:.0f} s for another process to "
-                              f"compile {name}; compiling it here.", RuntimeWarning, 3)
-            try:
-                loaded = _read(name) if locks else None  # another process's, made meanwhile
-                if loaded is None:
-                    if started is None:
-                        started = time.perf_counter()
-                        _first_compile(what, estimate)
-                    data = _native.unit_bytes(*make())
-                    _write(name, data)
-                    loaded = _native.load(data)
-                    if loaded is None:
-                        raise RuntimeError(f"fastnn: the kernel {name} compiled here could "
-                                           "not be loaded")
-                    _compiled.append(name)
-            finally:
-                if held:
-                    locks.release(name)
-        _ready[name] = loaded
+        if loaded is not None:
+            _ready[name] = loaded
+    pending = [u for u in pending if u[0] not in _ready]
+    if not pending:
+        return
+    here, there, estimate = plan(pending)
+    helper, locks = None, _locks()
+    # One helper per cold cache: the workers of a grid search meeting it
+    # at once share the units through their locks, and one helper is
+    # enough to fill the second core.
+    helping = f"helper-{build_key()}"
+    if there and (locks is None or locks.acquire(helping, 0)):
+        from . import _helper
+
+        helper = _helper.start(there)
+        if helper is None and locks is not None:
+            locks.release(helping)
+    if helper is None:
+        here, there = pending, []
+    started = time.perf_counter()
+    _first_compile(what, estimate)
+    try:
+        for unit in here:
+            _ready_one(unit, build)
+        if helper is not None:
+            made = helper.finish(WAIT_SECONDS)
+            _compiled.extend(made)
+            _helped.extend(made)
+        for unit in there:  # loaded from the helper's work, or compiled here if it failed
+            _ready_one(unit, build)
+    finally:
+        if helper is not None:
+            helper.stop()
+            if locks is not None:
+                locks.release(helping)
     callback = getattr(_local, "callback", None)
-    if started is not None and callback is not None:
+    if callback is not None:
         callback(what(), time.perf_counter() - started)
+
+
+def _ready_one(unit, build):
+    """Load ``unit`` from the cache, or compile it under its lock."""
+    name, _, recipe = unit
+    locks = _locks()
+    held = locks.acquire(name, WAIT_SECONDS) if locks else False
+    if locks and not held:
+        warnings.warn(f"fastnn: waited {WAIT_SECONDS:.0f} s for another process to "
+                      f"compile {name}; compiling it here.", RuntimeWarning, 4)
+    try:
+        loaded = _read(name)  # made by another process (or a helper) meanwhile
+        if loaded is None:
+            data = _native.unit_bytes(*build(recipe))
+            _write(name, data)
+            loaded = _native.load(data)
+            if loaded is None:
+                raise RuntimeError(f"fastnn: the kernel {name} compiled here could "
+                                   "not be loaded")
+            _compiled.append(name)
+    finally:
+        if held:
+            locks.release(name)
+    _ready[name] = loaded
+
+
+def usable_cores():
+    """The cores this process may run on: its CPU affinity, capped by a
+    cgroup's CPU quota (a container's ``--cpus``)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
+
+
+def plan(pending):
+    """``(here, there, seconds)``: the units of ``pending`` to compile in
+    this process and those to hand a helper process (``_helper``), and
+    about how long that takes. A helper costs a start of its own
+    (``HELPER_START``), so it is used only where it saves a quarter of a
+    second or more: a default fit's first compile, not a unit or two
+    added later. None with ``FASTNN_COMPILE_JOBS=1``, on one usable core,
+    or without a cache to hand the units over in."""
+    start = 0.0 if "numba" in sys.modules else NUMBA_START
+    costs = sorted(((COMPILE_SECONDS[kind], i) for i, (_, kind, _) in enumerate(pending)),
+                   reverse=True)
+    alone = start + sum(c for c, _ in costs)
+    try:
+        jobs = int(os.environ.get("FASTNN_COMPILE_JOBS", 2))
+    except ValueError:
+        jobs = 2
+    if (jobs < 2 or not _state.get("helper", True) or len(pending) < 2 or not cache_writable()
+            or usable_cores() < 2):
+        return pending, [], alone
+    loads, shares = [start, HELPER_START], [[], []]
+    for cost, i in costs:  # the costliest first, each to the less loaded process
+        k = loads.index(min(loads))
+        loads[k] += cost
+        shares[k].append(i)
+    if not shares[1] or alone - max(loads) < 0.25:
+        return pending, [], alone
+    here, there = ([pending[i] for i in sorted(share)] for share in shares)
+    return here, there, max(loads)
 
 
 def _first_compile(what, estimate):

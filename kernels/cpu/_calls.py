@@ -145,22 +145,23 @@ def _prepare(what, kernel, specs, make_args):
     if python_mode():
         fn = compiled(*kernel)
         return (lambda args: fn(*args)), [compiled(*ref)(*k).address for ref, _, k in specs]
-    kinds = _native.signature(make_args(*[0] * len(specs)))
+    kinds = tuple(_native.signature(make_args(*[0] * len(specs))))
     digest = hashlib.sha256(",".join(kinds).encode()).hexdigest()[:12]
-
-    def component(ref, key):
-        from .compiled._jit import machine_code
-
-        return (*machine_code(compiled(*ref)(*key)), {})
-
-    def entry():
-        from .compiled._jit import entry, machine_code
-
-        callback, results = entry(compiled(*kernel), kinds)
-        return (*machine_code(callback), {"args": kinds, "results": results})
-
-    units = [(name(*k), "component", lambda ref=ref, k=k: component(ref, k))
-             for ref, name, k in specs]
-    units.append((f"{kernel[1]}-{digest}", "driver", entry))
-    *parts, (address, header) = _cache.ensure(units, what)
+    units = [(name(*k), ref[1], ("component", ref, k)) for ref, name, k in specs]
+    units.append((f"{kernel[1]}-{digest}", "driver", ("driver", kernel, kinds)))
+    *parts, (address, header) = _cache.ensure(units, what, build)
     return _native.Entry(address, header), [a for a, _ in parts]
+
+
+def build(recipe):
+    """Compile the unit of ``recipe`` (see ``_prepare``): ``("component",
+    (module, factory), the factory's arguments)``, or ``("driver",
+    (module, name), the entry's argument kinds)``; returns ``(symbol,
+    object file, header)``."""
+    from .compiled._jit import entry, machine_code
+
+    kind, ref, key = recipe
+    if kind == "component":
+        return (*machine_code(compiled(*ref)(*key)), {})
+    callback, results = entry(compiled(*ref), key)
+    return (*machine_code(callback), {"args": list(key), "results": results})

@@ -120,6 +120,7 @@ def run(task):
     from . import loss_sum
 
     _cache.silence_notice()
+    _cache.no_helper()
     kind, dtype = task[0], task[1]
     before = len(_cache.compiled_units())
     start = time.perf_counter()
