@@ -132,16 +132,32 @@ def activate(x, code, param):
 def softmax_row(z, o0, m):
     """Softmax of z[o0:o0 + m] in place: max, exp, normalise, in sequence
     (the sum in float64). A NaN never wins the max: it reaches every
-    output through the sum."""
-    mx = z[o0]
-    for j in range(1, m):
-        if z[o0 + j] > mx:
-            mx = z[o0 + j]
+    output through the sum. The CPU head runs the three steps over a
+    block of rows, each in a loop of its own (``softmax_shift``, exp,
+    ``softmax_normalize``): the same bits."""
+    softmax_shift(z, o0, m)
     # The exps in a loop of their own: the sum, in sequence, would keep the
     # loop that computes them from vectorizing (the head took 10% of a W1
     # fit so; the same bits either way).
     for j in range(m):
-        z[o0 + j] = exp(z[o0 + j] - mx)
+        z[o0 + j] = exp(z[o0 + j])
+    softmax_normalize(z, o0, m)
+
+
+@register_jitable
+def softmax_shift(z, o0, m):
+    """z[o0:o0 + m] minus its max, in place (a NaN never wins the max)."""
+    mx = z[o0]
+    for j in range(1, m):
+        if z[o0 + j] > mx:
+            mx = z[o0 + j]
+    for j in range(m):
+        z[o0 + j] = z[o0 + j] - mx
+
+
+@register_jitable
+def softmax_normalize(z, o0, m):
+    """z[o0:o0 + m] divided by its sum, in sequence and in float64."""
     s = 0.0
     for j in range(m):
         s += z[o0 + j]

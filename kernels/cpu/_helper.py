@@ -25,12 +25,15 @@ import sys
 
 from . import _cache
 
-#: The helper's program: read the job, make ``fastnn.kernels`` importable
-#: as the fitting process has it without importing the estimators (their
-#: package's ``__init__`` imports scikit-learn: a second or more), then
-#: serve the job.
+#: The helper's program: put the fitting process's import path first (a
+#: pickle of its own, read before the job, whose units name numpy's
+#: types), read the job, make ``fastnn.kernels`` importable as the fitting
+#: process has it without importing the estimators (their package's
+#: ``__init__`` imports scikit-learn: a second or more), then serve the
+#: job.
 _BOOT = """\
 import importlib.util, pickle, sys, types
+sys.path[:0] = [p for p in pickle.load(sys.stdin.buffer) if p not in sys.path]
 job = pickle.load(sys.stdin.buffer)
 top, kernels = job["packages"]
 sys.modules[top[0]] = parent = types.ModuleType(top[0])
@@ -56,13 +59,12 @@ class Helper:
                             (kernels.__name__, kernels.__file__, list(kernels.__path__))),
                "module": __name__, "units": units, "cache_dir": _cache.cache_dir(),
                "build": _cache.build_key()}
-        self.units = units
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=dict(os.environ, **{_NO_HELPER: "1"}))
         stdin, self.proc.stdin = self.proc.stdin, None  # communicate() only reads
         try:
-            stdin.write(pickle.dumps(job))
+            stdin.write(pickle.dumps(list(sys.path)) + pickle.dumps(job))
         except OSError:  # it died at once; finish() finds out
             pass
         finally:

@@ -13,13 +13,15 @@ import numpy as np
 from numba import types
 
 from ... import activations, codes
+from ...elementary import exp
 from ... import losses as formulas
 from ..losses import DELTA, PREDICT, TRAIN, head_name
 from ._jit import caller, component, inline, jit
 from .pointers import at, typed
 
-softmax_row, logistic, exponential = (
-    inline(f) for f in (activations.softmax_row, activations.logistic, activations.exponential))
+softmax_shift, softmax_normalize, logistic, exponential = (
+    inline(f) for f in (activations.softmax_shift, activations.softmax_normalize,
+                        activations.logistic, activations.exponential))
 delta_of, delta_scale, scale_row = (
     inline(f) for f in (formulas.delta_of, formulas.delta_scale, formulas.scale_row))
 
@@ -87,7 +89,12 @@ def head_component(out_code, loss_code, dtype):
                     else:
                         out[i * m + j] = logistic(x, zero)[0]
                 if OUT == _SOFTMAX:
-                    softmax_row(out, i * m, m)
+                    softmax_shift(out, i * m, m)
+            if OUT == _SOFTMAX:  # activations.softmax_row, a step at a time over the block:
+                for k in range(n * m):  # the exps vectorize whatever m (10 classes: 8 + 2)
+                    out[k] = exp(out[k])
+                for i in range(n):
+                    softmax_normalize(out, i * m, m)
             if mode == PREDICT:
                 return 0.0
         y, sw = typed(y_ptr, dtype), typed(sw_ptr, dtype)
