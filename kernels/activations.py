@@ -4,7 +4,8 @@ Each elementwise activation is a scalar function ``(x, param) -> (f(x),
 f'(x))`` computed in x's dtype (``param``: leaky_relu's negative slope,
 ignored by the others), with the vectorizable ``exp``, ``expm1``,
 ``log1p`` and ``tanh`` of ``kernels.elementary`` (gelu's erf is still
-libm's), plain Python registered with numba
+libm's: ``gelu_erf``, which the CPU's layer calls in a loop of its own),
+plain Python registered with numba
 (``register_jitable``): ``kernels.cpu`` compiles a hidden layer with the
 one function its code names (``ELEMENTWISE``), and ``kernels.cuda``
 compiles ``activate``, which branches on the code at run time. Softmax,
@@ -82,13 +83,27 @@ def softplus(x, param):
 
 @register_jitable
 def gelu(x, param):
+    return gelu_of_erf(x, gelu_erf(x))
+
+
+@register_jitable
+def gelu_erf(x):
+    """erf(x / sqrt(2)), the part of gelu that is libm's (it does not
+    vectorize)."""
+    return math.erf(x * type(x)(_INV_SQRT2))
+
+
+@register_jitable
+def gelu_of_erf(x, e):
+    """gelu's value and derivative at ``x`` from ``e = gelu_erf(x)``: the
+    part that vectorizes. The CPU's layer computes the erfs of a block in
+    a loop of their own, then this in another (``kernels.cpu``'s
+    ``layer_component``)."""
     one = type(x)(1.0)
     half = type(x)(0.5)
-    cdf = half * (one + math.erf(x * type(x)(_INV_SQRT2)))
-    # Phi(x) + x phi(x); phi underflows to 0 far out. (libm's exp: next
-    # to libm's erf the loop does not vectorize, and libm's exp is then the
-    # faster scalar one.)
-    d = cdf + x * (type(x)(_INV_SQRT2PI) * math.exp(-half * x * x))
+    cdf = half * (one + e)
+    # Phi(x) + x phi(x); phi underflows to 0 far out.
+    d = cdf + x * (type(x)(_INV_SQRT2PI) * exp(-half * x * x))
     return x * cdf, d
 
 
