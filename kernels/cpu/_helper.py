@@ -59,12 +59,13 @@ class Helper:
                             (kernels.__name__, kernels.__file__, list(kernels.__path__))),
                "module": __name__, "units": units, "cache_dir": _cache.cache_dir(),
                "build": _cache.build_key()}
+        data = pickle.dumps(list(sys.path)) + pickle.dumps(job)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=dict(os.environ, **{_NO_HELPER: "1"}))
         stdin, self.proc.stdin = self.proc.stdin, None  # communicate() only reads
         try:
-            stdin.write(pickle.dumps(list(sys.path)) + pickle.dumps(job))
+            stdin.write(data)
         except OSError:  # it died at once; finish() finds out
             pass
         finally:
@@ -97,12 +98,14 @@ class Helper:
 
 
 def start(units):
-    """A ``Helper`` for ``units``, or None where one cannot be started."""
+    """A ``Helper`` for ``units``, or None where one cannot be started (the
+    helper is an optimization, never a point of failure: the caller then
+    compiles them itself)."""
     if not sys.executable or getattr(sys, "frozen", False):
         return None
     try:
         return Helper(units)
-    except OSError:
+    except Exception:  # no process to start, a module without a path, ...
         return None
 
 
