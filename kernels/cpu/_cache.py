@@ -80,9 +80,13 @@ NUMBA_START, HELPER_START = 0.4, 0.9
 
 WARMUP_HINT = "python -m fastnn warmup"
 
+#: The environment variable that caps a cold compile's processes (1: no
+#: helper; see ``plan``).
+JOBS_VARIABLE = "FASTNN_COMPILE_JOBS"
+
 _lock = threading.RLock()  # one thread readies units at a time
 _ready = {}  # units ready in this process: name -> (address, header)
-_state = {"noticed": False, "locks": None}
+_state = {"noticed": False, "locks": None, "helper": True}
 _compiled = []  # the units compiled for this process (not loaded), in order
 _helped = []  # those of them its helpers compiled
 _local = threading.local()
@@ -447,10 +451,10 @@ def plan(pending):
                    reverse=True)
     alone = start + sum(c for c, _ in costs)
     try:
-        jobs = int(os.environ.get("FASTNN_COMPILE_JOBS", 2))
+        jobs = int(os.environ.get(JOBS_VARIABLE, 2))
     except ValueError:
         jobs = 2
-    if (jobs < 2 or not _state.get("helper", True) or len(pending) < 2 or not cache_writable()
+    if (jobs < 2 or not _state["helper"] or len(pending) < 2 or not cache_writable()
             or usable_cores() < 2):
         return pending, [], alone
     loads, shares = [start, HELPER_START], [[], []]

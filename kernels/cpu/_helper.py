@@ -45,9 +45,6 @@ spec.loader.exec_module(module)
 importlib.import_module(job["module"]).serve(job)
 """
 
-#: Set in the helper's environment: no helper of its own.
-_NO_HELPER = "FASTNN_COMPILE_JOBS"
-
 
 class Helper:
     """A running helper compiling ``units`` (``(name, kind, recipe)``)."""
@@ -60,9 +57,10 @@ class Helper:
                "module": __name__, "units": units, "cache_dir": _cache.cache_dir(),
                "build": _cache.build_key()}
         data = pickle.dumps(list(sys.path)) + pickle.dumps(job)
+        env = dict(os.environ, **{_cache.JOBS_VARIABLE: "1"})  # no helper of its own
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=dict(os.environ, **{_NO_HELPER: "1"}))
+            stderr=subprocess.DEVNULL, env=env)
         stdin, self.proc.stdin = self.proc.stdin, None  # communicate() only reads
         try:
             stdin.write(data)

@@ -234,8 +234,7 @@ class Entry:
             f"block = array([{', '.join(slots)}{', 0' * len(results)}], dtype=int64)",
             "floats = block.view(float64)",
             "fn(block.ctypes.data)",
-            f"return {reads or 'None'}{',' if len(results) > 1 else ''}" if results else
-            "return None"])
+            f"return {reads}{',' if len(results) > 1 else ''}" if results else "return None"])
         fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)  # releases the GIL
         scope = {"ndarray": np.ndarray, "array": np.array, "int64": np.int64,
                  "float64": np.float64, "bits": _bits, "fn": fn,
