@@ -3,9 +3,8 @@
 Each elementwise activation is a scalar function ``(x, param) -> (f(x),
 f'(x))`` computed in x's dtype (``param``: leaky_relu's negative slope,
 ignored by the others), with the vectorizable ``exp``, ``expm1``,
-``log1p`` and ``tanh`` of ``kernels.elementary`` (gelu's erf is still
-libm's: ``gelu_erf``, which the CPU's layer calls in a loop of its own),
-plain Python registered with numba
+``log1p_unit``, ``tanh`` and ``erf`` of ``kernels.elementary``, plain Python
+registered with numba
 (``register_jitable``): ``kernels.cpu`` compiles a hidden layer with the
 one function its code names (``ELEMENTWISE``), and ``kernels.cuda``
 compiles ``activate``, which branches on the code at run time. Softmax,
@@ -21,7 +20,7 @@ import math
 from numba.extending import register_jitable
 
 from .codes import ELU, EXP, GELU, IDENTITY, LEAKY_RELU, LOGISTIC, RELU, SILU, SOFTPLUS, TANH
-from .elementary import exp, expm1, log1p
+from .elementary import erf_gauss, exp, expm1, log1p_unit
 from .elementary import tanh as _tanh
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -78,33 +77,18 @@ def softplus(x, param):
     e = exp(-abs(x))
     inv = one / (one + e)
     d = e * inv if x < 0.0 else inv
-    return type(x)((x if x > 0.0 else 0.0) + log1p(e)), d
+    return type(x)((x if x > 0.0 else 0.0) + log1p_unit(e)), d
 
 
 @register_jitable
 def gelu(x, param):
-    return gelu_of_erf(x, gelu_erf(x))
-
-
-@register_jitable
-def gelu_erf(x):
-    """erf(x / sqrt(2)), the part of gelu that is libm's (it does not
-    vectorize)."""
-    return math.erf(x * type(x)(_INV_SQRT2))
-
-
-@register_jitable
-def gelu_of_erf(x, e):
-    """gelu's value and derivative at ``x`` from ``e = gelu_erf(x)``: the
-    part that vectorizes. The CPU's layer computes the erfs of a block in
-    a loop of their own, then this in another (``kernels.cpu``'s
-    ``layer_component``)."""
     one = type(x)(1.0)
     half = type(x)(0.5)
-    cdf = half * (one + e)
+    t = x * type(x)(_INV_SQRT2)
+    g = exp(-(t * t))  # e^(-x^2 / 2): erf's tail, and phi(x) times sqrt(2 pi)
+    cdf = half * (one + erf_gauss(t, g))
     # Phi(x) + x phi(x); phi underflows to 0 far out.
-    d = cdf + x * (type(x)(_INV_SQRT2PI) * exp(-half * x * x))
-    return x * cdf, d
+    return x * cdf, cdf + x * (type(x)(_INV_SQRT2PI) * g)
 
 
 @register_jitable

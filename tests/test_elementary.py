@@ -1,8 +1,11 @@
-"""kernels/elementary.py's exp, expm1 and tanh against NumPy: within a few
+"""kernels/elementary.py's exp, expm1, tanh, log1p and erf against NumPy
+(erf: against ``math.erf``): within a few
 ulp over each function's whole range (dense grids, and the edges where
 results overflow, underflow into the subnormals, or round to +-1), NumPy's
 NaN, inf and signed-zero results, compiled and run as Python to the same
 bits, and compiled into loops that vectorize."""
+
+import math
 
 import numpy as np
 import pytest
@@ -11,9 +14,17 @@ from numba import njit
 from fastnn.kernels import elementary as E
 
 DTYPES = [np.float64, np.float32]
-FUNCTIONS = {"exp": np.exp, "expm1": np.expm1, "tanh": np.tanh, "log1p": np.log1p}
-#: The most ulp each function may be from NumPy.
-MAX_ULP = {"exp": 2, "expm1": 2, "tanh": 3, "log1p": 2}
+
+
+def _math_erf(x):
+    """math.erf (libm's) of each entry, rounded to x's dtype."""
+    return np.frompyfunc(math.erf, 1, 1)(x.astype(np.float64)).astype(x.dtype)
+
+
+FUNCTIONS = {"exp": np.exp, "expm1": np.expm1, "tanh": np.tanh, "log1p": np.log1p,
+             "erf": _math_erf}
+#: The most ulp each function may be from NumPy (erf: from math.erf).
+MAX_ULP = {"exp": 2, "expm1": 2, "tanh": 3, "log1p": 2, "erf": 3}
 
 
 @njit(error_model="numpy")
@@ -25,8 +36,10 @@ def _apply(code, x, out):
             out[i] = E.expm1(x[i])
         elif code == 2:
             out[i] = E.tanh(x[i])
-        else:
+        elif code == 3:
             out[i] = E.log1p(x[i])
+        else:
+            out[i] = E.erf(x[i])
 
 
 def _compiled(name, x):
@@ -106,3 +119,56 @@ def test_the_loops_vectorize():
     llvm = _apply.inspect_llvm(signature)
     for libm in ("@tanh(", "@expm1(", "@exp(", "@log1p("):
         assert libm not in llvm
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_erf_around_its_pieces(dtype):
+    """erf's two pieces meet at 1.5 and it is 1 to the bit from 5.92
+    (3.92 in float32): dense grids around both, against math.erf."""
+    x = np.concatenate([np.linspace(1.4, 1.6, 200_001), np.linspace(3.8, 6.1, 200_001)])
+    x = np.concatenate([x, -x]).astype(dtype)
+    ulp = np.abs(_ordered(_compiled("erf", x)) - _ordered(_math_erf(x)))
+    assert ulp.max() <= MAX_ULP["erf"]
+
+
+def test_the_gelu_layer_vectorizes_without_libm():
+    """gelu's layer (erf and exp of elementary's, inlined one by one) is
+    vector code with no libm call: erf as one function is too long for
+    LLVM to inline, and its loop stayed scalar that way."""
+    from fastnn.kernels import codes
+    from fastnn.kernels.cpu.compiled.activations import layer_component
+
+    for dtype in DTYPES:
+        library = layer_component(codes.GELU, dtype)._library
+        assert "zmm" in library.get_asm_str() or "ymm" in library.get_asm_str()
+        llvm = library.get_llvm_str()
+        for libm in ("@erf(", "@erff(", "@exp(", "@expf("):
+            assert libm not in llvm
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_log1p_unit_on_its_range(dtype):
+    """log1p_unit (softplus's log1p(e**-|x|), for x in [0, 1]) against
+    NumPy's log1p: dense grids, the subnormals, both ends and NaN, and the
+    same bits run as Python."""
+    finfo = np.finfo(dtype)
+    x = np.concatenate([np.linspace(0, 1, 1_000_001),
+                        np.geomspace(finfo.smallest_subnormal, 1, 20_000),
+                        [0.0, finfo.smallest_subnormal, finfo.tiny, 0.41421356237309503, 1.0]])
+    x = np.concatenate([x.astype(dtype), np.nextafter(np.array(np.sqrt(2) - 1, dtype),
+                                                      np.array([0, 1], dtype))])
+
+    @njit(error_model="numpy")
+    def apply(x, out):
+        for i in range(x.shape[0]):
+            out[i] = E.log1p_unit(x[i])
+
+    got = np.empty_like(x)
+    apply(x, got)
+    assert np.abs(_ordered(got) - _ordered(np.log1p(x))).max() <= MAX_ULP["log1p"]
+    assert got[0] == 0.0 and not np.signbit(got[0])
+    nan = np.empty(1, dtype)
+    apply(np.array([np.nan], dtype), nan)
+    assert np.isnan(nan[0])
+    python = np.array([E.log1p_unit(v) for v in x[::997]], dtype=dtype)
+    np.testing.assert_array_equal(python.view(np.uint8), got[::997].copy().view(np.uint8))

@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 from numba import types
 
-from ... import activations, codes, dropout
+from ... import codes, dropout
 from ...activations import ELEMENTWISE
 from ..activations import BACKWARD, BIAS, TRAIN, layer_name
 from ._jit import caller, component, inline, jit, jit_inline
@@ -30,8 +30,6 @@ keep, dropout_scale = inline(dropout.dropout_keep), inline(dropout.dropout_scale
 
 _IDENTITY = codes.IDENTITY
 _LEAKY_RELU = codes.LEAKY_RELU
-_GELU = codes.GELU
-gelu_erf, gelu_of_erf = (inline(f) for f in (activations.gelu_erf, activations.gelu_of_erf))
 
 
 @jit_inline
@@ -107,30 +105,18 @@ def layer_component(code, dtype, dropout=False):
             return
         train = mode == TRAIN
         p = dtype(param if CODE == _LEAKY_RELU else 0.0)  # relu: a slope of 0
-        if CODE == _GELU and train:
-            # Two loops: the erfs (libm's, one call each) into dz, then the
-            # rest, which vectorizes once no call is left in its loop.
-            for i in range(n):
-                row = i * m
-                for j in range(m):
-                    x = z[row + j] + b[j]
-                    z[row + j] = x
-                    dz[row + j] = gelu_erf(x)
-            for k in range(n * m):
-                z[k], dz[k] = gelu_of_erf(z[k], dz[k])
-        else:
-            for i in range(n):
-                row = i * m
-                for j in range(m):
-                    if CODE == _IDENTITY:
-                        z[row + j] += b[j]
-                        if train:
-                            dz[row + j] = 1.0
-                    else:
-                        a, d = f(z[row + j] + b[j], p)
-                        z[row + j] = a
-                        if train:
-                            dz[row + j] = d
+        for i in range(n):
+            row = i * m
+            for j in range(m):
+                if CODE == _IDENTITY:
+                    z[row + j] += b[j]
+                    if train:
+                        dz[row + j] = 1.0
+                else:
+                    a, d = f(z[row + j] + b[j], p)
+                    z[row + j] = a
+                    if train:
+                        dz[row + j] = d
         if DROPOUT:
             if train and rate > 0.0:
                 drop_units(carray(z_ptr, (n, m), dtype), carray(dz_ptr, (n, m), dtype), rate,
