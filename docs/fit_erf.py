@@ -1,8 +1,8 @@
 """Fit the polynomials of ``kernels/elementary.py``'s erf (needs mpmath,
 which fastnn itself does not: ``pip install mpmath``).
 
-erf(t) for t >= 0 is computed in two pieces, both by one Horner loop whose
-coefficients are chosen per element (so the loop vectorizes):
+erf(t) for t >= 0 is computed in two pieces, both evaluated for every
+element and one kept (a select, so the loop vectorizes):
 
 - below ``T1``: t + t P(t**2), P a polynomial fitted to erf(t) / t - 1
   with the weights of erf(t) / t's relative error (so the rounding of
@@ -13,9 +13,10 @@ coefficients are chosen per element (so the loop vectorizes):
 
 Each fit is a weighted least-squares one at Chebyshev nodes (near the
 minimax fit), in 40 digits, its coefficients rounded to the dtype one at
-a time, each time the higher ones refitted to what the rounding left. Run it to print the
-coefficients (``python docs/fit_erf.py``), with the worst error of each
-piece over a dense grid, in units of the last place of erf.
+a time, each time the higher ones refitted to what the rounding left.
+Run it (``python docs/fit_erf.py``) to print the coefficients, with the
+worst error of each piece over a dense grid, in units of the last place
+of erf.
 """
 
 import mpmath as mp
@@ -62,7 +63,7 @@ def _fit(ds, ys, ws, n, dtype):
 
 def fit(dtype):
     (n, m), end = DEGREE[dtype], END[dtype]
-    # the head: erf(t) / t as a polynomial in s = t**2 on [0, T1**2]
+    # the head: erf(t) / t - 1 as a polynomial in s = t**2 on [0, T1**2]
     ss = _nodes(mp.mpf(0), T1 * T1, 300)
     ys = [mp.erf(mp.sqrt(s)) / mp.sqrt(s) for s in ss]
     head = _fit(ss, [y - 1 for y in ys], [1 / y for y in ys], n, dtype)
