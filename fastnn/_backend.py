@@ -120,9 +120,10 @@ class CPUBackend(_Backend):
 
         self.kernels = cpu
 
-    def epoch(self, batch_size):
+    def epochs(self, batch_size):
+        """The factory of a fit's epochs (see ``kernels.cpu.minibatch_epochs``)."""
         k = self.kernels
-        return k.sample_epoch if batch_size == 1 else k.minibatch_epoch
+        return k.sample_epochs if batch_size == 1 else k.minibatch_epochs
 
     def to_device(self, a):
         return a
@@ -199,10 +200,10 @@ class CUDABackend(_Backend):
         """Compiles of the CUDA kernels are not reported."""
         return nullcontext()
 
-    def epoch(self, batch_size):
+    def epochs(self, batch_size):
         # batch_size=1 runs as mini-batches of one row: correct, but the
         # CPU's fused per-sample path is faster for it.
-        return self.kernels.minibatch_epoch
+        return self.kernels.minibatch_epochs
 
     def to_device(self, a):
         if a.size == 0:  # an unused buffer (SGD's second state, dense X's CSR dummies)

@@ -235,7 +235,6 @@ def fit_stochastic(setup, record, X, y, sample_weight, params, units, backend, v
     Y = be.to_device(np.ascontiguousarray(y, dtype=dtype))
     SW = _as_weights(sample_weight, n_samples, dtype)
     d_params, d_moment1, d_moment2 = (be.to_device(a) for a in (params, opt.moment1, opt.moment2))
-    epoch = be.epoch(batch_size)
     cast = dtype.type
     solver_code = codes.SOLVERS[setup.solver]
     drop = setup.drop
@@ -260,6 +259,13 @@ def fit_stochastic(setup, record, X, y, sample_weight, params, units, backend, v
     late_warning = None  # (message, category), warned once the loop is over
     try:
         with be.reporting(_compile_reporter(setup.verbose, hooks)):
+            # The kernels readied and the epochs' arguments made once; each
+            # epoch sets its seed, learning rate and Adam's step count.
+            epoch = be.epochs(batch_size)(
+                d_params, d_moment1, d_moment2, *X_in, Y, SW, sample_idx, batch_size, units,
+                *setup.net_codes, cast(setup.alpha), drop, solver_code, cast(setup.momentum),
+                bool(setup.nesterov), cast(setup.beta_1), cast(setup.beta_2),
+                cast(setup.epsilon))
             for it in range(setup.max_iter):
                 hooks.begin()
                 if setup.shuffle:
@@ -267,12 +273,7 @@ def fit_stochastic(setup, record, X, y, sample_weight, params, units, backend, v
                 # Drawn only with dropout, so without it the random stream (and
                 # the model) is scikit-learn's.
                 seed = int(setup.random_state.randint(2**32)) if drop.any() else 0
-                accumulated_loss, opt.t = epoch(
-                    d_params, d_moment1, d_moment2, *X_in, Y, SW, sample_idx, batch_size,
-                    units, *setup.net_codes, cast(setup.alpha), drop, seed, solver_code,
-                    cast(opt.learning_rate), cast(setup.momentum), bool(setup.nesterov),
-                    cast(setup.beta_1), cast(setup.beta_2), cast(setup.epsilon), opt.t,
-                )
+                accumulated_loss, opt.t = epoch(seed, cast(opt.learning_rate), opt.t)
                 if not np.isfinite(accumulated_loss):
                     if not (early_stopping and record.best_validation_score > -np.inf):
                         # scikit-learn carries on and may return a finite but

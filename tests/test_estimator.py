@@ -142,17 +142,22 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(monkeypatch):
 
     from fastnn.kernels import cpu as cpu_kernels
 
-    real_epoch = cpu_kernels.minibatch_epoch
+    real_epochs = cpu_kernels.minibatch_epochs
     calls = []
 
-    def interrupted_epoch(*args):
-        calls.append(1)
-        if len(calls) == 3:
-            real_epoch(*args)  # the third epoch runs, then Ctrl-C arrives
-            raise KeyboardInterrupt
-        return real_epoch(*args)
+    def interrupted_epochs(*args):
+        real_epoch = real_epochs(*args)
 
-    monkeypatch.setattr(cpu_kernels, "minibatch_epoch", interrupted_epoch)
+        def epoch(*values):
+            calls.append(1)
+            if len(calls) == 3:
+                real_epoch(*values)  # the third epoch runs, then Ctrl-C arrives
+                raise KeyboardInterrupt
+            return real_epoch(*values)
+
+        return epoch
+
+    monkeypatch.setattr(cpu_kernels, "minibatch_epochs", interrupted_epochs)
     with pytest.warns(UserWarning, match="Training interrupted by user"):
         est = quiet(MLPClassifier(**params).fit, Xc, yc)
     assert est.n_iter_ == 2 and len(est.loss_curve_) == 2

@@ -819,6 +819,59 @@ def test_epochs_with_dropout(hidden, batch_size, dtype, solver):
     assert not np.allclose(k[1], base[1])  # the masks did change the training
 
 
+@pytest.mark.parametrize("solver", [SOLVERS[1], SOLVERS[3]], ids=[SOLVER_IDS[1], SOLVER_IDS[3]])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_a_fits_epochs_bound_once_train_as_epoch_by_epoch(batch_size, dtype, solver):
+    """The epochs of one fit (``minibatch_epochs``/``sample_epochs``: the
+    arguments packed once) give the bits of one ``minibatch_epoch`` /
+    ``sample_epoch`` call per epoch: each epoch reads the order as shuffled
+    in place since, and its own seed (dropout), learning rate and step
+    count."""
+    name, solver_name, momentum, nesterov = solver
+    rng = rng_for("bound", batch_size, dtype.__name__, name)
+    n = 11
+    X = make_X(rng, n, UNITS[0]).astype(dtype)
+    Y = make_targets(rng, "log_loss", n, UNITS[-1]).astype(dtype)
+    SW = make_weights(rng, n).astype(dtype)
+    params0 = make_params(rng, UNITS).astype(dtype)
+    units = np.array(UNITS, dtype=np.int64)
+    out_code, loss_code = loss_codes("log_loss")
+    hidden, drop = codes.ACTIVATIONS["tanh"], np.array([0.5, 0.25])
+    fixed = (dtype(1e-2), drop, codes.SOLVERS[solver_name])
+    opt = (dtype(momentum), nesterov, dtype(0.9), dtype(0.999), dtype(1e-8))
+    epochs = [(rng.permutation(n).astype(np.int64), 1000 + e, dtype(0.01 / (e + 1)))
+              for e in range(3)]
+
+    def state():
+        return (params0.copy(), np.zeros_like(params0),
+                np.zeros(params0.shape[0] if solver_name == "adam" else 0, dtype=dtype))
+
+    head = (units, hidden, dtype(SLOPE), out_code, loss_code, dtype(HUBER_DELTA))
+    one, many = (K.sample_epoch, K.sample_epochs) if batch_size == 1 else (
+        K.minibatch_epoch, K.minibatch_epochs)
+    a, b = state(), state()
+    Xk = kernel_X(X, dtype, False)
+    t_a = 0
+    results_a = []
+    for order, seed, lr in epochs:
+        total, t_a = one(*a, *Xk, Y, SW, order.copy(), batch_size, *head, *fixed[:2], seed,
+                         fixed[2], lr, opt[0], opt[1], *opt[2:], t_a)
+        results_a.append((total, t_a))
+    order = np.empty(n, dtype=np.int64)
+    epoch = many(*b, *Xk, Y, SW, order, batch_size, *head, *fixed, *opt)
+    t_b = 0
+    results_b = []
+    for this_order, seed, lr in epochs:
+        order[:] = this_order
+        total, t_b = epoch(seed, lr, t_b)
+        results_b.append((total, t_b))
+    assert results_a == results_b
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], params0)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("name", ALL_ACTIVATIONS)
 def test_activation_forward_propagates_nan(name, dtype):

@@ -53,6 +53,10 @@ def test_an_entry_refuses_arguments_of_other_kinds(predict_entry):
     for args in (wrong_dtype, strided, not_none, good[:-1]):
         with pytest.raises((TypeError, ValueError)):
             predict_entry(args)
+        with pytest.raises((TypeError, ValueError)):
+            predict_entry.bind(args, [])  # checked once, when bound
+    with pytest.raises(TypeError, match="cannot change"):
+        predict_entry.bind(good, [array_at])  # only scalars change between bound calls
 
 
 def test_signature_names_each_kind():

@@ -16,7 +16,7 @@ from ..layout import n_params
 from .activations import (activation_backward, activation_backward_sum, activation_forward,
                           bias_activation_forward, dropout_forward)
 from .dense import dense_backward, dense_forward, gather_rows
-from .epochs import minibatch_epoch, sample_epoch
+from .epochs import minibatch_epoch, minibatch_epochs, sample_epoch, sample_epochs
 from .losses import loss_sum, output_delta
 from .network import backward_pass, coef_sqnorm, forward_pass, loss_grad, predict
 from .optimizers import adam_lr, adam_step, claim_lines, finish_grad, sgd_step
@@ -40,9 +40,11 @@ __all__ = [
     "loss_grad",
     "loss_sum",
     "minibatch_epoch",
+    "minibatch_epochs",
     "n_params",
     "output_delta",
     "predict",
     "sample_epoch",
+    "sample_epochs",
     "sgd_step",
 ]

@@ -206,13 +206,17 @@ class Entry:
     """A driver's entry, called as ``entry(args)``: ``args`` as the driver
     takes them (see the module's docstring). Its packing of the block is
     written for its signature when it is made (one list display, no loop
-    over the kinds), since a small network's epoch takes a millisecond."""
+    over the kinds), since a small network's epoch takes a millisecond.
+    ``bind`` packs a call's block once, for calls that change only a few
+    scalars (a fit's epochs)."""
 
     def __init__(self, address, header):
         kinds, results = header["args"], header["results"]
         names = [f"a{k}" for k in range(len(kinds))]
         checks, slots = [], []
+        self.slot = []  # each argument's first slot in the block
         for name, kind in zip(names, kinds):
+            self.slot.append(len(slots))
             if kind[0] == "a":
                 ndim = int(kind[2:])
                 checks.append(f"type({name}) is not ndarray or {name}.dtype.char != {kind[1]!r} "
@@ -228,13 +232,16 @@ class Entry:
         reads = ", ".join(f"float(floats[{len(slots) + j}])" if r == "f" else
                           f"int(block[{len(slots) + j}])" for j, r in enumerate(results))
         source = "\n    ".join([
-            "def call(args):",
+            "def pack(args):",
             f"{', '.join(names)}, = args",
             *(f"if {c}:\n        mismatch(args)" for c in checks),
-            f"block = array([{', '.join(slots)}{', 0' * len(results)}], dtype=int64)",
+            f"return array([{', '.join(slots)}{', 0' * len(results)}], dtype=int64)",
+            "\ndef run(block):",
             "floats = block.view(float64)",
             "fn(block.ctypes.data)",
-            f"return {reads}{',' if len(results) > 1 else ''}" if results else "return None"])
+            f"return {reads}{',' if len(results) > 1 else ''}" if results else "return None",
+            "\ndef call(args):",
+            "return run(pack(args))"])
         fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)  # releases the GIL
         scope = {"ndarray": np.ndarray, "array": np.array, "int64": np.int64,
                  "float64": np.float64, "bits": _bits, "fn": fn,
@@ -242,9 +249,35 @@ class Entry:
                  "mismatch": lambda args: _mismatch(args, kinds)}
         exec(source, scope)
         self.kinds, self.fn, self.call = kinds, fn, scope["call"]
+        self.pack, self.run = scope["pack"], scope["run"]
 
     def __call__(self, args):
         return self.call(args)
+
+    def bind(self, args, changing):
+        """``bound(values)``: the entry called with ``args``, the ints,
+        bools or floats at the positions ``changing`` replaced by
+        ``values``. The block is checked and packed here, once: the arrays
+        of ``args`` are read where their data lies at each call (kept
+        alive by ``bound``), never re-checked."""
+        for p in changing:
+            if self.kinds[p] not in ("b", "i", "f"):
+                raise TypeError(f"argument {p} of kind {self.kinds[p]!r} cannot change")
+        block = self.pack(args)
+        floats = block.view(np.float64)
+        slots = [(self.slot[p], self.kinds[p] == "f") for p in changing]
+        run = self.run
+
+        def bound(values):
+            for (slot, is_float), v in zip(slots, values):
+                if is_float:
+                    floats[slot] = v
+                else:
+                    block[slot] = v
+            return run(block)
+
+        bound.args = args
+        return bound
 
 
 def _bits(value):

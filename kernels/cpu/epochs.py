@@ -7,7 +7,7 @@ scratch and the layout and run the two drivers of ``compiled/epochs.py``
 import numpy as np
 
 from .. import codes
-from ._calls import as_bytes, named, offsets, run, scratch, x_bytes
+from ._calls import as_bytes, bind, named, offsets, scratch, x_bytes
 from .activations import layer_spec
 from .losses import head_spec
 from .optimizers import step_spec
@@ -18,40 +18,66 @@ _MINIBATCH = ("epochs", "minibatch_epoch_kernel")
 _SAMPLE = ("epochs", "sample_epoch_kernel")
 
 
-def _epoch(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW,
-           order, batch_size, units, hidden_code, act_param, out_code, loss_code, loss_param,
-           alpha, drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
+def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW,
+            order, batch_size, units, hidden_code, act_param, out_code, loss_code, loss_param,
+            alpha, drop, solver, momentum, nesterov, beta1, beta2, eps):
     dtype = params.dtype.type
     typed = kernel == _SAMPLE  # compiled per dtype; the mini-batch one serves both
     rows = int(batch_size)
     direct = False
     if not typed:
         direct = in_place(data, indptr, is_sparse, rows, int(units[0]))
+    changing = []  # the positions of the seed, lr and t: what each epoch sets
 
     def args(hidden, head, step, csr=None):
         n_x = int(units[0]) if typed else (0 if direct else rows * int(units[0]))
         work = scratch(dtype, *[rows * int(units[1:].sum())] * 3, params.shape[0], n_x,
                        *(() if typed else (rows * int(units[-1]), rows)), raw=not typed)
         if typed:
-            arrays = (params, moment1, moment2, Xd, data,
-                      indices, indptr, bool(is_sparse), Y,
+            arrays = (params, moment1, moment2, Xd, data, indices, indptr, bool(is_sparse), Y,
                       SW)
         else:
             arrays = (csr, params.itemsize, as_bytes(params), as_bytes(moment1),
                       as_bytes(moment2), *x_bytes(Xd, data, indices, indptr, is_sparse),
                       as_bytes(Y), as_bytes(SW))
-        return (hidden, head, step, *arrays, order, rows, units, offsets(units, rows),
-                float(act_param),
-                float(loss_param), float(alpha), drop, int(seed), solver == codes.ADAM,
-                float(lr), float(momentum), bool(nesterov), float(beta1), float(beta2),
-                float(eps), int(t), *work, np.empty(1))
+        a = [hidden, head, step, *arrays, order, rows, units, offsets(units, rows),
+             float(act_param), float(loss_param), float(alpha), drop]
+        changing[:] = [len(a)]
+        a += [0, solver == codes.ADAM]
+        changing.append(len(a))
+        a += [0.0, float(momentum), bool(nesterov), float(beta1), float(beta2), float(eps)]
+        changing.append(len(a))
+        return (*a, 0, *work, np.empty(1))
 
-    return run(
+    epoch = bind(
         lambda: named(dtype, f"{kind} training kernels", hidden_code, out_code, loss_code,
                       solver),
         kernel, (indices.dtype.char, np.dtype(dtype).char if typed else "", direct),
         [layer_spec(hidden_code, dtype, drop), head_spec(out_code, dtype, loss_code),
-         step_spec(solver, dtype), *csr_specs(dtype, indices, direct)], args)
+         step_spec(solver, dtype), *csr_specs(dtype, indices, direct)], args, changing)
+    return lambda seed, lr, t: epoch((int(seed), float(lr), int(t)))
+
+
+def minibatch_epochs(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW, order,
+                     batch_size, units, hidden_code, act_param, out_code, loss_code, loss_param,
+                     alpha, drop, solver, momentum, nesterov, beta1, beta2, eps):
+    """The epochs of one fit: ``epoch(seed, lr, t)`` runs ``minibatch_epoch``
+    with these arguments (``order`` as it stands then: the fit shuffles it
+    in place), the kernels readied and the arguments made once."""
+    return _epochs(_MINIBATCH, "mini-batch", params, moment1, moment2, Xd, data, indices,
+                   indptr, is_sparse, Y, SW, order, batch_size, units, hidden_code, act_param,
+                   out_code, loss_code, loss_param, alpha, drop, solver, momentum, nesterov,
+                   beta1, beta2, eps)
+
+
+def sample_epochs(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW, order,
+                  batch_size, units, hidden_code, act_param, out_code, loss_code, loss_param,
+                  alpha, drop, solver, momentum, nesterov, beta1, beta2, eps):
+    """As minibatch_epochs, for ``sample_epoch``."""
+    return _epochs(_SAMPLE, "per-sample", params, moment1, moment2, Xd, data, indices, indptr,
+                   is_sparse, Y, SW, order, batch_size, units, hidden_code, act_param, out_code,
+                   loss_code, loss_param, alpha, drop, solver, momentum, nesterov, beta1, beta2,
+                   eps)
 
 
 def minibatch_epoch(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW, order,
@@ -59,17 +85,17 @@ def minibatch_epoch(params, moment1, moment2, Xd, data, indices, indptr, is_spar
                     alpha, drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
     """One epoch of mini-batches (see the module's docstring for the
     arguments); returns ``(sum of batch_loss * batch_rows, adam t)``."""
-    return _epoch(_MINIBATCH, "mini-batch", params, moment1, moment2, Xd, data,
-                  indices, indptr, is_sparse, Y, SW, order, batch_size, units, hidden_code,
-                  act_param, out_code, loss_code, loss_param, alpha, drop, seed, solver, lr,
-                  momentum, nesterov, beta1, beta2, eps, t)
+    return minibatch_epochs(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y,
+                            SW, order, batch_size, units, hidden_code, act_param, out_code,
+                            loss_code, loss_param, alpha, drop, solver, momentum, nesterov,
+                            beta1, beta2, eps)(seed, lr, t)
 
 
 def sample_epoch(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW, order,
                  batch_size, units, hidden_code, act_param, out_code, loss_code, loss_param,
                  alpha, drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
     """One epoch of per-sample steps (``batch_size`` 1), as minibatch_epoch."""
-    return _epoch(_SAMPLE, "per-sample", params, moment1, moment2, Xd, data, indices,
-                  indptr, is_sparse, Y, SW, order, batch_size, units, hidden_code, act_param,
-                  out_code, loss_code, loss_param, alpha, drop, seed, solver, lr, momentum,
-                  nesterov, beta1, beta2, eps, t)
+    return sample_epochs(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW,
+                         order, batch_size, units, hidden_code, act_param, out_code, loss_code,
+                         loss_param, alpha, drop, solver, momentum, nesterov, beta1, beta2,
+                         eps)(seed, lr, t)

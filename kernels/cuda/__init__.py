@@ -15,7 +15,7 @@ rows fits in shared memory, and layer by layer otherwise.
 from . import _math  # noqa: F401  (the GPU's exp and friends, before any kernel compiles)
 from .activations import activation_backward, activation_forward, dropout_forward
 from .dense import dense_backward, dense_forward, gather_rows, matmul
-from .epochs import minibatch_epoch
+from .epochs import minibatch_epoch, minibatch_epochs
 from .losses import loss_sum, output_delta
 from .network import loss_grad, predict
 from .optimizers import adam_step, finish_grad, sgd_step
@@ -33,6 +33,7 @@ __all__ = [
     "loss_sum",
     "matmul",
     "minibatch_epoch",
+    "minibatch_epochs",
     "output_delta",
     "predict",
     "sgd_step",

@@ -33,6 +33,20 @@ def accumulate_loss_kernel(epoch_total, batch_loss, sqnorm, half_alpha, sw_sum, 
         epoch_total[0] += (batch_loss[0] + half_alpha * sqnorm[0]) / sw_sum * n_rows
 
 
+def minibatch_epochs(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW, order,
+                     batch_size, units, hidden_code, act_param, out_code, loss_code, loss_param,
+                     alpha, drop, solver, momentum, nesterov, beta1, beta2, eps):
+    """The epochs of one fit, as ``kernels.cpu.minibatch_epochs``:
+    ``epoch(seed, lr, t)`` runs ``minibatch_epoch`` with these arguments."""
+    def epoch(seed, lr, t):
+        return minibatch_epoch(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y,
+                               SW, order, batch_size, units, hidden_code, act_param, out_code,
+                               loss_code, loss_param, alpha, drop, seed, solver, lr, momentum,
+                               nesterov, beta1, beta2, eps, t)
+
+    return epoch
+
+
 def minibatch_epoch(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW, order,
                     batch_size, units, hidden_code, act_param, out_code, loss_code, loss_param,
                     alpha, drop, seed, solver, lr, momentum, nesterov, beta1, beta2, eps, t):
