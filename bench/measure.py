@@ -233,6 +233,64 @@ def products_runner(units, n_samples, batch_size, dtype):
     return run
 
 
+def _product_loop(kind, a, b, out, n):
+    for _ in range(n):
+        if kind == 0:  # forward: out (rows, fo) = a (rows, fi) @ b (fi, fo)
+            np.dot(a, b, out)
+        elif kind == 1:  # weight gradient: out (fi, fo) = a (rows, fi).T @ b (rows, fo)
+            np.dot(a.T, b, out)
+        else:  # input gradient: out (rows, fi) = a (rows, fo) @ b (fi, fo).T
+            np.dot(a, b.T, out)
+
+
+_compiled_product_loop = None
+PRODUCT_KINDS = ("forward", "weight grad", "input grad")
+
+
+def product_threads(units, batch_size, dtype, threads=(1, 2), rounds=3, seconds=0.02):
+    """Each matrix product of a mini-batch step at its exact shape (a full
+    batch of ``batch_size`` rows; ``products_runner``'s products), timed
+    with each BLAS thread count of ``threads``, the counts taking turns
+    round after round; returns one dict per product: its layer, kind,
+    shape (m, k, n: an (m, k) @ (k, n) product), and the fastest
+    microseconds a call per thread count. No training picks a thread count
+    per product today: this says what picking one would gain."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    global _compiled_product_loop
+    if _compiled_product_loop is None:
+        _compiled_product_loop = numba.njit(_product_loop)
+    loop = _compiled_product_loop
+    rng = np.random.default_rng(0)
+    rows = batch_size
+    out = []
+    for l, (fi, fo) in enumerate(zip(units[:-1], units[1:])):
+        x = rng.standard_normal((rows, fi)).astype(dtype)
+        w = (rng.standard_normal((fi, fo)) / np.sqrt(fi)).astype(dtype)
+        d = rng.standard_normal((rows, fo)).astype(dtype)
+        cases = [(0, x, w, np.empty((rows, fo), dtype)), (1, x, d, np.empty((fi, fo), dtype))]
+        if l > 0:
+            cases.append((2, d, w, np.empty((rows, fi), dtype)))
+        for kind, a, b, c in cases:
+            loop(kind, a, b, c, 3)  # compiled, and the operands in cache
+            flops = 2.0 * rows * fi * fo
+            # Each timing about ``seconds`` long at 50 GFLOP/s.
+            n = max(20, int(seconds * 50e9 / flops))
+            best = {t: np.inf for t in threads}
+            for _ in range(rounds):
+                for t in threads:
+                    with threadpool_limits(limits=t, user_api="blas"):
+                        start = time.perf_counter()
+                        loop(kind, a, b, c, n)
+                        best[t] = min(best[t], (time.perf_counter() - start) / n)
+            # (m, k, n): an (m, k) @ (k, n) product
+            shape = ((rows, fi, fo), (fi, rows, fo), (rows, fo, fi))[kind]
+            out.append({"layer": l, "kind": PRODUCT_KINDS[kind], "shape": list(shape),
+                        "us": {str(t): best[t] * 1e6 for t in threads}, "flops": flops})
+    return out
+
+
 # --------------------------------------------------------------------------
 # Memory
 # --------------------------------------------------------------------------

@@ -30,6 +30,12 @@ activations
     and float32, on one network ((128, 128, 64), batch 64, 2 epochs, 30,000
     rows of W6's data; 7,500 with ``--quick``): the activations take turns
     and each keeps its fastest fit.
+threads
+    Each matrix product of a training step of the dense mini-batch
+    workloads (W1, W3 to W6), at its exact shape, with one BLAS thread and
+    with two, the two taking turns (fastest of 3 each): which products two
+    threads slow down, and the batch's products with the faster count for
+    each against two threads for all.
 startup
     What a process pays before fastnn is fast, each in fresh processes:
     the first fits on a cold cache (empty ``NUMBA_CACHE_DIR``; the median
@@ -70,6 +76,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +94,7 @@ QUICK_REPEATS = 1
 #: from here, import the installed one too).
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = BENCH_DIR / "results"
-SECTIONS = ("workloads", "activations", "startup", "rss", "predict", "scaling")
+SECTIONS = ("workloads", "activations", "threads", "startup", "rss", "predict", "scaling")
 FULL_ONLY_SECTIONS = ("predict",)
 PREDICT_ROWS = 5_000_000
 
@@ -449,6 +456,51 @@ def run_activations(quick):
     return out
 
 
+THREAD_WORKLOADS = ("W1", "W3-f64", "W3-f32", "W4", "W6")
+
+
+def run_threads(quick):
+    """``measure.product_threads`` for the networks and batch sizes of the
+    dense mini-batch workloads (W5 has W3-f64's products, so it is left
+    out)."""
+    import fastnn
+
+    out = {}
+    for w in wl.WORKLOADS:
+        if w.name not in THREAD_WORKLOADS:
+            continue
+        X, _, y, _ = wl.workload_data(w, quick=quick)
+        # One short fit on a few rows, for the network's widths
+        est = getattr(fastnn, w.estimator)(**{**w.params, "max_iter": 1})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            units = measure.network_units(est.fit(X[:500], y[:500]))
+        batch = min(200, X.shape[0]) if est.batch_size == "auto" else est.batch_size
+        log(f"  {w.name}: {len(units) - 1} layers, batch {batch} ...")
+        out[w.name] = {"units": units, "batch_size": batch, "dtype": w.dtype,
+                       "products": measure.product_threads(units, batch, np.dtype(w.dtype))}
+    return out
+
+
+def threads_report(th):
+    lines = ["Matrix products of one training step, one BLAS thread against two "
+             "(us a call, fastest of 3; m x k x n: an (m, k) @ (k, n) product):"]
+    for name, e in th.items():
+        cells, two, best = [], 0.0, 0.0
+        for p in e["products"]:
+            one_us, two_us = p["us"]["1"], p["us"]["2"]
+            two += two_us
+            best += min(one_us, two_us)
+            m, k, n = p["shape"]
+            mark = " <" if one_us < 0.9 * two_us else ""
+            cells.append(f"L{p['layer']} {p['kind']} {m}x{k}x{n} {one_us:.1f}/{two_us:.1f}{mark}")
+        lines.append(f"  {name} ({e['dtype']}, batch {e['batch_size']}): " + ", ".join(cells))
+        lines.append(f"  {'':{len(name)}}  a batch's products: two threads {two:.0f} us, the "
+                     f"faster count for each {best:.0f} us ({two / best:.2f}x)")
+    lines.append("  (1-thread/2-thread us; < marks a product one thread runs over 10% faster)")
+    return "\n".join(lines)
+
+
 def activations_report(act):
     lines = [f"Hidden activations against relu ({act['description']}):"]
     for dtype in ("float64", "float32"):
@@ -713,6 +765,9 @@ def report(payload, args):
     act = payload.get("activations")
     if act:
         lines += ["", activations_report(act)]
+    th = payload.get("threads")
+    if th:
+        lines += ["", threads_report(th)]
     st = payload.get("startup")
     if st:
         lines += ["", startup_report(st)]
@@ -873,6 +928,10 @@ def main(argv=None):
     if "activations" in args.sections:
         log("activations:")
         payload["activations"] = run_activations(args.quick)
+        save()
+    if "threads" in args.sections:
+        log("threads:")
+        payload["threads"] = run_threads(args.quick)
         save()
     if "startup" in args.sections:
         log("start-up:")

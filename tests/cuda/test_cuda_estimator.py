@@ -122,7 +122,7 @@ def test_device_out_of_memory_is_a_clear_error_and_leaves_model(monkeypatch):
     def out_of_memory(*args):
         raise CudaAPIError(2, "Call to cuMemAlloc results in CUDA_ERROR_OUT_OF_MEMORY")
 
-    monkeypatch.setattr(cuda_kernels, "minibatch_epoch", out_of_memory)
+    monkeypatch.setattr(cuda_kernels, "minibatch_epochs", lambda *args: out_of_memory)
     with pytest.raises(MemoryError, match="GPU ran out of memory"):
         est.fit(X, y_multi)
     assert pickle.dumps(est) == before
