@@ -16,7 +16,8 @@ minimax fit), in 40 digits, its coefficients rounded to the dtype one at
 a time, each time the higher ones refitted to what the rounding left.
 Run it (``python docs/fit_erf.py``) to print the coefficients, with the
 worst error of each piece over a dense grid, in units of the last place
-of erf.
+of erf; ``python docs/fit_erf.py --one-piece float64 24,28`` measures
+the single polynomial a gelu could use instead (``one_piece``).
 """
 
 import mpmath as mp
@@ -99,7 +100,36 @@ def worst(dtype, head, tail):
     return out
 
 
+def one_piece(dtype, n, nodes=200):
+    """gelu's Phi(x) from a single polynomial instead: Phi = 1 - e^(-t^2)
+    R(t) / 2 for x >= 0 and e^(-t^2) R(t) / 2 below (t = |x| / sqrt(2)),
+    R of degree ``n`` fitted to erfcx on [0, END] with the weight
+    e^(-t^2), its coefficients rounded once. Returns the worst error of
+    e^(-t^2) R / 2 in units of the last place of [0.5, 1): what a cheaper
+    gelu would have to keep within a few units."""
+    end = END[dtype]
+    ts = _nodes(mp.mpf(0), end, nodes)
+    ws = [mp.exp(-t * t) / ULP[dtype] for t in ts]
+    floor = max(ws) * mp.mpf(10) ** -12
+    a = mp.matrix(len(ts), n + 1)
+    b = mp.matrix(len(ts), 1)
+    for i, (t, w) in enumerate(zip(ts, ws)):
+        w = max(w, floor)
+        for k in range(n + 1):
+            a[i, k] = w * t ** k
+        b[i] = w * mp.exp(t * t) * mp.erfc(t)
+    c = [_round(v, dtype) for v in mp.qr_solve(a, b)[0]]
+    return float(max(abs(mp.exp(-t * t) * _horner(c, t) - mp.erfc(t)) / 2 / ULP[dtype]
+                     for t in (end * k / 800 for k in range(801))))
+
+
 if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["--one-piece"]:  # e.g. --one-piece float64 20,24,28
+        for n in (int(v) for v in sys.argv[3].split(",")):
+            print(sys.argv[2], "degree", n, "worst ulp:", one_piece(sys.argv[2], n))
+        sys.exit()
     for dtype in ("float64", "float32"):
         head, tail = fit(dtype)
         show = repr if dtype == "float64" else lambda v: str(np.float32(v))  # noqa: E731
