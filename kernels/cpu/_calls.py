@@ -7,7 +7,9 @@ needs as *specs* (``layer_spec``, ``head_spec``, ``step_spec``,
 the kernel's arguments from the components' addresses. ``run`` readies
 every compiled unit the call needs, from the cache or by compiling it
 (``_cache.ensure``), then calls the kernel through its entry
-(``_native.Entry``). Nothing here imports numba: only a compile does.
+(``_native.Entry``); ``bind`` does all that once for calls that change
+only a few scalars (a fit's epochs). Nothing here imports numba: only a
+compile does.
 
 The kernels see every float array as bytes (``as_bytes``), so one compile
 serves both float dtypes; the entries take every array by its address,
@@ -142,8 +144,8 @@ def bind(what, kernel, kernel_key, specs, make_args, changing):
     differ only in the scalars at the positions ``changing`` of
     ``make_args``'s tuple: returns ``call(values)``, the driver's result
     with those positions set to ``values`` (a fit's epochs: the seed, the
-    learning rate and Adam's step count; the rest of an epoch's arguments,
-    its packing included, cost about 40 us of Python an epoch)."""
+    learning rate and Adam's step count; made again each epoch, with their
+    packing, the arguments cost 55-60 us of Python an epoch)."""
     entry, addresses = _ready(what, kernel, kernel_key, specs, make_args)
     args = make_args(*addresses)
     if isinstance(entry, _native.Entry):

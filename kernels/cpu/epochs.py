@@ -2,6 +2,9 @@
 the host functions (twins of ``kernels.cuda.epochs``) that make the
 scratch and the layout and run the two drivers of ``compiled/epochs.py``
 (whose docstring says what the arguments are, and what the drivers do).
+A fit takes its epochs from ``minibatch_epochs`` or ``sample_epochs``,
+which make all that once (see ``_calls.bind``); ``minibatch_epoch`` and
+``sample_epoch`` run one epoch.
 """
 
 import numpy as np
