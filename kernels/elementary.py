@@ -29,6 +29,12 @@ kernels that call them.
   are computed and one kept, so the loop vectorizes. ``erf_gauss`` takes
   exp(-x**2) from its caller (gelu needs it anyway).
 
+Every polynomial step, and each reduction's ``x - k ln2``, is one fused
+multiply-add (``fma``: one rounding). numba compiles ``a * b + c`` as a
+multiply and an add, as it must without ``fastmath``; the fused steps
+take half the instructions (a gelu layer in float64 1.5-1.7x faster, tanh
+1.3-1.9x, logistic 1.3x; docs/performance.md).
+
 Each is within a few ulp of NumPy over the whole range, with NumPy's NaN,
 inf, overflow and signed-zero results (tests/test_elementary.py). The
 same Python runs uncompiled (``NUMBA_DISABLE_JIT=1``, the CUDA simulator)
@@ -40,9 +46,10 @@ and friends under these names for its target).
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import types
 from numba.cpython.unsafe.numbers import viewer
-from numba.extending import overload, register_jitable
+from numba.extending import intrinsic, overload, register_jitable
 
 # ln2 = LN2_HI + LN2_LO, LN2_HI with 32 significant bits in float64 (16 in
 # float32): k * LN2_HI is exact for every k the reductions meet.
@@ -142,6 +149,60 @@ def _from_bits32_cpu(i):
     return lambda i: viewer(np.int32(i), types.float32)
 
 
+def fma(a, b, c):
+    """a * b + c with one rounding, in the dtype of a (b and c of the
+    same float dtype). Compiled for the CPU it is LLVM's ``llvm.fma``, one
+    fused multiply-add instruction (numba, without ``fastmath``, never
+    contracts ``a * b + c`` into one: a multiply and an add, two roundings
+    and twice the instructions of every polynomial step). As Python it is
+    computed exactly and rounded once, so the uncompiled paths keep the
+    compiled bits."""
+    if isinstance(a, np.float32):
+        return _fma32(a, b, c)
+    return np.float64(_fma_exact(float(a), float(b), float(c)))
+
+
+def _exact_sum(a, b, c):
+    """(numerator, denominator) of a * b + c exactly, for finite floats."""
+    na, da = a.as_integer_ratio()
+    nb, db = b.as_integer_ratio()
+    nc, dc = c.as_integer_ratio()
+    return na * nb * dc + nc * da * db, da * db * dc
+
+
+def _fma_exact(a, b, c):
+    """a * b + c rounded once to float64 (Python floats)."""
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)) or a == 0.0 or b == 0.0:
+        return a * b + c  # inf and NaN as IEEE has them; a zero product is exact
+    num, den = _exact_sum(a, b, c)
+    if num == 0:
+        return 0.0  # an exact cancellation rounds to +0
+    try:
+        return num / den  # int / int is correctly rounded, subnormals included
+    except OverflowError:
+        return math.inf if num > 0 else -math.inf
+
+
+def _fma32(a, b, c):
+    """a * b + c rounded once to float32: to float64 first, which is right
+    unless it lands on a midpoint between two float32s that the exact
+    value is not on (the second rounding would then go by ties-to-even
+    instead of by the exact value)."""
+    a, b, c = float(a), float(b), float(c)
+    r = _fma_exact(a, b, c)
+    if math.isfinite(r) and r != 0.0:
+        q = max(math.frexp(r)[1] - 24, -149)  # the float32 ulp at r is 2**q
+        t = math.ldexp(r, 1 - q)
+        if t == int(t) and int(t) % 2 == 1:  # r is a midpoint
+            num, den = _exact_sum(a, b, c)
+            rn, rd = r.as_integer_ratio()
+            if num * rd != rn * den:
+                half = math.ldexp(1.0, q - 1)
+                r = r + half if num * rd > rn * den else r - half
+    with np.errstate(over="ignore"):
+        return np.float32(r)
+
+
 def _clamp(x, low, high):
     """x within [low, high]; NaN gives ``low`` (callers put NaN back)."""
     if not x > low:
@@ -153,27 +214,27 @@ def _reduce64(x):
     """(k, r): x = k ln2 + r, |r| <= ln2 / 2 (for x within +-746)."""
     k = math.floor(x * _LOG2E + 0.5)
     kf = np.float64(k)
-    return k, (x - kf * _LN2_HI) - kf * _LN2_LO
+    return k, fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, x))
 
 
 def _reduce32(x):
     k = math.floor(x * np.float32(_LOG2E) + np.float32(0.5))
     kf = np.float32(k)
-    return k, (x - kf * _LN2_HI32) - kf * _LN2_LO32
+    return k, fma(-kf, _LN2_LO32, fma(-kf, _LN2_HI32, x))
 
 
 def _horner(coefs, z):
     """coefs[0] + coefs[1] z + coefs[2] z**2 + ..., by Horner's rule."""
     p = coefs[-1]
     for i in range(len(coefs) - 2, -1, -1):
-        p = p * z + coefs[i]
+        p = fma(p, z, coefs[i])
     return p
 
 
 def _expm1_poly(r, coefs):
     """e**r - 1 for |r| <= ln2 / 2: r + r**2 (1/2! + r/3! + ...), the
     Taylor polynomial of degree 13 (float64, ``_EXPM1``) or 7 (float32)."""
-    return r + r * r * _horner(coefs, r)
+    return fma(r * r, _horner(coefs, r), r)
 
 
 def _exp64(x):
@@ -210,7 +271,7 @@ def _expm1_64(x):
     em = _expm1_poly(r, _EXPM1)
     half = k >> 1
     s = _pow2(min(k, 1023))
-    near = s * em + (s - 1.0)  # k <= 56: 2**k - 1 is exact
+    near = fma(s, em, s - 1.0)  # k <= 56: 2**k - 1 is exact
     far = (1.0 + em) * _pow2(half) * _pow2(k - half) - 1.0
     y = em if k == 0 else (near if k <= 56 else far)
     if x > 709.782712893384:
@@ -227,7 +288,7 @@ def _expm1_32(x):
     half = k >> 1
     s = _pow2_32(min(k, 127))
     one = np.float32(1.0)
-    near = s * em + (s - one)  # k <= 25: 2**k - 1 is exact
+    near = fma(s, em, s - one)  # k <= 25: 2**k - 1 is exact
     far = (one + em) * _pow2_32(half) * _pow2_32(k - half) - one
     y = em if k == 0 else (near if k <= 25 else far)
     if x > np.float32(88.72283):
@@ -243,7 +304,7 @@ def _tanh64(x):
     # cases, clamps and checks, 30% of tanh's time in a layer.
     k, r = _reduce64(2.0 * min(abs(x), 19.1))
     s = _pow2(k)
-    e = s * _expm1_poly(r, _EXPM1) + (s - 1.0)
+    e = fma(s, _expm1_poly(r, _EXPM1), s - 1.0)
     y = math.copysign(e / (e + 2.0), x)
     if x != x:
         y = x
@@ -256,7 +317,7 @@ def _tanh32(x):
     # float32 (all 2**32 compared with the full expm1's, 2026-12-01).
     k, r = _reduce32(np.float32(2.0) * min(abs(x), np.float32(9.1)))
     s = _pow2_32(k)
-    e = s * _expm1_poly(r, _EXPM1_32) + (s - np.float32(1.0))
+    e = fma(s, _expm1_poly(r, _EXPM1_32), s - np.float32(1.0))
     y = math.copysign(e / (e + np.float32(2.0)), x)
     if x != x:
         y = x
@@ -278,7 +339,7 @@ def _log1p64(x):
     r = _horner(_LOG_SERIES, z)
     hfsq = 0.5 * f * f
     ef = np.float64(e)
-    y = ef * _LN2_HI + ((f - hfsq) + (s * (hfsq + z * r) + (ef * _LN2_LO + c)))
+    y = fma(ef, _LN2_HI, (f - hfsq) + fma(s, fma(z, r, hfsq), fma(ef, _LN2_LO, c)))
     if x == math.inf:
         y = x
     if x == -1.0:
@@ -306,7 +367,7 @@ def _log1p32(x):
     r = _horner(_LOG_SERIES32, z)
     hfsq = np.float32(0.5) * f * f
     ef = np.float32(e)
-    y = ef * _LN2_HI32 + ((f - hfsq) + (s * (hfsq + z * r) + (ef * _LN2_LO32 + c)))
+    y = fma(ef, _LN2_HI32, (f - hfsq) + fma(s, fma(z, r, hfsq), fma(ef, _LN2_LO32, c)))
     if x == np.float32(math.inf):
         y = x
     if x == -one:
@@ -328,7 +389,7 @@ def _log1p_unit64(x):
     s = f / (2.0 + f)
     z = s * s
     hfsq = 0.5 * f * f
-    return k * _LN2_HI + ((f - hfsq) + (s * (hfsq + z * _horner(_LOG_SERIES, z)) + k * _LN2_LO))
+    return fma(k, _LN2_HI, (f - hfsq) + fma(s, fma(z, _horner(_LOG_SERIES, z), hfsq), k * _LN2_LO))
 
 
 def _log1p_unit32(x):
@@ -339,15 +400,15 @@ def _log1p_unit32(x):
     s = f / (np.float32(2.0) + f)
     z = s * s
     hfsq = half * f * f
-    return k * _LN2_HI32 + ((f - hfsq) + (s * (hfsq + z * _horner(_LOG_SERIES32, z))
-                                           + k * _LN2_LO32))
+    return fma(k, _LN2_HI32, (f - hfsq) + fma(s, fma(z, _horner(_LOG_SERIES32, z), hfsq),
+                                              k * _LN2_LO32))
 
 
 def _erf64(x, g):
     t = abs(x)
-    near = t + t * _horner(_ERF_HEAD, t * t)
+    near = fma(t, _horner(_ERF_HEAD, t * t), t)
     # t clamped where erf is 1 to the bit (g keeps the rest below half an ulp)
-    far = 1.0 - g * _horner(_ERF_TAIL, min(t, 5.95) - 1.5)
+    far = fma(-g, _horner(_ERF_TAIL, min(t, 5.95) - 1.5), 1.0)
     y = math.copysign(far if t >= 1.5 else near, x)
     if x != x:
         y = x
@@ -356,8 +417,8 @@ def _erf64(x, g):
 
 def _erf32(x, g):
     t = abs(x)
-    near = t + t * _horner(_ERF_HEAD32, t * t)
-    far = np.float32(1.0) - g * _horner(_ERF_TAIL32, min(t, np.float32(3.95)) - np.float32(1.5))
+    near = fma(t, _horner(_ERF_HEAD32, t * t), t)
+    far = fma(-g, _horner(_ERF_TAIL32, min(t, np.float32(3.95)) - np.float32(1.5)), np.float32(1.0))
     y = math.copysign(far if t >= np.float32(1.5) else near, x)
     if x != x:
         y = x
@@ -414,6 +475,24 @@ for _helper in (_clamp, _horner, _reduce64, _reduce32, _expm1_poly, _exp64, _exp
                 _expm1_64, _expm1_32, _tanh64, _tanh32, _log1p64, _log1p32, _log1p_unit64,
                 _log1p_unit32, _erf64, _erf32):
     register_jitable(no_cpython_wrapper=True, no_cfunc_wrapper=True)(_helper)
+
+
+@intrinsic
+def _fma_llvm(typingctx, a, b, c):
+    sig = a(a, b, c)
+
+    def codegen(context, builder, signature, args):
+        ty = context.get_value_type(signature.return_type)
+        fn = builder.module.declare_intrinsic("llvm.fma", [ty], ir.FunctionType(ty, [ty] * 3))
+        return builder.call(fn, args)
+    return sig, codegen
+
+
+@overload(fma, target="cpu")
+def _fma_cpu(a, b, c):
+    if isinstance(a, types.Float) and a == b == c:
+        return lambda a, b, c: _fma_llvm(a, b, c)
+    return None
 
 
 def _by_dtype(f64, f32):

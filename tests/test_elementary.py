@@ -6,6 +6,7 @@ NaN, inf and signed-zero results, compiled and run as Python to the same
 bits, and compiled into loops that vectorize."""
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -172,3 +173,74 @@ def test_log1p_unit_on_its_range(dtype):
     assert np.isnan(nan[0])
     python = np.array([E.log1p_unit(v) for v in x[::997]], dtype=dtype)
     np.testing.assert_array_equal(python.view(np.uint8), got[::997].copy().view(np.uint8))
+
+
+def _fma_oracle(a, b, c, dtype):
+    """a * b + c exactly (Fraction), rounded once to ``dtype``: the nearest
+    of the floats around it, ties to even."""
+    if not all(np.isfinite(v) for v in (a, b, c)) or a == 0 or b == 0:
+        with np.errstate(all="ignore"):
+            return dtype(np.float64(a) * np.float64(b) + np.float64(c))
+    exact = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
+    if exact == 0:
+        return dtype(0.0)
+    finfo = np.finfo(dtype)
+    top = Fraction(float(finfo.max))
+    half_ulp = (top - Fraction(float(np.nextafter(finfo.max, dtype(0))))) / 2
+    if abs(exact) >= top + half_ulp:  # overflow (max's last bit is odd: a tie goes up)
+        return dtype(np.inf if exact > 0 else -np.inf)
+    near = dtype(float(exact))
+    best = None
+    with np.errstate(over="ignore"):
+        around = (np.nextafter(near, dtype(-np.inf)), near, np.nextafter(near, dtype(np.inf)))
+    for cand in around:
+        if not np.isfinite(cand):
+            continue
+        key = (abs(Fraction(float(cand)) - exact), int(cand.view(_INT[dtype])) & 1)
+        if best is None or key < best[0]:
+            best = (key, cand)
+    return best[1]
+
+
+_INT = {np.float64: np.int64, np.float32: np.int32}
+
+
+@njit(error_model="numpy")
+def _fma_all(a, b, c, out):
+    for i in range(a.shape[0]):
+        out[i] = E.fma(a[i], b[i], c[i])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_fma_rounds_once(dtype):
+    """fma, compiled (one instruction) and as Python (exact, then rounded
+    once), against a * b + c in fractions rounded once: random operands of
+    every scale, cancellations, overflow, subnormals, NaN and inf, and for
+    float32 the midpoints where rounding to float64 first would round
+    twice the wrong way."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    scale = 2.0 ** rng.integers(-60, 60, (3, n))
+    a, b, c = (rng.standard_normal(n) * scale[i] for i in range(3))
+    c[: n // 4] = -(a[: n // 4] * b[: n // 4])  # near-cancellation
+    finfo = np.finfo(dtype)
+    specials = [(1.0, 1.0, -1.0), (0.0, -1.0, -0.0), (-0.0, 1.0, -0.0), (np.inf, 0.0, 1.0),
+                (np.inf, 1.0, -np.inf), (np.nan, 1.0, 1.0), (finfo.max, 2.0, -finfo.max),
+                (finfo.max, 2.0, 0.0), (finfo.tiny, 0.5, 0.0), (finfo.tiny, -0.25, finfo.tiny),
+                (3.0, 1.0 / 3.0, -1.0)]
+    if dtype == np.float32:
+        # exact 1 + 2**-23 + 2**-24 - 2**-70: float64 rounds it to the
+        # midpoint, which float32's ties-to-even would take up to 1 + 2**-22
+        specials += [(1 + 2.0 ** -23, 2.0 ** -24 * (1 - 2.0 ** -23), 1 + 2.0 ** -23),
+                     (1 + 2.0 ** -23, -(2.0 ** -24) * (1 - 2.0 ** -23), -(1 + 2.0 ** -23))]
+    s = np.array(specials).T
+    with np.errstate(over="ignore"):
+        a, b, c = (np.concatenate([v, s[i]]).astype(dtype) for i, v in enumerate((a, b, c)))
+    compiled = np.empty_like(a)
+    _fma_all(a, b, c, compiled)
+    python = np.array([E.fma(*v) for v in zip(a, b, c)], dtype=dtype)
+    oracle = np.array([_fma_oracle(*v, dtype) for v in zip(a, b, c)], dtype=dtype)
+    np.testing.assert_array_equal(python.view(np.uint8), oracle.view(np.uint8))
+    np.testing.assert_array_equal(compiled.view(np.uint8), oracle.view(np.uint8))
+    if dtype == np.float32:
+        assert oracle[-2] == dtype(1 + 2.0 ** -23)
