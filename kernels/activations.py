@@ -77,7 +77,7 @@ def softplus(x, param):
     e = exp(-abs(x))
     inv = one / (one + e)
     d = e * inv if x < 0.0 else inv
-    return type(x)((x if x > 0.0 else 0.0) + log1p_unit(e)), d
+    return (x if x > 0.0 else type(x)(0.0)) + log1p_unit(e), d
 
 
 @register_jitable

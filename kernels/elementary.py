@@ -218,9 +218,10 @@ def _reduce64(x):
 
 
 def _reduce32(x):
-    k = math.floor(x * np.float32(_LOG2E) + np.float32(0.5))
-    kf = np.float32(k)
-    return k, fma(-kf, _LN2_LO32, fma(-kf, _LN2_HI32, x))
+    # k as an int32, from float32's own floor: a float32 lane's k fits
+    # the lane, where math.floor's int64 took two registers a vector.
+    kf = np.floor(x * np.float32(_LOG2E) + np.float32(0.5))
+    return np.int32(kf), fma(-kf, _LN2_LO32, fma(-kf, _LN2_HI32, x))
 
 
 def _horner(coefs, z):
