@@ -156,7 +156,8 @@ def fma(a, b, c):
     contracts ``a * b + c`` into one: a multiply and an add, two roundings
     and twice the instructions of every polynomial step). As Python it is
     computed exactly and rounded once, so the uncompiled paths keep the
-    compiled bits."""
+    compiled bits (on a CPU with FMA instructions; see
+    ``fused_on_this_cpu``)."""
     if isinstance(a, np.float32):
         return _fma32(a, b, c)
     return np.float64(_fma_exact(float(a), float(b), float(c)))
@@ -489,10 +490,25 @@ def _fma_llvm(typingctx, a, b, c):
     return sig, codegen
 
 
+def fused_on_this_cpu():
+    """Whether compiled ``fma`` is one fused instruction here: whether the
+    CPU numba compiles for (``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``, or
+    the host's) has FMA instructions. Without them ``llvm.fma`` becomes a
+    libm call per element, which stops the loops vectorizing (10-20x
+    slower layers), so there the compiled ``fma`` is a multiply and an add:
+    within the same ulp bounds, but not the uncompiled Python's bits. A
+    CPU named without its features counts as having none."""
+    from .cpu._native import host_cpu
+
+    return "+fma" in host_cpu()[1].split(",")
+
+
 @overload(fma, target="cpu")
 def _fma_cpu(a, b, c):
     if isinstance(a, types.Float) and a == b == c:
-        return lambda a, b, c: _fma_llvm(a, b, c)
+        if fused_on_this_cpu():
+            return lambda a, b, c: _fma_llvm(a, b, c)
+        return lambda a, b, c: a * b + c
     return None
 
 

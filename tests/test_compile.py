@@ -22,6 +22,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 import fastnn
+from fastnn.kernels import elementary
 from fastnn.kernels.cpu import _cache
 
 #: A fit on a few digits, reporting the units it compiled (and, for the
@@ -381,6 +382,8 @@ _NO_JIT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.skipif(not elementary.fused_on_this_cpu(),
+                    reason="no FMA instructions: compiled fma is a multiply and an add")
 def test_numba_disable_jit_runs_the_kernels_as_python(tmp_path):
     """NUMBA_DISABLE_JIT=1, numba's way to debug: every path runs as
     plain Python (kernels/cpu/_python.py) and trains the same float64
