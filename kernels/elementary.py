@@ -32,8 +32,8 @@ kernels that call them.
 Every polynomial step, and each reduction's ``x - k ln2``, is one fused
 multiply-add (``fma``: one rounding). numba compiles ``a * b + c`` as a
 multiply and an add, as it must without ``fastmath``; the fused steps
-take half the instructions (a gelu layer in float64 1.5-1.7x faster, tanh
-1.3-1.9x, logistic 1.3x; docs/performance.md).
+take half the instructions (docs/performance.md has what the layers
+gained).
 
 Each is within a few ulp of NumPy over the whole range, with NumPy's NaN,
 inf, overflow and signed-zero results (tests/test_elementary.py). The
@@ -494,8 +494,9 @@ def fused_on_this_cpu():
     """Whether compiled ``fma`` is one fused instruction here: whether the
     CPU numba compiles for (``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES``, or
     the host's) has FMA instructions. Without them ``llvm.fma`` becomes a
-    libm call per element, which stops the loops vectorizing (10-20x
-    slower layers), so there the compiled ``fma`` is a multiply and an add:
+    libm call per element, which stops the loops vectorizing (layers
+    2.5-2.8x slower under ``NUMBA_CPU_NAME=generic``), so there the
+    compiled ``fma`` is a multiply and an add:
     within the same ulp bounds, but not the uncompiled Python's bits. A
     CPU named without its features counts as having none."""
     from .cpu._native import host_cpu
