@@ -113,12 +113,29 @@ def _update(P, M1, M2, k, g, adam, lr, momentum, nesterov, beta1, beta2, eps):
     """Parameter ``k``'s optimizer step on its gradient ``g``, as the step
     component takes it (``optimizers.step_component``, a finished
     gradient). A function of its own, which LLVM inlines: inlined by
-    numba into the three loops that call it, it made the per-sample
-    entry's compile 0.4-0.5 s longer."""
+    numba into the loops that call it, it made the per-sample entry's
+    compile 0.4-0.5 s longer."""
     if adam:
         P[k], M1[k], M2[k] = adam_update(P[k], M1[k], M2[k], g, lr, beta1, beta2, eps)
     else:
         P[k], M1[k] = momentum_update(P[k], M1[k], g, lr, momentum, nesterov)
+
+
+@jit
+def _steps(P, M1, M2, G, lo, hi, fa, inv_w, adam, lr, momentum, nesterov, beta1, beta2, eps):
+    """Weights ``lo`` to ``hi - 1`` take their steps (``_update``'s) on
+    the gradients ``(G + fa * P) * inv_w``. A loop per solver: with the
+    solver tested inside one loop, LLVM vectorized both steps into it,
+    Adam's square root and divide computed for SGD too, the stores
+    masked."""
+    if adam:
+        for k in range(lo, hi):
+            g = G[k] + fa * P[k]
+            P[k], M1[k], M2[k] = adam_update(P[k], M1[k], M2[k], g * inv_w, lr, beta1, beta2, eps)
+    else:
+        for k in range(lo, hi):
+            g = G[k] + fa * P[k]
+            P[k], M1[k] = momentum_update(P[k], M1[k], g * inv_w, lr, momentum, nesterov)
 
 
 #: Layers at least this wide are computed row-wise (vectorized over units).
@@ -190,10 +207,11 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
     weights and forms each parameter's gradient, on which the parameter
     takes its optimizer step at once (``_update``: the step component's
     arithmetic, so the same bits as a separate pass, with no gradient
-    buffer to write and read again; the head still writes the output
-    intercepts' gradient to ``grad``). The step component gives the
-    weights' sum of squares. The arrays have their own dtype here,
-    and the loops index typed pointers into them (see
+    buffer to write and read again; a narrow layer's weights take theirs
+    from products left in ``grad`` by their strided pass, and the head
+    writes the output intercepts' gradient there). The step component
+    gives the weights' sum of squares. The arrays have their own dtype
+    here, and the loops index typed pointers into them (see
     ``pointers.typed_at``)."""
     n = order.shape[0]
     dtype = params.dtype.type  # scalars made here keep the arrays' dtype
@@ -203,7 +221,7 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
     n_in = units[0]
     n_out = units[n_layers]
     n_coef = offsets[INTERCEPT, 0]
-    A, D, E = typed_at(acts, 0), typed_at(derivs, 0), typed_at(deltas, 0)
+    A, D, E, G = typed_at(acts, 0), typed_at(derivs, 0), typed_at(deltas, 0), typed_at(grad, 0)
     P, M1 = typed_at(params, 0), typed_at(moment1, 0)
     M2 = typed_at(moment2, 0) if adam else M1  # SGD's is never read
     lr_, mom, nesterov = dtype(lr), dtype(momentum), bool(nesterov)
@@ -260,6 +278,10 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
                         _update(P, M1, M2, row + j, (a * E[off_a + j] + fa * P[row + j]) * inv_w,
                                 adam, lr_, mom, nesterov, b1, b2, e)
             else:
+                # Unit by unit (a unit's weights are strided by fo): the delta
+                # below, and the weights' gradient products into ``G``; then
+                # the steps in one contiguous loop, which vectorizes (taken in
+                # the strided loop, they were a quarter of a 20-64-3 step).
                 if l > 0:
                     for k in range(fi):
                         E[below + k] = 0.0
@@ -267,11 +289,11 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
                     d = E[off_a + j]
                     for k in range(fi):
                         i_w = off_w + k * fo + j
-                        wv = P[i_w]
                         if l > 0:
-                            E[below + k] += d * wv
-                        _update(P, M1, M2, i_w, (inp[off_in + k] * d + fa * wv) * inv_w, adam,
-                                lr_, mom, nesterov, b1, b2, e)
+                            E[below + k] += d * P[i_w]
+                        G[i_w] = inp[off_in + k] * d
+                _steps(P, M1, M2, G, off_w, off_w + fi * fo, fa, inv_w, adam, lr_, mom,
+                       nesterov, b1, b2, e)
             if l > 0:
                 for k in range(fi):
                     E[below + k] *= D[below + k]
