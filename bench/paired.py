@@ -1,0 +1,95 @@
+"""Two checkouts' fits of one workload, side by side: the ratio of their
+times, for changes of a few percent.
+
+Usage::
+
+    git worktree add ../base <commit>      # the other checkout
+    python bench/paired.py W2 ../base [--pairs 8] [--fits 12]
+
+Each pair of processes is one process per checkout (each imports its own
+checkout's fastnn, with its own kernel cache), both pinned to one core,
+fitting the workload (``bench/workloads.py``) in strict alternation,
+warm: adjacent fits meet the same state of the machine. A process's own
+layout (where its arrays and code land) can move its fits by several
+percent for as long as it lives, so a fresh pair is started ``--pairs``
+times, with the two checkouts' places swapped each time. Prints the
+median ratio other / this over all the fits (above 1: this checkout is
+faster) and each pair's median.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+_WORKER = r"""
+import os, sys, time, warnings
+tree = os.getcwd()
+sys.path[:0] = [tree, os.path.join(tree, "bench")]
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {int(sys.argv[2])})
+import fastnn, workloads
+assert os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__))) == tree, fastnn.__file__
+warnings.simplefilter("ignore")
+w = workloads.WORKLOADS_BY_NAME[sys.argv[1]]
+X, _, y, _ = workloads.workload_data(w)
+make = getattr(fastnn, w.estimator)
+make(**w.params).fit(X, y)  # compiles or loads the kernels
+print("ready", flush=True)
+for _ in sys.stdin:
+    start = time.perf_counter()
+    make(**w.params).fit(X, y)
+    print(time.perf_counter() - start, flush=True)
+"""
+
+
+def _pair(trees, name, fits, core):
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, name, str(core)], cwd=tree,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for tree in trees]
+    try:
+        for p in procs:
+            if p.stdout.readline().strip() != "ready":
+                raise SystemExit(f"a worker failed to start (cwd {trees[procs.index(p)]})")
+        times = [[], []]
+        for r in range(fits):
+            for i in ((0, 1) if r % 2 == 0 else (1, 0)):
+                procs[i].stdin.write("fit\n")
+                procs[i].stdin.flush()
+                times[i].append(float(procs[i].stdout.readline()))
+        return times
+    finally:
+        for p in procs:
+            p.stdin.close()
+            p.wait()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("workload", help="a name in bench/workloads.py, e.g. W2")
+    parser.add_argument("other", help="the other checkout's root")
+    parser.add_argument("--pairs", type=int, default=8, help="pairs of fresh processes")
+    parser.add_argument("--fits", type=int, default=12, help="timed fits per process")
+    parser.add_argument("--core", type=int, default=max(os.cpu_count() or 1, 1) - 1,
+                        help="the core both processes run on (default: the last)")
+    args = parser.parse_args(argv)
+    this = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    other = os.path.abspath(args.other)
+    ratios, per_pair = [], []
+    for k in range(args.pairs):
+        trees = (this, other) if k % 2 == 0 else (other, this)
+        times = _pair(trees, args.workload, args.fits, args.core)
+        mine, theirs = times if k % 2 == 0 else times[::-1]
+        pair = [b / a for a, b in zip(mine, theirs)]
+        ratios += pair
+        per_pair.append(statistics.median(pair))
+        print(f"pair {k + 1}: median {per_pair[-1]:.3f}, fastest this {min(mine) * 1e3:.1f} ms, "
+              f"other {min(theirs) * 1e3:.1f} ms", flush=True)
+    print(f"{args.workload}: other / this, median {statistics.median(ratios):.3f} over "
+          f"{len(ratios)} fits in {args.pairs} pairs of processes; per pair "
+          + " ".join(f"{m:.3f}" for m in per_pair))
+
+
+if __name__ == "__main__":
+    main()
