@@ -71,8 +71,9 @@ def main(argv=None):
     parser.add_argument("other", help="the other checkout's root")
     parser.add_argument("--pairs", type=int, default=8, help="pairs of fresh processes")
     parser.add_argument("--fits", type=int, default=12, help="timed fits per process")
-    parser.add_argument("--core", type=int, default=max(os.cpu_count() or 1, 1) - 1,
-                        help="the core both processes run on (default: the last)")
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else {0}
+    parser.add_argument("--core", type=int, default=max(cores),
+                        help="the core both processes run on (default: the last one allowed)")
     args = parser.parse_args(argv)
     this = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     other = os.path.abspath(args.other)
