@@ -156,6 +156,33 @@ def test_the_gelu_layer_vectorizes_without_libm():
             assert libm not in llvm
 
 
+@njit(error_model="numpy")
+def _poly_all(coefs, z, out):
+    for i in range(z.shape[0]):
+        out[i] = E._poly(coefs, z[i])
+
+
+@pytest.mark.parametrize("n", range(1, 19))
+def test_poly_sums_each_term_once(n):
+    """``_poly`` (four interleaved Horner chains from 8 terms on) against
+    the polynomial in fractions, for every length the chains can leave
+    uneven: coefficients that shrink as exp's and log's do, z in [-1, 1].
+    Compiled and as Python, to the same bits where fma is fused."""
+    rng = np.random.default_rng(n)
+    coefs = tuple(float(c) for c in rng.uniform(0.5, 1.0, n) / 2.0 ** np.arange(n))
+    z = np.concatenate([rng.uniform(-1, 1, 300), [-1.0, -0.5, 0.0, 0.5, 1.0]])
+    exact = [sum(Fraction(c) * Fraction(v) ** k for k, c in enumerate(coefs)) for v in z]
+    python = np.array([E._poly(coefs, v) for v in z])
+    # at z = +-1 a term dropped or counted twice is off by at least the
+    # smallest coefficient: millions of ulp, where rounding leaves a few
+    ulps = [abs(Fraction(p) - e) / Fraction(np.spacing(float(e))) for p, e in zip(python, exact)]
+    assert max(ulps) <= 4, max(ulps)
+    compiled = np.empty_like(z)
+    _poly_all(coefs, z, compiled)
+    if E.fused_on_this_cpu():
+        np.testing.assert_array_equal(compiled.view(np.uint8), python.view(np.uint8))
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 def test_log1p_unit_on_its_range(dtype):
     """log1p_unit (softplus's log1p(e**-|x|), for x in [0, 1]) against
