@@ -5,6 +5,7 @@ Usage::
 
     git worktree add ../base <commit>      # the other checkout
     python bench/paired.py W2 ../base [--pairs 8] [--fits 12]
+    python bench/paired.py W4 ../base --set activation=softplus
 
 Each pair of processes is one process per checkout (each imports its own
 checkout's fastnn, with its own kernel cache), both pinned to one core,
@@ -14,7 +15,13 @@ layout (where its arrays and code land) can move its fits by several
 percent for as long as it lives, so a fresh pair is started ``--pairs``
 times, with the two checkouts' places swapped each time. Prints the
 median ratio other / this over all the fits (above 1: this checkout is
-faster) and each pair's median.
+faster) and each pair's median. ``--set NAME=VALUE`` changes one of the
+workload's estimator parameters (a Python literal, or a string).
+
+Each worker checks that its fastnn and its kernels are its checkout's: an
+older checkout, run in an environment with an editable install of
+another, imports that one's kernels (use an environment without the
+editable install then).
 """
 
 import argparse
@@ -29,24 +36,35 @@ tree = os.getcwd()
 sys.path[:0] = [tree, os.path.join(tree, "bench")]
 if hasattr(os, "sched_setaffinity"):
     os.sched_setaffinity(0, {int(sys.argv[2])})
-import fastnn, workloads
-assert os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__))) == tree, fastnn.__file__
+import ast, fastnn, fastnn.kernels, workloads
+for module in (fastnn, fastnn.kernels):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(module.__file__)))
+    if root != tree:
+        sys.exit(f"{tree}: {module.__name__} imported from {module.__file__}")
 warnings.simplefilter("ignore")
 w = workloads.WORKLOADS_BY_NAME[sys.argv[1]]
+params = dict(w.params)
+for item in sys.argv[3:]:
+    key, _, value = item.partition("=")
+    try:
+        params[key] = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        params[key] = value
 X, _, y, _ = workloads.workload_data(w)
 make = getattr(fastnn, w.estimator)
-make(**w.params).fit(X, y)  # compiles or loads the kernels
+make(**params).fit(X, y)  # compiles or loads the kernels
 print("ready", flush=True)
 for _ in sys.stdin:
     start = time.perf_counter()
-    make(**w.params).fit(X, y)
+    make(**params).fit(X, y)
     print(time.perf_counter() - start, flush=True)
 """
 
 
-def _pair(trees, name, fits, core):
-    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, name, str(core)], cwd=tree,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+def _pair(trees, name, fits, core, settings):
+    command = [sys.executable, "-c", _WORKER, name, str(core), *settings]
+    procs = [subprocess.Popen(command, cwd=tree, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
              for tree in trees]
     try:
         for p in procs:
@@ -74,20 +92,25 @@ def main(argv=None):
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else {0}
     parser.add_argument("--core", type=int, default=max(cores),
                         help="the core both processes run on (default: the last one allowed)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="an estimator parameter changed from the workload's (repeatable)")
     args = parser.parse_args(argv)
+    bad = [item for item in args.set if "=" not in item]
+    if bad:
+        parser.error(f"--set takes NAME=VALUE, not {bad[0]!r}")
     this = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     other = os.path.abspath(args.other)
     ratios, per_pair = [], []
     for k in range(args.pairs):
         trees = (this, other) if k % 2 == 0 else (other, this)
-        times = _pair(trees, args.workload, args.fits, args.core)
+        times = _pair(trees, args.workload, args.fits, args.core, args.set)
         mine, theirs = times if k % 2 == 0 else times[::-1]
         pair = [b / a for a, b in zip(mine, theirs)]
         ratios += pair
         per_pair.append(statistics.median(pair))
         print(f"pair {k + 1}: median {per_pair[-1]:.3f}, fastest this {min(mine) * 1e3:.1f} ms, "
               f"other {min(theirs) * 1e3:.1f} ms", flush=True)
-    print(f"{args.workload}: other / this, median {statistics.median(ratios):.3f} over "
+    print(f"{' '.join([args.workload, *args.set])}: other / this, median {statistics.median(ratios):.3f} over "
           f"{len(ratios)} fits in {args.pairs} pairs of processes; per pair "
           + " ".join(f"{m:.3f}" for m in per_pair))
 

@@ -12,17 +12,21 @@ def _find_checkout_kernels():
     import sys
 
     name = __name__ + ".kernels"
-    if importlib.util.find_spec(name) is not None:
-        return
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels")
+    package = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.join(os.path.dirname(package), "kernels")
     init = os.path.join(here, "__init__.py")
-    if os.path.isfile(init):
-        spec = importlib.util.spec_from_file_location(name, init,
-                                                      submodule_search_locations=[here])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        globals()["kernels"] = module  # as an import would bind it: fastnn.kernels
+    # Installed, the kernels are inside the package and imported as usual.
+    # In a checkout they stand beside it, and this checkout's are taken
+    # even where an editable install of another checkout would map
+    # fastnn.kernels to that one's (bench/paired.py runs two checkouts in
+    # one environment).
+    if os.path.isdir(os.path.join(package, "kernels")) or not os.path.isfile(init):
+        return
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[here])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    globals()["kernels"] = module  # as an import would bind it: fastnn.kernels
 
 
 _find_checkout_kernels()

@@ -91,6 +91,33 @@ def test_python_started_in_the_checkout_finds_its_kernels():
     assert done.returncode == 0, done.stderr
 
 
+def test_the_checkout_keeps_its_kernels_beside_an_editable_install(tmp_path):
+    """An editable install of another checkout maps ``fastnn.kernels`` to
+    that one's (a finder on ``sys.meta_path``): Python started in this
+    checkout still takes the kernels beside its fastnn/ (two checkouts
+    compared in one environment, as bench/paired.py does)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    other = tmp_path / "kernels"
+    other.mkdir()
+    (other / "__init__.py").write_text("raise ImportError('the other checkout')\n")
+    code = textwrap.dedent(f"""
+        import importlib.abc, importlib.util, sys
+        class Editable(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "fastnn.kernels":
+                    return importlib.util.spec_from_file_location(
+                        name, {str(other / "__init__.py")!r},
+                        submodule_search_locations=[{str(other)!r}])
+        sys.meta_path.insert(0, Editable())
+        import fastnn, fastnn.kernels.codes
+        print(fastnn.kernels.codes.__file__)
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == os.path.join(root, "kernels", "codes.py")
+
+
 def test_notice_on_a_cache_miss_and_not_on_a_warm_fit(tmp_path):
     """A cold cache: the notice, once. A warm one: no notice, nothing
     compiled, and numba never imported (the kernels load as machine code,
