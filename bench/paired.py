@@ -110,7 +110,8 @@ def main(argv=None):
         per_pair.append(statistics.median(pair))
         print(f"pair {k + 1}: median {per_pair[-1]:.3f}, fastest this {min(mine) * 1e3:.1f} ms, "
               f"other {min(theirs) * 1e3:.1f} ms", flush=True)
-    print(f"{' '.join([args.workload, *args.set])}: other / this, median {statistics.median(ratios):.3f} over "
+    label = " ".join([args.workload, *args.set])
+    print(f"{label}: other / this, median {statistics.median(ratios):.3f} over "
           f"{len(ratios)} fits in {args.pairs} pairs of processes; per pair "
           + " ".join(f"{m:.3f}" for m in per_pair))
 
