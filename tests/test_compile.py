@@ -423,3 +423,29 @@ def test_numba_disable_jit_runs_the_kernels_as_python(tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
         runs[flag] = json.loads(done.stdout.strip().splitlines()[-1])
     assert runs["1"] == runs["0"]
+
+
+def test_components_vectorize_as_wide_as_the_registers():
+    """Every component asks LLVM for the CPU's widest vectors (the Intel
+    CPUs with AVX-512 are tuned for 256 bits), and keeps its loops in the
+    function that asks: on an AVX-512 host, its machine code uses the
+    512-bit registers."""
+    import llvmlite.binding as ll
+
+    from fastnn.kernels import codes
+    from fastnn.kernels.cpu.compiled.activations import layer_component
+    from fastnn.kernels.cpu.compiled.losses import head_component
+    from fastnn.kernels.cpu.compiled.optimizers import step_component
+    from fastnn.kernels.cpu.compiled.sparse import csr_component
+
+    wide = ll.get_host_cpu_features().get("avx512f", False)
+    for compiled in (layer_component(codes.LOGISTIC, np.float64),
+                     head_component(codes.SOFTMAX, codes.LOG_LOSS, np.float32),
+                     step_component(codes.ADAM, np.float64),
+                     csr_component(np.float32, np.int32)):
+        ir = compiled._library.get_llvm_str()
+        groups = [line for line in ir.splitlines()
+                  if line.startswith("attributes") and '"prefer-vector-width"="512"' in line]
+        assert groups and all("noinline" in line for line in groups), compiled
+        if wide:
+            assert "zmm" in compiled._library.get_asm_str(), compiled

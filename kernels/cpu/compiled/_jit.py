@@ -81,6 +81,32 @@ jit_sum = njit(fastmath={"reassoc"}, no_cpython_wrapper=True, no_cfunc_wrapper=T
                **_OPTIONS)
 
 
+@intrinsic
+def wide_vectors(typingctx):
+    """Called first in a component's body: its loops vectorize as wide as
+    the CPU's registers go. LLVM tunes the Intel CPUs with AVX-512 for
+    256-bit vectors (as a hedge against the clock drop of 512-bit
+    instructions on the first of them), and the elementwise loops of the
+    layers, heads and steps then run at half width; a fit runs BLAS's
+    512-bit kernels anyway. Elementwise results keep their bits (every
+    lane computes what a scalar would). The function is also kept out of
+    its C wrapper, so that no inlining moves its loops into a function
+    without the preference."""
+    def codegen(context, builder, signature, args):
+        attributes = builder.function.attributes
+        # A string attribute, printed as given: llvmlite's add() takes
+        # only the enumerated ones.
+        set.add(attributes, '"prefer-vector-width"="512"')
+        attributes.add("noinline")
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
+if config.DISABLE_JIT:
+    from ._python import wide_vectors  # noqa: F811
+
+
 def component(py_func, signature, name):
     """``py_func`` (a closure over compile-time constants) compiled as a C
     callback of ``signature``, whose machine code ``_calls`` keeps on disk

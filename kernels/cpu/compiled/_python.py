@@ -89,6 +89,10 @@ def clear(dst, nbytes):
     dst.base[dst.offset : dst.offset + nbytes] = 0
 
 
+def wide_vectors():
+    """Nothing to do: a compile-time setting of the compiled kernels."""
+
+
 def claim_lines(a):
     """Nothing to do: a cache-line hint without compiled code."""
 

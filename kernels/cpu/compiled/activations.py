@@ -22,7 +22,7 @@ from numba import types
 from ... import codes, dropout
 from ...activations import ELEMENTWISE
 from ..activations import BACKWARD, BIAS, TRAIN, layer_name
-from ._jit import caller, component, inline, jit, jit_inline
+from ._jit import caller, component, inline, jit, jit_inline, wide_vectors
 from .pointers import at, carray, typed
 
 keep, dropout_scale = inline(dropout.dropout_keep), inline(dropout.dropout_scale)
@@ -88,6 +88,7 @@ def layer_component(code, dtype, dropout=False):
     f = inline(ELEMENTWISE[CODE])
 
     def layer(mode, z_ptr, dz_ptr, b_ptr, n, m, param, rate, seed, row0, col0, beta):
+        wide_vectors()
         z, dz, b = typed(z_ptr, dtype), typed(dz_ptr, dtype), typed(b_ptr, dtype)
         if mode == BACKWARD or mode == BIAS:
             derivative = mode == BACKWARD

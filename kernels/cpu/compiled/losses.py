@@ -16,7 +16,7 @@ from ... import activations, codes
 from ...elementary import exp
 from ... import losses as formulas
 from ..losses import DELTA, PREDICT, TRAIN, head_name
-from ._jit import caller, component, inline, jit
+from ._jit import caller, component, inline, jit, wide_vectors
 from .pointers import at, typed
 
 softmax_shift, softmax_normalize, logistic, exponential = (
@@ -75,6 +75,7 @@ def head_component(out_code, loss_code, dtype):
 
     def head(mode, z_ptr, b_ptr, y_ptr, sw_ptr, delta_ptr, grad_b_ptr, n, m, param, scale, beta,
              sw_sum_ptr):
+        wide_vectors()
         out = typed(z_ptr, dtype)
         if mode == PREDICT or mode == TRAIN:
             b = typed(b_ptr, dtype)

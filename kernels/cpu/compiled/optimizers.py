@@ -24,7 +24,7 @@ from numba.extending import intrinsic
 from ... import codes
 from ... import optimizers as formulas
 from ..optimizers import FINISH, STEP, step_name
-from ._jit import caller, component, inline, jit, jit_inline, jit_sum
+from ._jit import caller, component, inline, jit, jit_inline, jit_sum, wide_vectors
 from .pointers import at, carray, typed
 
 adam_lr, penalized, momentum_update, adam_update = (
@@ -128,6 +128,7 @@ def step_component(solver, dtype):
 
     def step(mode, p_ptr, m1_ptr, m2_ptr, g_ptr, n, n_coef, alpha, sw_sum, lr, momentum,
              nesterov, beta1, beta2, eps, claim):
+        wide_vectors()
         params = carray(p_ptr, n, dtype)  # for claim_lines and sqnorm; the loops use pointers
         P, G = typed(p_ptr, dtype), typed(g_ptr, dtype)
         a, sw = dtype(alpha), dtype(sw_sum)

@@ -22,7 +22,7 @@ import numpy as np
 from numba import types
 
 from ..sparse import csr_name
-from ._jit import caller, component
+from ._jit import caller, component, wide_vectors
 from .pointers import typed
 
 FORWARD, WEIGHT_GRAD = 0, 1
@@ -43,6 +43,7 @@ def csr_component(dtype, index_dtype):
 
     def csr(mode, out_ptr, w_ptr, values_ptr, indices_ptr, indptr_ptr, rows_ptr, n, fi, fo,
             beta):
+        wide_vectors()
         O, W, V = typed(out_ptr, dtype), typed(w_ptr, dtype), typed(values_ptr, dtype)
         ind, ptr = typed(indices_ptr, itype), typed(indptr_ptr, itype)
         R = typed(rows_ptr, np.int64)
