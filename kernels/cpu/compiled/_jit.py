@@ -83,15 +83,16 @@ jit_sum = njit(fastmath={"reassoc"}, no_cpython_wrapper=True, no_cfunc_wrapper=T
 
 @intrinsic
 def wide_vectors(typingctx):
-    """Called first in a component's body: its loops vectorize as wide as
-    the CPU's registers go. LLVM tunes the Intel CPUs with AVX-512 for
-    256-bit vectors (as a hedge against the clock drop of 512-bit
-    instructions on the first of them), and the elementwise loops of the
-    layers, heads and steps then run at half width; a fit runs BLAS's
-    512-bit kernels anyway. Elementwise results keep their bits (every
-    lane computes what a scalar would). The function is also kept out of
-    its C wrapper, so that no inlining moves its loops into a function
-    without the preference."""
+    """Called first in a component's body and in an entry's: its loops
+    vectorize as wide as the CPU's registers go. LLVM tunes the Intel CPUs
+    with AVX-512 for 256-bit vectors (as a hedge against the clock drop of
+    512-bit instructions on the first of them), and the elementwise loops
+    of the layers, heads and steps, and the per-sample driver's loops over
+    a row, then run at half width; a fit runs BLAS's 512-bit kernels
+    anyway. Results keep their bits (every lane computes what a scalar
+    would; no sum is reordered). The function is also kept out of its C
+    wrapper, so that no inlining moves its loops into a function without
+    the preference."""
     def codegen(context, builder, signature, args):
         attributes = builder.function.attributes
         # A string attribute, printed as given: llvmlite's add() takes
@@ -202,7 +203,8 @@ def entry(kernel, kinds):
     prologue, slot = [], 0
     py_func = kernel.py_func
     params = py_func.__code__.co_varnames[:py_func.__code__.co_argcount]
-    extra = {"_entry_array": _array, "_entry_pointer": _pointer, "_entry_store": store}
+    extra = {"_entry_array": _array, "_entry_pointer": _pointer, "_entry_store": store,
+             "_entry_wide": wide_vectors}
     for k, (param, kind) in enumerate(zip(params, kinds)):
         if kind[0] == "a":
             extra[f"_entry_t{k}"] = np.dtype(kind[1]).type
@@ -236,6 +238,7 @@ def entry(kernel, kinds):
     body = Returns().visit(ast.Module(body=body, type_ignores=[])).body
     source = "\n".join([
         "def entry(_entry_block):",
+        "    _entry_wide()",
         "    _entry_b = _entry_pointer(_entry_block, np.int64)",
         "    _entry_f = _entry_pointer(_entry_block, np.float64)",
         *(f"    {line}" for line in prologue),
