@@ -427,9 +427,12 @@ def test_numba_disable_jit_runs_the_kernels_as_python(tmp_path):
     assert runs["1"] == runs["0"]
 
 
-def _predict_entry(_calls, entry):
+def _predict_entry():
     """The prediction driver's entry, compiled for the arguments a fit
     passes it."""
+    from fastnn.kernels.cpu import _calls
+    from fastnn.kernels.cpu.compiled._jit import entry
+
     X = np.random.default_rng(0).normal(size=(20, 3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -445,9 +448,7 @@ def test_components_and_entries_vectorize_as_wide_as_the_registers():
     and keeps its loops in the function that asks: compiled for a CPU
     with AVX-512, its machine code uses the 512-bit registers."""
     from fastnn.kernels import codes
-    from fastnn.kernels.cpu import _calls
     from fastnn.kernels.cpu._native import host_cpu
-    from fastnn.kernels.cpu.compiled._jit import entry
     from fastnn.kernels.cpu.compiled.activations import layer_component
     from fastnn.kernels.cpu.compiled.losses import head_component
     from fastnn.kernels.cpu.compiled.optimizers import step_component
@@ -457,7 +458,7 @@ def test_components_and_entries_vectorize_as_wide_as_the_registers():
     for compiled in (layer_component(codes.LOGISTIC, np.float64),
                      head_component(codes.SOFTMAX, codes.LOG_LOSS, np.float32),
                      step_component(codes.ADAM, np.float64),
-                     csr_component(np.float32, np.int32), _predict_entry(_calls, entry)):
+                     csr_component(np.float32, np.int32), _predict_entry()):
         ir = compiled._library.get_llvm_str()
         groups = [line for line in ir.splitlines()
                   if line.startswith("attributes") and '"prefer-vector-width"="512"' in line]
