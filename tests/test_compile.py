@@ -16,12 +16,10 @@ import subprocess
 import sys
 import textwrap
 import time
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 import fastnn
 from fastnn.kernels import elementary
@@ -427,28 +425,15 @@ def test_numba_disable_jit_runs_the_kernels_as_python(tmp_path):
     assert runs["1"] == runs["0"]
 
 
-def _predict_entry():
-    """The prediction driver's entry, compiled for the arguments a fit
-    passes it."""
-    from fastnn.kernels.cpu import _calls
-    from fastnn.kernels.cpu.compiled._jit import entry
-
-    X = np.random.default_rng(0).normal(size=(20, 3))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        fastnn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, X[:, 0] > 0).predict(X)
-    kinds = next(ready[0].kinds for key, ready in _calls._ready_calls.items()
-                 if key[0] == ("network", "predict_kernel"))
-    return entry(_calls.compiled("network", "predict_kernel"), kinds)[0]
-
-
-def test_components_and_entries_vectorize_as_wide_as_the_registers():
+def test_components_and_entries_vectorize_as_wide_as_the_registers(predict_entry):
     """Every component and every driver's entry asks LLVM for the CPU's
     widest vectors (the Intel CPUs with AVX-512 are tuned for 256 bits),
     and keeps its loops in the function that asks: compiled for a CPU
     with AVX-512, its machine code uses the 512-bit registers."""
     from fastnn.kernels import codes
+    from fastnn.kernels.cpu import _calls
     from fastnn.kernels.cpu._native import host_cpu
+    from fastnn.kernels.cpu.compiled._jit import entry
     from fastnn.kernels.cpu.compiled.activations import layer_component
     from fastnn.kernels.cpu.compiled.losses import head_component
     from fastnn.kernels.cpu.compiled.optimizers import step_component
@@ -458,7 +443,8 @@ def test_components_and_entries_vectorize_as_wide_as_the_registers():
     for compiled in (layer_component(codes.LOGISTIC, np.float64),
                      head_component(codes.SOFTMAX, codes.LOG_LOSS, np.float32),
                      step_component(codes.ADAM, np.float64),
-                     csr_component(np.float32, np.int32), _predict_entry()):
+                     csr_component(np.float32, np.int32),
+                     entry(_calls.compiled("network", "predict_kernel"), predict_entry.kinds)[0]):
         ir = compiled._library.get_llvm_str()
         groups = [line for line in ir.splitlines()
                   if line.startswith("attributes") and '"prefer-vector-width"="512"' in line]

@@ -5,21 +5,8 @@ compiled for (a TypeError, never a crash or a wrong read)."""
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris
 
-import fastnn
-from fastnn.kernels.cpu import _calls, _native
-
-
-@pytest.fixture(scope="module")
-def predict_entry():
-    X, y = load_iris(return_X_y=True)
-    est = fastnn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y)
-    est.predict(X)
-    entries = [(key, ready) for key, ready in _calls._ready_calls.items()
-               if key[0] == ("network", "predict_kernel")]
-    assert entries
-    return entries[0][1][0]
+from fastnn.kernels.cpu import _native
 
 
 def test_a_units_file_loads_only_whole_and_unchanged(predict_entry):
