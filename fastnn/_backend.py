@@ -4,8 +4,9 @@
 clear error where CUDA cannot run; it never falls back to the CPU. A
 backend puts X in the kernels' form (``kernel_input``), moves arrays
 (``to_device``/``to_host``/``copy``/``copy_into``: identities and NumPy
-copies on the CPU) and names the kernels of the training loop, so
-``_training`` reads the same for both.
+copies on the CPU; ``state_to_device``, for the buffers a fit updates, a
+copy there only to start them on a cache line) and names the kernels of
+the training loop, so ``_training`` reads the same for both.
 """
 
 from contextlib import contextmanager, nullcontext
@@ -128,6 +129,13 @@ class CPUBackend(_Backend):
     def to_device(self, a):
         return a
 
+    def state_to_device(self, a):
+        """A buffer the fit updates in place (the parameters, the optimizer
+        state) on the device: on the CPU ``a`` itself where its data start
+        on a cache line, else such a copy (``kernels.cpu.aligned``); the
+        fit copies it back (``to_host``)."""
+        return self.kernels.aligned(a)
+
     def to_host(self, a):
         return a
 
@@ -209,6 +217,9 @@ class CUDABackend(_Backend):
         if a.size == 0:  # an unused buffer (SGD's second state, dense X's CSR dummies)
             return self.cuda.device_array(1, dtype=a.dtype)
         return self.cuda.to_device(np.ascontiguousarray(a))
+
+    def state_to_device(self, a):
+        return self.to_device(a)
 
     def to_host(self, a):
         return a.copy_to_host()

@@ -234,7 +234,8 @@ def fit_stochastic(setup, record, X, y, sample_weight, params, units, backend, v
     X_in = be.kernel_input(X)
     Y = be.to_device(np.ascontiguousarray(y, dtype=dtype))
     SW = _as_weights(sample_weight, n_samples, dtype)
-    d_params, d_moment1, d_moment2 = (be.to_device(a) for a in (params, opt.moment1, opt.moment2))
+    d_params, d_moment1, d_moment2 = (be.state_to_device(a)
+                                      for a in (params, opt.moment1, opt.moment2))
     cast = dtype.type
     solver_code = codes.SOLVERS[setup.solver]
     drop = setup.drop

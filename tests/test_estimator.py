@@ -191,6 +191,61 @@ def test_keyboard_interrupt_while_saving_keeps_that_epoch(monkeypatch):
     assert est._optimizer.t == reference._optimizer.t
 
 
+def _off_line(a):
+    """A copy of ``a`` whose data start 16 bytes into a cache line, as
+    NumPy's allocations may."""
+    buf = np.empty(a.nbytes + 128, dtype=np.uint8)
+    start = -buf.ctypes.data % 64 + 16
+    out = buf[start : start + a.nbytes].view(a.dtype)
+    out[:] = a
+    return out
+
+
+def test_aligned_copies_only_what_starts_off_a_cache_line():
+    from fastnn.kernels.cpu import aligned
+
+    a = np.arange(37, dtype=np.float32)
+    moved = aligned(_off_line(a))
+    assert moved.ctypes.data % 64 == 0 and moved.dtype == a.dtype
+    np.testing.assert_array_equal(moved, a)
+    assert aligned(moved) is moved
+
+
+@pytest.mark.parametrize("batch_size, solver", [(1, "sgd"), (16, "adam")])
+def test_epochs_train_on_buffers_that_start_on_a_cache_line(monkeypatch, batch_size, solver):
+    """The parameters and optimizer state reach the epoch kernels on a
+    64-byte line (the vector loops then never split an access over two
+    lines), whatever line the model's own arrays start on; the model and
+    its state come out the same, and in its own arrays."""
+    from fastnn.kernels import cpu as cpu_kernels
+
+    params = dict(hidden_layer_sizes=(9,), batch_size=batch_size, solver=solver,
+                  random_state=0)
+    reference = quiet(MLPClassifier(**params).partial_fit, Xc, yc, classes=[0, 1, 2])
+    reference = quiet(reference.partial_fit, Xc, yc)
+    est = quiet(MLPClassifier(**params).partial_fit, Xc, yc, classes=[0, 1, 2])
+    opt = est._optimizer
+    opt.moment1 = _off_line(opt.moment1)
+    if opt.moment2.size:
+        opt.moment2 = _off_line(opt.moment2)
+    starts = []
+    kind = "sample_epochs" if batch_size == 1 else "minibatch_epochs"
+    real = getattr(cpu_kernels, kind)
+
+    def recording(params, moment1, moment2, *args):
+        starts.extend(a.ctypes.data % 64 for a in (params, moment1, moment2) if a.size)
+        return real(params, moment1, moment2, *args)
+
+    monkeypatch.setattr(cpu_kernels, kind, recording)
+    quiet(est.partial_fit, Xc, yc)
+    assert starts and set(starts) == {0}
+    for a, b in zip(est.coefs_ + est.intercepts_, reference.coefs_ + reference.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(est._optimizer.moment1, reference._optimizer.moment1)
+    np.testing.assert_array_equal(est._optimizer.moment2, reference._optimizer.moment2)
+    assert est.loss_curve_ == reference.loss_curve_
+
+
 def test_lbfgs_multioutput_gradient_matches_its_loss():
     """scikit-learn#8349: for multi-output squared error sklearn's lbfgs
     gradient is n_outputs times that of its loss. fastnn's gradient is

@@ -13,6 +13,7 @@ numba is imported only to compile one that is not there.
 """
 
 from ..layout import n_params
+from ._calls import aligned
 from .activations import (activation_backward, activation_backward_sum, activation_forward,
                           bias_activation_forward, dropout_forward)
 from .dense import dense_backward, dense_forward, gather_rows
@@ -27,6 +28,7 @@ __all__ = [
     "activation_forward",
     "adam_lr",
     "adam_step",
+    "aligned",
     "backward_pass",
     "bias_activation_forward",
     "claim_lines",
