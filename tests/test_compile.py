@@ -426,6 +426,28 @@ def test_numba_disable_jit_runs_the_kernels_as_python(tmp_path):
     assert runs["1"] == runs["0"]
 
 
+def test_prefetch_asks_for_the_line_and_changes_nothing():
+    """``pointers.prefetch`` (the per-sample driver asks for the next row
+    of X with it) compiles to a prefetch instruction and leaves the data
+    and the results alone."""
+    from numba import njit
+
+    from fastnn.kernels.cpu.compiled.pointers import prefetch, typed_at
+
+    @njit
+    def total(a):
+        p = typed_at(a, 0)
+        s = 0.0
+        for i in range(a.shape[0]):
+            prefetch(p, a.shape[0] - 1 - i)
+            s += p[i]
+        return s
+
+    a = np.arange(100.0)
+    assert total(a) == a.sum() and (a == np.arange(100.0)).all()
+    assert "prefetch" in next(iter(total.inspect_asm().values()))
+
+
 def test_components_and_entries_vectorize_as_wide_as_the_registers(predict_entry):
     """Every component and every driver's entry asks LLVM for the CPU's
     widest vectors (the Intel CPUs with AVX-512 are tuned for 256 bits),

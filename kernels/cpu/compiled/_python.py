@@ -89,6 +89,10 @@ def clear(dst, nbytes):
     dst.base[dst.offset : dst.offset + nbytes] = 0
 
 
+def prefetch(p, index):
+    """Nothing to do: a cache-line hint without compiled code."""
+
+
 def wide_vectors():
     """Nothing to do: a compile-time setting of the compiled kernels."""
 

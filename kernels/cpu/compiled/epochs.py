@@ -55,7 +55,7 @@ from .dense import copy_rows
 from .losses import call_head
 from .network import backward_layers, forward_layers
 from .optimizers import adam_lr, adam_update, call_step, momentum_update
-from .pointers import at, copy, offset, typed_at
+from .pointers import at, copy, offset, prefetch, typed_at
 
 
 @jit
@@ -227,11 +227,21 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
     lr_, mom, nesterov = dtype(lr), dtype(momentum), bool(nesterov)
     b1, b2, e = dtype(beta1), dtype(beta2), dtype(eps)
     out_bias = offsets[INTERCEPT, n_layers - 1]
+    X_ = typed_at(Xd, 0)
+    line = 64 // Xd.itemsize  # entries of X in a cache line
     sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0),
                    params.shape[0], n_coef, 0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0, 0.0, False)
     total = 0.0
     for r in range(n):
         i = order[r]
+        if r + 1 < n and not is_sparse:
+            # The next row asked for while this one is computed: W2's X
+            # (2.4 MB) outgrows the core's 2 MB cache, and each row's first
+            # read waited on memory (the fit 1.02-1.04x faster, paired).
+            ahead = order[r + 1] * n_in
+            for k in range(0, n_in, line):
+                prefetch(X_, ahead + k)
+            prefetch(X_, ahead + n_in - 1)
         w = SW[i]
         if w == 0.0:
             continue  # a zero-weight sample carries no gradient
@@ -242,7 +252,7 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
                 xb[indices[p]] += data[p]
             x, xo = typed_at(xb, 0), 0
         else:
-            x, xo = typed_at(Xd, 0), i * n_in
+            x, xo = X_, i * n_in
         last = _row_forward(A, D, x, xo, P, units, offsets, hidden, act_param, drop, seed, r)
         row_loss = call_head(head, head_mode.TRAIN, at(acts, last), at(params, out_bias),
                              at(Y, i * n_out), at(SW, i), at(deltas, last), at(grad, out_bias), 1,

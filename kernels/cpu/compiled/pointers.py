@@ -172,6 +172,27 @@ def gemm(typingctx, double, trans_a, trans_b, m, n, k, a, b, beta, c):
 
 
 @intrinsic
+def prefetch(typingctx, p, index):
+    """Ask for the cache line of entry ``index`` of the typed pointer ``p``
+    (a hint: the values are left as they are, nothing is waited for)."""
+    if not isinstance(p, types.CPointer) or not isinstance(index, types.Integer):
+        return None
+    sig = types.void(p, types.intp)
+
+    def codegen(context, builder, signature, args):
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch")
+        # A read, kept in every cache level, of data.
+        builder.call(fn, [builder.bitcast(builder.gep(args[0], [args[1]]), i8p), i32(0), i32(3),
+                          i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
 def copy(typingctx, dst, src, nbytes):
     """memcpy: ``nbytes`` bytes from the pointer ``src`` to ``dst`` (not
     overlapping)."""
@@ -201,6 +222,7 @@ def clear(typingctx, dst, nbytes):
 
 
 if config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1: the same operations in Python (see _python.py)
-    from ._python import at, carray, clear, copy, gemm, offset, typed, typed_at  # noqa: F811
+    from ._python import (at, carray, clear, copy, gemm, offset, prefetch, typed,  # noqa: F811
+                          typed_at)
 else:
     from numba import carray  # noqa: F401
