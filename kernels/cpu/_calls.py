@@ -78,9 +78,10 @@ def aligned(a):
     """The 1-D array ``a`` where its data start on a cache line, else a copy
     that does: a fit's parameters and optimizer state. The kernels' vector
     loops over them (the optimizer steps, the per-sample step's rows) then
-    load and store whole lines (NumPy aligns its allocations to 16 bytes:
-    with every 64-byte access split over two lines, a W2 fit took 1.2x
-    as long)."""
+    load and store whole lines. NumPy aligns its allocations to 16 bytes
+    only: with every 64-byte access split over two lines a W2 fit took up
+    to 1.2x as long (1.07x over paired fits, in which NumPy's arrays
+    sometimes landed on a line)."""
     if a.ctypes.data % LINE == 0:
         return a
     out = _lines(a.nbytes).view(a.dtype)

@@ -91,10 +91,11 @@ def wide_vectors(typingctx):
     against the clock drop of 512-bit instructions on the first of them),
     and the elementwise loops of the layers, heads and steps, the
     per-sample driver's loops over a row and the penalty's sum then run at
-    half width; a fit runs BLAS's 512-bit kernels anyway. Results keep their bits (every lane computes what a scalar
-    would), but for the penalty's value, whose order is free (``jit_sum``).
-    The function is also kept out of its C wrapper, so that no inlining
-    moves its loops into a function without the preference."""
+    half width; a fit runs BLAS's 512-bit kernels anyway. Results keep
+    their bits (every lane computes what a scalar would), but for the
+    penalty's value, whose order is free (``jit_sum``). The function is
+    also kept out of its C wrapper, so that no inlining moves its loops
+    into a function without the preference."""
     def codegen(context, builder, signature, args):
         attributes = builder.function.attributes
         # A string attribute, printed as given: llvmlite's add() takes
