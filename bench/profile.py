@@ -1,9 +1,9 @@
 """Where a workload's warm fits spend their time, thread by thread: a
-``perf`` profile of the shipped kernels, sorted into what the issue's
-targets are about (the matrix products, the optimizer step, the layers,
-the head, the rows' gather, Python), and the optimizer step alone, timed
-hot in cache, against the time its workload's 85% target leaves outside
-the products.
+``perf`` profile of the shipped kernels, sorted into the parts of an
+epoch (the matrix products, the optimizer step, the layers, the head,
+the rows' gather, Python), and the optimizer step alone, timed hot in
+cache, against what 85% of the products-alone bound leaves for
+everything outside the products.
 
 Usage::
 
@@ -16,7 +16,8 @@ for perf), then ``--fits`` more times; only samples taken during those
 fits count. The BLAS threads' share spent waiting is the time the
 fit's own thread ran alone.
 
-For a dense mini-batch workload it then times the products alone of a
+For a mini-batch workload it then times the step alone (the per-sample
+driver takes its steps itself), and for a dense one the products alone of a
 fit (``measure.products_runner``, run.py's bound; fastest of 3) and
 prints what 85% of that bound leaves for everything else, ``products /
 0.85 - products``, beside the step's time.
@@ -66,7 +67,9 @@ _MAIN = (
     ("hidden layers", r"compiled11activations"),
     ("output head and loss", r"compiled6losses|__ieee754_log|__log_"),  # libm: the loss's log
     ("sparse first layer", r"compiled6sparse"),
-    ("epoch driver (rows' gather and targets)", r"compiled6epochs|memmove|memcpy"),
+    # batch_size 1: the fused per-sample step, all of it but the layers'
+    # components and the head
+    ("epoch driver (the rows' gather; per-sample: the step)", r"compiled6epochs|memmove|memcpy"),
     ("kernel (page faults, scheduler)", r"^\[k\]"),
 )
 _WAIT = r"blas_thread_server|sched_yield|__sched|\[k\]"
@@ -187,11 +190,13 @@ def main():
             print(f"  BLAS thread {tid}: {n} samples, {100 * waits / n:.1f}% waiting "
                   f"(the fit's thread alone), {100 * (n - waits) / n:.1f}% in products")
         X, _, y, _ = workloads.workload_data(w)
+        if w.params.get("batch_size") == 1:
+            continue  # the per-sample driver takes its steps itself
         call, batches, n_params, units, batch = _step_hot(w, X, y, n_iter)
         print(f"  the optimizer step alone, hot in cache: {call * 1e6:.1f} us a batch "
               f"({n_params} parameters, {call / n_params * 1e9:.2f} ns each) x {batches} "
               f"batches = {call * batches:.3f} s a fit")
-        if not sp.issparse(X) and batch > 1:
+        if not sp.issparse(X):
             run = measure.products_runner(units, X.shape[0], batch, X.dtype)
             products = min(run(n_iter) for _ in range(3))
             left = products / 0.85 - products
