@@ -7,7 +7,7 @@ everything outside the products.
 
 Usage::
 
-    python bench/profile.py W3-f64 [W5 ...] [--fits 3]
+    python bench/fit_profile.py W3-f64 [W5 ...] [--fits 3]
 
 Needs Linux ``perf`` (``perf record -e cpu-clock`` works in a virtual
 machine without hardware counters). A child process fits the workload
@@ -86,7 +86,7 @@ def profile(name, fits, bench_dir):
     """{thread: Counter(symbol -> samples)}, the fit's thread, the fits'
     wall seconds and the epochs of a fit."""
     if shutil.which("perf") is None:
-        sys.exit("bench/profile.py needs Linux perf on PATH")
+        sys.exit("bench/fit_profile.py needs Linux perf on PATH")
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "perf.data")
         env = dict(os.environ, FASTNN_PERF_MAP="1")
@@ -101,17 +101,17 @@ def profile(name, fits, bench_dir):
         script = subprocess.run(["perf", "script", "-i", data, "-F", "pid,tid,time,ip,sym"],
                                 capture_output=True, text=True).stdout
     threads = collections.defaultdict(collections.Counter)
-    main = None
+    fit_thread = None
     for line in script.splitlines():
         m = re.match(r"\s*(\d+)/(\d+)\s+([\d.]+):\s+\S+\s*(.*)", line)
         if not m:
             continue
         pid, tid, t, sym = int(m[1]), int(m[2]), float(m[3]), m[4].strip() or "?"
-        if pid == tid and main is None and start <= t <= end:
-            main = tid
+        if pid == tid and fit_thread is None and start <= t <= end:
+            fit_thread = tid
         if start <= t <= end:
             threads[tid][sym] += 1
-    return threads, main, end - start, int(n_iter)
+    return threads, fit_thread, end - start, int(n_iter)
 
 
 def _step_hot(w, X, y, n_iter, repeats=5, calls=200):
@@ -172,18 +172,18 @@ def main():
     bench_dir = os.path.dirname(os.path.abspath(__file__))
     for name in args.workloads:
         w = workloads.WORKLOADS_BY_NAME[name]
-        threads, main_tid, wall, n_iter = profile(name, args.fits, bench_dir)
+        threads, fit_thread, wall, n_iter = profile(name, args.fits, bench_dir)
         fit_s = wall / args.fits
         print(f"{name}: {args.fits} fits under perf, {fit_s:.3f} s a fit")
-        main = collections.Counter()
-        for sym, c in threads.get(main_tid, {}).items():
-            main[_categorize(sym, _MAIN)] += c
-        total = sum(main.values()) or 1
+        parts = collections.Counter()
+        for sym, c in threads.get(fit_thread, {}).items():
+            parts[_categorize(sym, _MAIN)] += c
+        total = sum(parts.values()) or 1
         print(f"  the fit's thread ({total} samples):")
-        for cat, c in main.most_common():
+        for cat, c in parts.most_common():
             print(f"    {100 * c / total:5.1f}%  {c / total * fit_s:6.3f} s a fit  {cat}")
         for tid, counts in threads.items():
-            if tid == main_tid or sum(counts.values()) < 0.05 * total:
+            if tid == fit_thread or sum(counts.values()) < 0.05 * total:
                 continue
             waits = sum(c for sym, c in counts.items() if re.search(_WAIT, sym))
             n = sum(counts.values())
