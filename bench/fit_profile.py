@@ -103,10 +103,12 @@ def profile(name, fits, bench_dir):
     threads = collections.defaultdict(collections.Counter)
     fit_thread = None
     for line in script.splitlines():
-        m = re.match(r"\s*(\d+)/(\d+)\s+([\d.]+):\s+\S+\s*(.*)", line)
+        m = re.match(r"\s*(\d+)/(\d+)\s+([\d.]+):\s+([0-9a-f]+)\s*(.*)", line)
         if not m:
             continue
-        pid, tid, t, sym = int(m[1]), int(m[2]), float(m[3]), m[4].strip() or "?"
+        pid, tid, t, sym = int(m[1]), int(m[2]), float(m[3]), m[5].strip() or "?"
+        if m[4].startswith("ffffffff"):
+            sym = "[k] " + sym  # the kernel's code
         if pid == tid and fit_thread is None and start <= t <= end:
             fit_thread = tid
         if start <= t <= end:

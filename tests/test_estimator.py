@@ -396,7 +396,9 @@ def test_partial_fit_keeps_the_models_dtype(model_dtype, batch_dtype):
 def test_sparse_first_layer_matches_dense_in_chunks(monkeypatch, in_place, dtype, solver):
     """Sparse rows feed the first layer in place, or gathered dense where X
     is dense enough: either way the same model as dense input, for both
-    dtypes, several layers, and chunks of a few rows."""
+    dtypes, several layers, and chunks of a few rows. (In place, the
+    mini-batch epochs clear only the gradient rows of a batch's columns
+    after its step: a row left over from an earlier batch fails this.)"""
     from fastnn.kernels import cpu
 
     monkeypatch.setattr(cpu.sparse, "IN_PLACE_DENSITY", 1.0 if in_place else 0.0)

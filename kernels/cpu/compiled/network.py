@@ -66,15 +66,17 @@ def forward_layers(acts, derivs, x, csr, src, n, offsets, params, units, size, h
 
 @jit_inline
 def backward_layers(grad, deltas, acts, derivs, x, csr, src, n, offsets, params, units, size,
-                    hidden, beta):
+                    hidden, beta, beta_in):
     """Backpropagate the output delta, which the head wrote into
     ``deltas``' last block together with the output intercept gradient,
     through the layers a training ``forward_layers`` left in ``acts`` and
     ``derivs``, and write the raw gradient sums into ``grad``: ``a.T @
     delta`` for the weights and ``delta.sum(0)`` for the intercepts, no
     penalty, no normalisation. ``beta`` 0 overwrites ``grad``, 1 adds to
-    it (the chunks of a full batch). The input rows and ``offsets``: as
-    for ``forward_layers``."""
+    it (the chunks of a full batch); ``beta_in`` is the first layer's
+    weights' (the mini-batch driver adds sparse rows' products to rows it
+    keeps at zero). The input rows and ``offsets``: as for
+    ``forward_layers``."""
     double = size == 8
     n_layers = units.shape[0] - 1
     for l in range(n_layers - 1, -1, -1):
@@ -83,7 +85,7 @@ def backward_layers(grad, deltas, acts, derivs, x, csr, src, n, offsets, params,
         dout = at(deltas, offsets[BLOCK, l] * size)
         dW = at(grad, offsets[COEF, l] * size)
         if l == 0:
-            input_weight_grad(double, x, csr, src, n, fi, fo, dout, beta, dW)
+            input_weight_grad(double, x, csr, src, n, fi, fo, dout, beta_in, dW)
             break
         below = offsets[BLOCK, l - 1] * size  # layer l's input block
         layer_weight_grad(double, n, fi, fo, at(acts, below), dout, beta, dW)
@@ -138,7 +140,7 @@ def loss_grad_kernel(hidden, head, step, csr, size, grad, params, Xd, data, indi
                                loss_param, delta_scale, beta, at(sw_chunk, 0))
         sw_sum += sw_chunk[0]
         backward_layers(grad, deltas, acts, derivs, x, csr, src, nb, offsets, params, units,
-                        size, hidden, beta)
+                        size, hidden, beta, beta)
     sq = call_step(step, FINISH, at(params, 0), at(params, 0), at(params, 0), at(grad, 0),
                    params.shape[0] // size, offsets[INTERCEPT, 0], alpha, sw_sum, 0.0, 0.0,
                    False, 0.0, 0.0, 0.0, False)
@@ -197,6 +199,6 @@ def backward_pass_kernel(hidden, size, grad, deltas, acts, derivs, x, n, offsets
     call_layer(hidden, layer.BIAS, last, last, at(grad, offsets[INTERCEPT, n_layers - 1] * size),
                n, units[n_layers], 0.0, 0.0, 0, 0, 0, 0.0)
     backward_layers(grad, deltas, acts, derivs, at(x, 0), None, (x, none, none, none), n,
-                    offsets, params, units, size, hidden, 0.0)
+                    offsets, params, units, size, hidden, 0.0, 0.0)
 
 
