@@ -78,8 +78,9 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
     # Sparse rows read in place add their first-layer products (beta 1) to
     # gradient rows kept at zero: cleared here once an epoch, and after
     # each step only the rows of the batch's columns. Clearing all of them
-    # every batch was about a tenth of a fit with 2^18 features
-    # (bench/fit_profile.py S1); the sums are the same bits.
+    # every batch took 13% of an S1 fit's thread (2^18 features, at most
+    # 8,000 rows touched a batch; bench/fit_profile.py); the sums are the
+    # same bits.
     fo0 = units[1]
     beta_in = 0.0 if csr is None else 1.0
     if csr is not None:
