@@ -82,9 +82,11 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
     # 8,000 rows touched a batch; bench/fit_profile.py); the sums are the
     # same bits.
     fo0 = units[1]
+    row0 = fo0 * size  # bytes of one input's row of first-layer weights
+    w0 = offsets[COEF, 0] * size  # where they start
     beta_in = 0.0 if csr is None else 1.0
     if csr is not None:
-        clear(at(grad, offsets[COEF, 0] * size), n_in * fo0 * size)
+        clear(at(grad, w0), n_in * row0)
     total = 0.0
     for start in range(0, n, batch_size):
         nb = batch_size if start + batch_size < n else n - start
@@ -119,7 +121,7 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
             for r in range(nb):
                 i = rows[r]
                 for p in range(indptr[i], indptr[i + 1]):
-                    clear(at(grad, (offsets[COEF, 0] + indices[p] * fo0) * size), fo0 * size)
+                    clear(at(grad, w0 + indices[p] * row0), row0)
     return total, t
 
 
