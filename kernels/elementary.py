@@ -7,9 +7,10 @@ here are plain arithmetic instead (a range reduction, a polynomial, and
 2**k built from its bits), which LLVM vectorizes in the loops of the CPU
 kernels that call them.
 
-- ``exp``: x = k ln2 + r, |r| <= ln2 / 2 (ln2 split in two, so k ln2 is
-  exact), exp(r) by its Taylor polynomial (degree 13 in float64, 7 in
-  float32: the first term left out is below half an ulp), times 2**k
+- ``exp``: x = k ln2 + r, |r| <= ln2 / 2 (k = x log2e rounded, ln2 split
+  in two, so k ln2 is exact), exp(r) by a polynomial (degree 11 in
+  float64, fitted by docs/fit_exp.py; float32's Taylor polynomial of
+  degree 7: the first term left out is below half an ulp), times 2**k
   applied in two halves (so results down into the subnormals round once).
 - ``expm1``: the same reduction; e**r - 1 by the polynomial without its
   constant term, then 2**k (e**r - 1) + (2**k - 1), exact for k = 0 (no
@@ -33,8 +34,8 @@ Every polynomial step, and each reduction's ``x - k ln2``, is one fused
 multiply-add (``fma``: one rounding). numba compiles ``a * b + c`` as a
 multiply and an add, as it must without ``fastmath``; the fused steps
 take half the instructions (docs/performance.md has what the layers
-gained). float64's long polynomials in exp's and log's reductions (12
-and 10 terms) are four interleaved Horner chains (``_poly``): one Horner
+gained). float64's long polynomials in exp's and log's reductions (10
+terms each) are four interleaved Horner chains (``_poly``): one Horner
 chain of 11 dependent steps, after the reduction's own, was longer than
 the processor could overlap from one vector of elements to the next.
 erf's two polynomials, whose terms are larger than their sums, keep
@@ -61,9 +62,19 @@ from numba.extending import intrinsic, overload, register_jitable
 _LN2_HI, _LN2_LO = 0.6931471803691238, 1.9082149292705877e-10
 _LN2_HI32, _LN2_LO32 = np.float32(0.693145751953125), np.float32(1.4286068e-06)
 _LOG2E = 1.4426950408889634
-#: 1 / n!, n = 2..13 (float64) and 2..7 (float32): expm1's Taylor terms past r
-_EXPM1 = tuple(1.0 / math.factorial(n) for n in range(2, 14))
-_EXPM1_32 = tuple(np.float32(c) for c in _EXPM1[:6])
+#: 1.5 * 2**52 and 1.5 * 2**23, and their bits (``_reduce64``)
+_SHIFTER, _SHIFTER32 = 6755399441055744.0, np.float32(12582912.0)
+_SHIFTER_BITS = int(np.float64(_SHIFTER).view(np.int64))
+_SHIFTER32_BITS = int(_SHIFTER32.view(np.int32))
+#: q(r), e**r - 1 = r + r**2 q(r) for |r| <= ln2 / 2. float64: fitted by
+#: docs/fit_exp.py, degree 9 (0.16 ulp of expm1 at worst before rounding in
+#: the evaluation), two terms fewer than the Taylor polynomial needed;
+#: float32: the Taylor terms 1 / n!, n = 2..7 (the fit's one term fewer
+#: came to 3 ulp of exp).
+_EXPM1 = (0.5000000000000006, 0.16666666666666602, 0.04166666666657392, 0.008333333333381647,
+          0.0013888888932249966, 0.0001984126973571791, 2.480150461554659e-05,
+          2.75573929647509e-06, 2.7626257010035394e-07, 2.5058286683046416e-08)
+_EXPM1_32 = tuple(np.float32(1.0 / math.factorial(n)) for n in range(2, 8))
 #: 2 / (2n + 3), n = 0..9: log(1 + f) = 2 atanh(s), s = f / (2 + f)
 _LOG_SERIES = tuple(2.0 / (2 * n + 3) for n in range(10))
 _LOG_SERIES32 = tuple(np.float32(c) for c in _LOG_SERIES[:5])
@@ -217,17 +228,22 @@ def _clamp(x, low, high):
 
 
 def _reduce64(x):
-    """(k, r): x = k ln2 + r, |r| <= ln2 / 2 (for x within +-746)."""
-    k = math.floor(x * _LOG2E + 0.5)
-    kf = np.float64(k)
-    return k, fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, x))
+    """(k, r): x = k ln2 + r, |r| <= ln2 / 2 (for x within +-746). k is x
+    log2e rounded to the nearest integer by adding 1.5 * 2**52
+    (``_SHIFTER``): the sum's last bits are k, taken from them as an
+    integer and, subtracting the shifter again, as a float: three
+    instructions where a floor and two conversions took five."""
+    s = fma(x, _LOG2E, _SHIFTER)
+    kf = s - _SHIFTER
+    return _bits(s) - _SHIFTER_BITS, fma(-kf, _LN2_LO, fma(-kf, _LN2_HI, x))
 
 
 def _reduce32(x):
-    # k as an int32, from float32's own floor: a float32 lane's k fits
-    # the lane, where math.floor's int64 took two registers a vector.
-    kf = np.floor(x * np.float32(_LOG2E) + np.float32(0.5))
-    return np.int32(kf), fma(-kf, _LN2_LO32, fma(-kf, _LN2_HI32, x))
+    # k as an int32 (1.5 * 2**23's last bits): a float32 lane's k fits
+    # the lane, where an int64 took two registers a vector.
+    s = fma(x, np.float32(_LOG2E), _SHIFTER32)
+    kf = s - _SHIFTER32
+    return np.int32(_bits32(s) - _SHIFTER32_BITS), fma(-kf, _LN2_LO32, fma(-kf, _LN2_HI32, x))
 
 
 def _horner(coefs, z):
@@ -269,8 +285,8 @@ def _chain(coefs, j, w):
 
 
 def _expm1_poly(r, coefs):
-    """e**r - 1 for |r| <= ln2 / 2: r + r**2 (1/2! + r/3! + ...), the
-    Taylor polynomial of degree 13 (float64, ``_EXPM1``) or 7 (float32)."""
+    """e**r - 1 for |r| <= ln2 / 2: r + r**2 q(r), q of degree 9 (float64,
+    ``_EXPM1``) or 5 (float32)."""
     return fma(r * r, _poly(coefs, r), r)
 
 
