@@ -17,7 +17,6 @@ exact arithmetic.
 """
 
 import mpmath as mp
-import numpy as np
 
 from fit_erf import ULP, _fit, _horner, _nodes
 
@@ -33,14 +32,14 @@ def _q(r):
 
 
 def fit(dtype):
-    rs = [r for r in _nodes(-HALF_LN2, HALF_LN2, 300)]
+    rs = _nodes(-HALF_LN2, HALF_LN2, 300)
     return _fit(rs, [_q(r) for r in rs], [r * r / abs(mp.expm1(r)) / ULP[dtype] for r in rs],
                 DEGREE[dtype], dtype)
 
 
 def worst(dtype, q):
-    """The worst error of r + r**2 q(r) in ulp of expm1(r) (of exp's, in
-    ``worst_exp``), exact arithmetic, coefficients as printed."""
+    """The worst error of r + r**2 q(r), in ulp of expm1(r) and in ulp of
+    exp(r), exact arithmetic, coefficients as printed."""
     e = ee = 0
     for k in range(-1000, 1001):
         if k == 0:
@@ -58,6 +57,5 @@ def worst(dtype, q):
 if __name__ == "__main__":
     for dtype in DEGREE:
         q = fit(dtype)
-        show = repr if dtype == "float64" else lambda v: str(np.float32(v))  # noqa: E731
         print(dtype, "worst ulp (expm1, exp):", worst(dtype, q))
-        print("(" + ", ".join(show(float(v)) for v in q) + ")")
+        print("(" + ", ".join(repr(float(v)) for v in q) + ")")
