@@ -10,7 +10,10 @@ line of stdout.
         the fit itself (compiling, or loading kernels from the cache; on a
         cold cache the first fit of all imports numba too, which a warm
         one never does), with the kernel units it compiled and whether
-        numba was imported. Run with NUMBA_CACHE_DIR set to an
+        numba was imported; then it waits for the per-sample driver
+        made for the network's shape, which the batch_size=1 fit left to
+        a helper process, and reports its units (``background_units``).
+        Run with NUMBA_CACHE_DIR set to an
         empty directory the first fits compile; run again with the same
         directory they load.
 
@@ -100,7 +103,9 @@ def probe_first_fits(args):
     out["read_only"] = {"first_s": read_only, "writable_s": writable,
                         "extra_s": read_only - writable,
                         "compiled_units": _compiled_units() - before}
-    out["cache_dir"] = sys.modules["fastnn.kernels.cpu._cache"].cache_dir()
+    cache = sys.modules["fastnn.kernels.cpu._cache"]
+    out["background_units"] = cache.finish_background()  # none left to run into the next probe
+    out["cache_dir"] = cache.cache_dir()
     return out
 
 

@@ -174,6 +174,16 @@ def _workload_header(w, quick, X_train, X_test):
     }
 
 
+def _finish_background():
+    """Wait for the compile a fit may have left running in a helper process
+    (a per-sample driver made for the network's shape: the fits after it
+    run that one), so that no fit is timed beside it; returns the units
+    it compiled."""
+    from fastnn.kernels.cpu import _cache
+
+    return _cache.finish_background()
+
+
 def _warm_ups(w, result, reps, repeats, torch_mod, X_train, y_train):
     """fastnn's warm-up fit (its "first fit") and PyTorch's 1-epoch one, not
     timed into the medians; returns (the libraries' estimator makers, the
@@ -193,6 +203,9 @@ def _warm_ups(w, result, reps, repeats, torch_mod, X_train, y_train):
     try:
         est, first_fit = measure.timed_fit(makers["fastnn"], X_train, y_train)
         n_epochs = est.n_iter_
+        waited = _finish_background()
+        if waited:
+            log(f"  fastnn: compiled {', '.join(waited)} in the background")
     except Exception as exc:  # a failing library is reported, the run goes on
         errors["fastnn"] = f"{type(exc).__name__}: {exc}"
         first_fit, n_epochs = None, w.params.get("max_iter", 200)

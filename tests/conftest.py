@@ -4,7 +4,13 @@ import pytest
 from sklearn.datasets import load_iris
 
 import fastnn
-from fastnn.kernels.cpu import _calls
+from fastnn.kernels.cpu import _cache, _calls
+
+# The suite's own fits run the drivers made for every shape, whatever the
+# cache holds, and start no background compile: which units a fit uses
+# stays fixed (test_compile.py counts them). The per-sample drivers made
+# for a network's shape are tested in test_shaped.py.
+_cache.no_background()
 
 
 @pytest.fixture(scope="module")

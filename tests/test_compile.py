@@ -194,6 +194,61 @@ def test_a_helper_that_cannot_run_leaves_the_compile_here(tmp_path):
     assert report["proba"] == alone["proba"]
 
 
+#: Two per-sample fits of one network, the background compile waited for
+#: between them; reports for each fit its predictions and which
+#: per-sample drivers the process has run (True: one made for a shape).
+SHAPED = textwrap.dedent("""
+    import json, warnings
+    from sklearn.datasets import load_digits
+    import fastnn
+    from fastnn.kernels.cpu import _cache, _calls
+    warnings.simplefilter("ignore")
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16, y[:300]
+
+    def fit():
+        est = fastnn.MLPClassifier(hidden_layer_sizes=(20,), batch_size=1, max_iter=2,
+                                   random_state=0).fit(X, y)
+        ran = sorted(len(key[0]) > 2 for key in _calls._ready_calls
+                     if key[0][1] == "sample_epoch_kernel")
+        return {"proba": est.predict_proba(X[:5]).tolist(), "ran": ran}
+
+    first = fit()
+    background = _cache.finish_background()
+    compiled = _cache.compiled_units()
+    second = fit()
+    print(json.dumps({"first": first, "second": second, "background": background,
+                      "compiled": compiled, "then": _cache.compiled_units()[len(compiled):]}))
+""")
+
+
+@pytest.mark.skipif(_cache.usable_cores() < 2, reason="a helper needs a second core")
+def test_a_per_sample_fit_has_its_shapes_driver_made_in_the_background(tmp_path):
+    """A per-sample fit runs the driver made for every shape at once, while
+    a helper process compiles the one made for its network's shape into
+    the cache; the next fit, and any process after, runs that one, with
+    nothing compiled, for the same model. With FASTNN_COMPILE_JOBS=1 no
+    helper starts."""
+    def run(cache, **env):
+        done = subprocess.run([sys.executable, "-c", SHAPED], env=_env(cache, **env),
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    cold = run(tmp_path)
+    assert cold["first"]["ran"] == [False]
+    assert len(cold["background"]) == 1 and "-shape-" in cold["background"][0]
+    assert cold["background"][0] not in cold["compiled"]
+    assert cold["second"]["ran"] == [False, True] and cold["then"] == []
+    assert cold["second"]["proba"] == cold["first"]["proba"]
+    warm = run(tmp_path)
+    assert warm["first"]["ran"] == [True] and warm["compiled"] == warm["background"] == []
+    assert warm["first"]["proba"] == cold["first"]["proba"]
+    alone = run(tmp_path / "alone", FASTNN_COMPILE_JOBS="1")
+    assert alone["background"] == [] and alone["second"]["ran"] == [False]
+    assert alone["second"]["proba"] == cold["first"]["proba"]
+
+
 def test_the_plan_gives_a_helper_only_what_pays_for_its_start(monkeypatch):
     """``_cache.plan``: a helper for a default fit's first compile (the
     entry stays here, the components go), never for one unit, on one

@@ -86,9 +86,10 @@ JOBS_VARIABLE = "FASTNN_COMPILE_JOBS"
 
 _lock = threading.RLock()  # one thread readies units at a time
 _ready = {}  # units ready in this process: name -> (address, header)
-_state = {"noticed": False, "locks": None, "helper": True}
+_state = {"noticed": False, "locks": None, "helper": True, "background": True, "running": None}
 _compiled = []  # the units compiled for this process (not loaded), in order
 _helped = []  # those of them its helpers compiled
+_asked = set()  # the units this process asked a background helper for
 _local = threading.local()
 
 
@@ -96,6 +97,7 @@ def _reset_after_fork():
     global _lock
     _lock = threading.RLock()
     _state["locks"] = None  # record locks are not inherited; the file is reopened
+    _state["running"] = None  # the parent's background compile is the parent's
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
@@ -111,6 +113,19 @@ def no_helper():
     """Compile every unit in this process (a warm-up worker: the warm-up
     shares its work between processes itself)."""
     _state["helper"] = False
+
+
+def no_background():
+    """Start no background compile from this process (``background``), and
+    run none of the drivers they make: a call with a fallback runs the
+    fallback (``_calls.bind``; for the test suite, which counts the units
+    its fits use)."""
+    _state["background"] = False
+
+
+def background_on():
+    """False after ``no_background``."""
+    return _state["background"]
 
 
 def compiled_units():
@@ -438,6 +453,63 @@ def usable_cores():
     return cores
 
 
+def _helpers_allowed():
+    """Whether this process may hand compiles to other processes: not with
+    ``FASTNN_COMPILE_JOBS=1``, on one usable core, without a writable cache
+    to hand the units over in, or in a process that is itself a helper or
+    a warm-up worker."""
+    try:
+        jobs = int(os.environ.get(JOBS_VARIABLE, 2))
+    except ValueError:
+        jobs = 2
+    return jobs >= 2 and _state["helper"] and cache_writable() and usable_cores() >= 2
+
+
+def available(name):
+    """Whether the unit ``name`` is ready in this process, loading it from
+    the cache if it is there; never compiles."""
+    if name not in _ready:
+        with _lock:
+            if name not in _ready:
+                loaded = _read(name)
+                if loaded is not None:
+                    _ready[name] = loaded
+    return name in _ready
+
+
+def background(unit):
+    """Have a helper process (``_helper``) compile ``unit`` (``(name, kind,
+    recipe)``, as for ``ensure``) into the cache, without waiting for it:
+    a later call finds it there (``available``). One at a time per
+    process (a unit asked for while one runs is asked for again by its
+    next call), once per unit (a helper that failed is not tried again),
+    and only where a helper may run (``_helpers_allowed``) and
+    ``no_background`` was not called. The helper finishes its unit even
+    if this process ends first."""
+    with _lock:
+        running = _state["running"]
+        if running is not None:
+            if running.proc.poll() is None:
+                return
+            running.finish(0)  # done: reaped, its pipe closed
+            _state["running"] = None
+        if unit[0] in _asked or not _state["background"] or not _helpers_allowed():
+            return
+        from . import _helper
+
+        _asked.add(unit[0])
+        _state["running"] = _helper.start([unit])
+
+
+def finish_background(timeout=WAIT_SECONDS):
+    """Wait for this process's background compile, if one runs
+    (``timeout`` seconds at most); returns the names of the units it
+    compiled."""
+    with _lock:
+        running, _state["running"] = _state["running"], None
+    return running.finish(timeout) if running is not None else []
+
+
 def plan(pending):
     """``(here, there, seconds)``: the units of ``pending`` to compile in
     this process and those to hand a helper process (``_helper``), and
@@ -450,12 +522,7 @@ def plan(pending):
     costs = sorted(((COMPILE_SECONDS[kind], i) for i, (_, kind, _) in enumerate(pending)),
                    reverse=True)
     alone = start + sum(c for c, _ in costs)
-    try:
-        jobs = int(os.environ.get(JOBS_VARIABLE, 2))
-    except ValueError:
-        jobs = 2
-    if (jobs < 2 or not _state["helper"] or len(pending) < 2 or not cache_writable()
-            or usable_cores() < 2):
+    if len(pending) < 2 or not _helpers_allowed():
         return pending, [], alone
     loads, shares = [start, HELPER_START], [[], []]
     for cost, i in costs:  # the costliest first, each to the less loaded process

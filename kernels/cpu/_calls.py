@@ -124,9 +124,11 @@ def named(dtype, what, hidden_code=None, out_code=None, loss_code=None, solver=N
     return f"the {np.dtype(dtype).name} {what}{detail}"
 
 
-def compiled(module, name):
+def compiled(module, name, *constants):
     """The object ``name`` of ``compiled/<module>.py`` (the first one
-    imports numba)."""
+    imports numba). A driver's reference may name a third item, the
+    constants its entry is compiled with (``_jit.entry``), as ``(name,
+    value)`` pairs; ignored here, and when the driver runs as Python."""
     return getattr(importlib.import_module(f"{__package__}.compiled.{module}"), name)
 
 
@@ -165,14 +167,32 @@ def run(what, kernel, kernel_key, specs, make_args):
     return entry(make_args(*addresses))
 
 
-def bind(what, kernel, kernel_key, specs, make_args, changing):
+def bind(what, kernel, kernel_key, specs, make_args, changing, fallback=None):
     """``run``'s call, readied and its arguments made once, for calls that
     differ only in the scalars at the positions ``changing`` of
     ``make_args``'s tuple: returns ``call(values)``, the driver's result
     with those positions set to ``values`` (a fit's epochs: the seed, the
     learning rate and Adam's step count; made again each epoch, with their
-    packing, the arguments cost 55-60 us of Python an epoch)."""
+    packing, the arguments cost 55-60 us of Python an epoch).
+
+    ``fallback``, a driver that takes the same arguments and computes the
+    same bits, runs instead of ``kernel`` while ``kernel``'s entry is
+    neither ready nor in the cache, and a helper process compiles that
+    entry meanwhile (``_cache.background``): the per-sample driver made
+    for one network's shape, which a fit never waits for."""
+    missing = None  # kernel's entry, to be compiled in the background
+    if fallback is not None:
+        if python_mode() or not _cache.background_on():
+            kernel = fallback
+        elif _call(kernel, kernel_key, specs) not in _ready_calls:
+            missing = _driver_unit(kernel, make_args, len(specs))
+            if _cache.available(missing[0]):
+                missing = None
+            else:
+                kernel = fallback
     entry, addresses = _ready(what, kernel, kernel_key, specs, make_args)
+    if missing is not None:  # once the fallback is ready, not beside its compile
+        _cache.background(missing)
     args = make_args(*addresses)
     if isinstance(entry, _native.Entry):
         return entry.bind(args, changing)
@@ -186,8 +206,12 @@ def bind(what, kernel, kernel_key, specs, make_args, changing):
     return call
 
 
+def _call(kernel, kernel_key, specs):
+    return (kernel, kernel_key, *(k for _, _, k in specs))
+
+
 def _ready(what, kernel, kernel_key, specs, make_args):
-    call = (kernel, kernel_key, *(k for _, _, k in specs))
+    call = _call(kernel, kernel_key, specs)
     ready = _ready_calls.get(call)
     if ready is None:
         ready = _ready_calls[call] = _prepare(what, kernel, specs, make_args)
@@ -198,23 +222,33 @@ def _prepare(what, kernel, specs, make_args):
     if python_mode():
         fn = compiled(*kernel)
         return (lambda args: fn(*args)), [compiled(*ref)(*k).address for ref, _, k in specs]
-    kinds = tuple(_native.signature(make_args(*[0] * len(specs))))
-    digest = hashlib.sha256(",".join(kinds).encode()).hexdigest()[:12]
     units = [(name(*k), ref[1], ("component", ref, k)) for ref, name, k in specs]
-    units.append((f"{kernel[1]}-{digest}", "driver", ("driver", kernel, kinds)))
+    units.append(_driver_unit(kernel, make_args, len(specs)))
     *parts, (address, header) = _cache.ensure(units, what, build)
     return _native.Entry(address, header), [a for a, _ in parts]
+
+
+def _driver_unit(kernel, make_args, n_specs):
+    """The unit of ``kernel``'s entry for the arguments ``make_args`` makes
+    (see ``_cache.ensure``): named by the driver, its arguments' kinds and
+    the constants it is compiled with."""
+    kinds = tuple(_native.signature(make_args(*[0] * n_specs)))
+    constants = kernel[2] if len(kernel) > 2 else ()
+    key = ",".join(kinds + tuple(map(repr, kernel[2:])))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    name = "-".join([kernel[1], *(c.lower() for c, _ in constants), digest])
+    return name, "driver", ("driver", kernel, kinds)
 
 
 def build(recipe):
     """Compile the unit of ``recipe`` (see ``_prepare``): ``("component",
     (module, factory), the factory's arguments)``, or ``("driver",
-    (module, name), the entry's argument kinds)``; returns ``(symbol,
+    (module, name[, constants]), the entry's argument kinds)``; returns ``(symbol,
     object file, header)``."""
     from .compiled._jit import entry, machine_code
 
     kind, ref, key = recipe
     if kind == "component":
         return (*machine_code(compiled(*ref)(*key)), {})
-    callback, results = entry(compiled(*ref), key)
+    callback, results = entry(compiled(*ref), key, dict(*ref[2:]))
     return (*machine_code(callback), {"args": list(key), "results": results})

@@ -19,6 +19,12 @@ from .sparse import csr_specs, in_place
 
 _MINIBATCH = ("epochs", "minibatch_epoch_kernel")
 _SAMPLE = ("epochs", "sample_epoch_kernel")
+#: Per-sample fits of networks with at most this many hidden layers run a
+#: driver compiled for their shape (``compiled/epochs.py``'s ``SHAPE``),
+#: once it is made: until then, the driver made for every shape, while a
+#: helper process compiles the shape's (``_calls.bind``'s ``fallback``).
+#: Deeper networks always run the driver made for every shape.
+SHAPED_LAYERS = 3
 
 
 def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW,
@@ -26,6 +32,11 @@ def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, i
             alpha, drop, solver, momentum, nesterov, beta1, beta2, eps):
     dtype = params.dtype.type
     typed = kernel == _SAMPLE  # compiled per dtype; the mini-batch one serves both
+    fallback = None  # the driver made for every shape, run until this shape's is made
+    if typed and len(units) <= SHAPED_LAYERS + 2:
+        table = offsets(units, int(batch_size))
+        shape = (tuple(int(u) for u in units), tuple(tuple(int(v) for v in row) for row in table))
+        kernel, fallback = (*kernel, (("SHAPE", shape),)), kernel
     rows = int(batch_size)
     direct = False
     if not typed:
@@ -57,7 +68,7 @@ def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, i
                       solver),
         kernel, (indices.dtype.char, np.dtype(dtype).char if typed else "", direct),
         [layer_spec(hidden_code, dtype, drop), head_spec(out_code, dtype, loss_code),
-         step_spec(solver, dtype), *csr_specs(dtype, indices, direct)], args, changing)
+         step_spec(solver, dtype), *csr_specs(dtype, indices, direct)], args, changing, fallback)
     return lambda seed, lr, t: epoch((int(seed), float(lr), int(t)))
 
 

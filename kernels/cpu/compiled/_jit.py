@@ -14,9 +14,11 @@ What a cold compile costs, and how it is kept small
 ----------------------------------------------------
 
 A fit runs one *driver* (``jit``: the mini-batch or per-sample epoch,
-the full-batch loss and gradient, prediction), compiled once per dtype,
-and through function pointers a few *components* (``component``): the
-hidden and output activation, the loss, the optimizer step. Each
+the full-batch loss and gradient, prediction), compiled once per dtype
+(the per-sample epoch of a small network once per shape as well, in the
+background: ``kernels.cpu.epochs``), and through function pointers a
+few *components* (``component``): the hidden and output activation, the
+loss, the optimizer step. Each
 component is compiled for one activation, loss or solver code only (the
 code is a compile-time constant, so numba drops every branch the code
 cannot take), and each driver is compiled once whatever the codes: a fit
@@ -171,13 +173,16 @@ def _array(typingctx, address, shape, dtype):
     return arrty(address, shape, dtype), codegen
 
 
-def entry(kernel, kinds):
+def entry(kernel, kinds, constants=None):
     """The C callback through which Python calls the driver ``kernel`` with
     arguments of ``kinds`` (``_native.signature``): ``entry(block)``, the
     address of the int64 block ``_native.Entry`` packs, from which it
     makes the driver's arguments (arrays from their address and shape),
-    then writes the driver's results after them. Returns the callback and
-    the results' kinds (``f`` float, ``i`` int), as typing found them."""
+    then writes the driver's results after them. ``constants`` (a dict)
+    replaces globals of the driver's module in the entry's copy of its
+    body: values known when compiling (the per-sample driver's
+    ``SHAPE``). Returns the callback and the results' kinds (``f`` float,
+    ``i`` int), as typing found them."""
     results = []
 
     @intrinsic
@@ -247,7 +252,7 @@ def entry(kernel, kinds):
         *(f"    {line}" for line in prologue),
         textwrap.indent(ast.unparse(ast.Module(body=body, type_ignores=[])), "    "),
         f"    _entry_store({results_at}, 0, None)" if not _returns(body) else ""])
-    names = dict(py_func.__globals__, **extra, np=np)
+    names = dict(py_func.__globals__, **extra, **(constants or {}), np=np)
     exec(compile(source, f"<entry of {py_func.__qualname__}>", "exec"), names)
     entry_func = names["entry"]
     entry_func.__name__ = entry_func.__qualname__ = f"{py_func.__name__}_entry"

@@ -12,7 +12,8 @@ batch_rows, adam_t)``.
 BLAS; it sees the float buffers as bytes (see ``network.py``), so one
 compile serves both float dtypes. ``sample_epoch_kernel`` is the fused
 per-sample loop for ``batch_size == 1`` (no BLAS: plain loops over one
-row, which keep a small network in L1), compiled per dtype. Neither
+row, which keep a small network in L1), compiled per dtype, and for a
+small network per shape too (``SHAPE``). Neither
 allocates: the caller hands over the scratch.
 
 Arguments: the components ``hidden`` (a layer), ``head`` (the output
@@ -44,6 +45,8 @@ share of every layer past the input: ``batch_size * width`` entries,
 """
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from .. import activations as layer
 from .. import losses as head_mode
@@ -155,6 +158,41 @@ def _steps(P, M1, M2, G, lo, hi, fa, inv_w, adam, lr, momentum, nesterov, beta1,
             P[k], M1[k] = momentum_update(P[k], M1[k], g * inv_w, lr, momentum, nesterov)
 
 
+#: The network's shape when the per-sample driver's entry is compiled for
+#: one (``_jit.entry``'s ``constants``: ``(units, offsets)`` as tuples, the
+#: offsets' rows as ``kernels.layout.offsets`` has them); None in the
+#: driver made for every shape, which reads them from its arguments. Known
+#: when compiling, every trip count and offset is a constant: W2's fits
+#: 1.09-1.11x faster, the same bits (docs/performance.md). The host
+#: function runs the shared driver until the shape's is made
+#: (``kernels.cpu.epochs.SHAPED_LAYERS``).
+SHAPE = None
+
+
+def shape_of(units, offsets, shape):
+    """``(units, offsets)``: the arguments, or ``shape`` when not None."""
+    return (units, offsets) if shape is None else shape
+
+
+def cell(table, r, c):
+    """``table[r, c]`` of a 2-D array or ``table[r][c]`` of nested tuples."""
+    return table[r][c] if isinstance(table, tuple) else table[r, c]
+
+
+@overload(shape_of)
+def _shape_of(units, offsets, shape):
+    if isinstance(shape, types.NoneType):
+        return lambda units, offsets, shape: (units, offsets)
+    return lambda units, offsets, shape: shape
+
+
+@overload(cell)
+def _cell(table, r, c):
+    if isinstance(table, types.Array):
+        return lambda table, r, c: table[r, c]
+    return lambda table, r, c: table[r][c]
+
+
 #: Layers at least this wide are computed row-wise (vectorized over units).
 _WIDE = 8
 
@@ -168,13 +206,13 @@ def _row_forward(A, D, x, xo, P, units, offsets, hidden, act_param, drop, seed, 
     ``row``) in ``D``. ``A``, ``D``, ``P`` (the parameters) and ``x`` are
     typed pointers (see ``pointers.typed_at``). Returns the output layer's
     offset."""
-    n_layers = units.shape[0] - 1
+    n_layers = len(units) - 1
     inp, off_in = x, xo
     for l in range(n_layers):
         fi = units[l]
         fo = units[l + 1]
-        off_w = offsets[COEF, l]
-        off_a = offsets[BLOCK, l]
+        off_w = cell(offsets, COEF, l)
+        off_a = cell(offsets, BLOCK, l)
         # Both loop orders sum over k in sequence; the row-wise one lets LLVM
         # vectorize over j, and narrow layers run one dot product per unit.
         if fo >= _WIDE:
@@ -207,7 +245,7 @@ def _row_forward(A, D, x, xo, P, units, offsets, hidden, act_param, drop, seed, 
         if l == n_layers - 1:
             return off_a
         call_layer(hidden, layer.TRAIN, offset(A, off_a), offset(D, off_a),
-                   offset(P, offsets[INTERCEPT, l]), 1, fo, np.float64(act_param), drop[l],
+                   offset(P, cell(offsets, INTERCEPT, l)), 1, fo, np.float64(act_param), drop[l],
                    seed, row, off_a, 0.0)
         inp, off_in = A, off_a
     return 0
@@ -234,16 +272,17 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
     dtype = params.dtype.type  # scalars made here keep the arrays' dtype
     one = dtype(1.0)
     fa = dtype(alpha)
-    n_layers = units.shape[0] - 1
+    units, offsets = shape_of(units, offsets, SHAPE)
+    n_layers = len(units) - 1
     n_in = units[0]
     n_out = units[n_layers]
-    n_coef = offsets[INTERCEPT, 0]
+    n_coef = cell(offsets, INTERCEPT, 0)
     A, D, E, G = typed_at(acts, 0), typed_at(derivs, 0), typed_at(deltas, 0), typed_at(grad, 0)
     P, M1 = typed_at(params, 0), typed_at(moment1, 0)
     M2 = typed_at(moment2, 0) if adam else M1  # SGD's is never read
     lr_, mom, nesterov = dtype(lr), dtype(momentum), bool(nesterov)
     b1, b2, e = dtype(beta1), dtype(beta2), dtype(eps)
-    out_bias = offsets[INTERCEPT, n_layers - 1]
+    out_bias = cell(offsets, INTERCEPT, n_layers - 1)
     X_ = typed_at(Xd, 0)
     line = 64 // Xd.itemsize  # entries of X in a cache line
     sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0),
@@ -286,9 +325,9 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
         for l in range(n_layers - 1, -1, -1):
             fi = units[l]
             fo = units[l + 1]
-            off_w = offsets[COEF, l]
-            off_b = offsets[INTERCEPT, l]
-            off_a = offsets[BLOCK, l]
+            off_w = cell(offsets, COEF, l)
+            off_b = cell(offsets, INTERCEPT, l)
+            off_a = cell(offsets, BLOCK, l)
             below = off_a - fi  # the layer's input (l > 0)
             inp, off_in = (x, xo) if l == 0 else (A, below)
             # Same arithmetic in both loop orders; see _row_forward.
