@@ -10,10 +10,10 @@ line of stdout.
         the fit itself (compiling, or loading kernels from the cache; on a
         cold cache the first fit of all imports numba too, which a warm
         one never does), with the kernel units it compiled and whether
-        numba was imported; then it waits for the per-sample driver
-        made for the network's shape, which the batch_size=1 fit left to
-        a helper process, and reports its units (``background_units``).
-        Run with NUMBA_CACHE_DIR set to an
+        numba was imported; between a pair's fits it waits for any
+        compile the first left to a helper process (the batch_size=1
+        fit's driver made for its network's shape), and reports its units
+        (``background_units``). Run with NUMBA_CACHE_DIR set to an
         empty directory the first fits compile; run again with the same
         directory they load.
 
@@ -91,9 +91,14 @@ def probe_first_fits(args):
         before = _compiled_units()
         first = _fit(make, data, y)[0]
         compiled = _compiled_units() - before
+        # A batch_size=1 fit leaves the driver made for its network's shape
+        # to a helper process: waited for here, so that no fit shares the
+        # machine with it.
+        background = sys.modules["fastnn.kernels.cpu._cache"].finish_background()
         second = _fit(make, data, y)[0]
         out[name] = {"first_s": first, "second_s": second, "extra_s": first - second,
-                     "compiled_units": compiled, "numba_imported": "numba" in sys.modules}
+                     "compiled_units": compiled, "numba_imported": "numba" in sys.modules,
+                     "background_units": background}
     frozen = [a.copy() for a in (X, y, sw)]
     for a in frozen:
         a.flags.writeable = False
@@ -103,9 +108,7 @@ def probe_first_fits(args):
     out["read_only"] = {"first_s": read_only, "writable_s": writable,
                         "extra_s": read_only - writable,
                         "compiled_units": _compiled_units() - before}
-    cache = sys.modules["fastnn.kernels.cpu._cache"]
-    out["background_units"] = cache.finish_background()  # none left to run into the next probe
-    out["cache_dir"] = cache.cache_dir()
+    out["cache_dir"] = sys.modules["fastnn.kernels.cpu._cache"].cache_dir()
     return out
 
 

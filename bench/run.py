@@ -387,7 +387,10 @@ def run_startup(quick):
         out["cold_runs"] = cold
         ok = [r for r in cold if "error" not in r]
         out["cold"] = {step: {"extra_s": _median_of(ok, step, "extra_s"),
-                              "compiled_units": _median_of(ok, step, "compiled_units")}
+                              "compiled_units": _median_of(ok, step, "compiled_units"),
+                              "background_units": _median_of(
+                                  [{"n": len(r[step].get("background_units", []))} for r in ok],
+                                  "n")}
                        for step in ("default", "float32", "lbfgs", "batch_size=1", "read_only")}
         log("  imports: fresh interpreters ...")
         out["import"] = {"sklearn": _import_cost("sklearn.neural_network"),
@@ -697,8 +700,10 @@ def startup_report(st):
     for step, label in labels:
         c = cold[step]
         units = c["compiled_units"]
+        more = c.get("background_units")
+        more = f", {_fmt(more, '.0f')} more by a helper in the background" if more else ""
         lines.append(f"  cold cache: {label:34s} +{_s(c['extra_s'])} "
-                     f"({_fmt(units, '.0f')} kernel units compiled)")
+                     f"({_fmt(units, '.0f')} kernel units compiled{more})")
     w = st["warm"]
     if "error" in w:
         lines.append(f"  warm cache: error: {w['error']}")

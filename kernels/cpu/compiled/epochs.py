@@ -163,7 +163,7 @@ def _steps(P, M1, M2, G, lo, hi, fa, inv_w, adam, lr, momentum, nesterov, beta1,
 #: offsets' rows as ``kernels.layout.offsets`` has them); None in the
 #: driver made for every shape, which reads them from its arguments. Known
 #: when compiling, every trip count and offset is a constant: W2's fits
-#: 1.09-1.11x faster, the same bits (docs/performance.md). The host
+#: 1.09-1.13x faster, the same bits (docs/performance.md). The host
 #: function runs the shared driver until the shape's is made
 #: (``kernels.cpu.epochs.SHAPED_LAYERS``).
 SHAPE = None
