@@ -8,6 +8,7 @@ the cache's locks, the other worker loading them.
 """
 
 import multiprocessing
+import operator
 import sys
 import time
 
@@ -18,13 +19,23 @@ def _worker_run(task):
     return _warmup.run(task)
 
 
-def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None):
+def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None,
+           per_sample_shapes=()):
     """Compile, into the on-disk kernel cache, every kernel a fit or a
     prediction can need: both float dtypes (or those of ``dtypes``), every
     activation (with and without dropout), loss and solver, dense and
     sparse input, the mini-batch and per-sample epochs, L-BFGS, prediction
     and the validation loss. Kernels already cached are loaded, not
     compiled again.
+
+    ``per_sample_shapes``: networks whose ``batch_size=1`` fits on dense
+    input should find the per-sample driver made for their shape ready
+    (a fit otherwise has a helper process make it after the fit: not
+    where the cache is read-only), each as its widths from the inputs to
+    the outputs, e.g. ``(20, 64, 3)`` for 20 features, one hidden layer of
+    64 units and three classes (one output for two classes or one
+    target). Networks of more than ``kernels.cpu.epochs.SHAPED_LAYERS``
+    hidden layers have no such driver (a ValueError).
 
     ``n_jobs`` worker processes share the work (default: the usable cores,
     at most 4). With ``verbose``, one line per task and a summary go to
@@ -33,8 +44,20 @@ def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None):
     """
     from .kernels.cpu import _cache, _warmup
 
+    from .kernels.cpu.epochs import SHAPED_LAYERS
+
     out = sys.stdout if file is None else file
-    tasks = _warmup.tasks(tuple(dtypes))
+    shapes = []
+    for units in per_sample_shapes:
+        try:
+            units = tuple(operator.index(u) for u in units)
+        except TypeError:
+            raise ValueError(f"a per-sample shape is a sequence of ints, got {units!r}") from None
+        if not 3 <= len(units) <= SHAPED_LAYERS + 2 or min(units) < 1:
+            raise ValueError(f"per-sample shape {units!r}: the widths from inputs to outputs, "
+                             f"each at least 1, with 1 to {SHAPED_LAYERS} hidden layers")
+        shapes.append(units)
+    tasks = _warmup.tasks(tuple(dtypes), shapes)
     if n_jobs is None:
         n_jobs = max(1, min(4, _cache.usable_cores()))
     where = _cache.cache_dir()

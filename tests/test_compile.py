@@ -249,6 +249,38 @@ def test_a_per_sample_fit_has_its_shapes_driver_made_in_the_background(tmp_path)
     assert alone["second"]["proba"] == cold["first"]["proba"]
 
 
+def test_the_warmup_readies_a_per_sample_shape_on_request(tmp_path):
+    """``warmup(per_sample_shapes=...)``'s task compiles the per-sample
+    driver made for that network (here SHAPED's, digits' 64 inputs, 20
+    hidden units, 10 classes): its first fit runs it, compiles nothing and
+    leaves nothing to a helper."""
+    task = "from fastnn.kernels.cpu import _warmup; print(_warmup.run(('shape', 'float64', " \
+           "(64, 20, 10)))[1])"
+    done = subprocess.run([sys.executable, "-c", task], env=_env(tmp_path), capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "-shape-" in done.stdout
+    done = subprocess.run([sys.executable, "-c", SHAPED], env=_env(tmp_path),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["first"]["ran"] == [True] and report["background"] == []
+    # the fit compiled nothing; its predict_proba, the prediction driver
+    assert [u.rsplit("-", 1)[0] for u in report["compiled"]] == ["predict_kernel"]
+
+
+@pytest.mark.parametrize("shape", [(20,), (20, 1, 1, 1, 1, 3), (20, 0, 3), (20, "64", 3), 20])
+def test_the_warmup_refuses_a_shape_it_cannot_make(shape):
+    with pytest.raises(ValueError, match="per-sample shape"):
+        fastnn.warmup(per_sample_shapes=[shape], verbose=False)
+
+
+def test_the_warmup_command_refuses_a_shape_it_cannot_read():
+    done = subprocess.run([sys.executable, "-m", "fastnn", "warmup", "--per-sample-shape",
+                           "20,x"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--per-sample-shape" in done.stderr
+
+
 def test_the_plan_gives_a_helper_only_what_pays_for_its_start(monkeypatch):
     """``_cache.plan``: a helper for a default fit's first compile (the
     entry stays here, the components go), never for one unit, on one

@@ -124,8 +124,8 @@ def no_background():
 
 
 def background_on():
-    """False after ``no_background``."""
-    return _state["background"]
+    """False after ``no_background``, but within ``background_here``."""
+    return _state["background"] or getattr(_local, "here", False)
 
 
 def compiled_units():
@@ -477,7 +477,7 @@ def available(name):
     return name in _ready
 
 
-def background(unit):
+def background(unit, build):
     """Have a helper process (``_helper``) compile ``unit`` (``(name, kind,
     recipe)``, as for ``ensure``) into the cache, without waiting for it:
     a later call finds it there (``available``). One at a time per
@@ -485,7 +485,11 @@ def background(unit):
     next call), once per unit (a helper that failed is not tried again),
     and only where a helper may run (``_helpers_allowed``) and
     ``no_background`` was not called. The helper finishes its unit even
-    if this process ends first."""
+    if this process ends first. Within ``background_here``, the unit is
+    compiled here and now instead, by ``build`` (as for ``ensure``)."""
+    if getattr(_local, "here", False):
+        ensure([unit], lambda: unit[0], build)
+        return
     with _lock:
         running = _state["running"]
         if running is not None:
@@ -499,6 +503,18 @@ def background(unit):
 
         _asked.add(unit[0])
         _state["running"] = _helper.start([unit])
+
+
+@contextmanager
+def background_here():
+    """Within it, this thread compiles what it would hand a background
+    helper (``background``) itself, at once: the warm-up's tasks for
+    given network shapes."""
+    _local.here = True
+    try:
+        yield
+    finally:
+        _local.here = False
 
 
 def finish_background(timeout=WAIT_SECONDS):

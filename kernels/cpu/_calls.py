@@ -192,7 +192,7 @@ def bind(what, kernel, kernel_key, specs, make_args, changing, fallback=None):
                 kernel = fallback
     entry, addresses = _ready(what, kernel, kernel_key, specs, make_args)
     if missing is not None:  # once the fallback is ready, not beside its compile
-        _cache.background(missing)
+        _cache.background(missing, build)
     args = make_args(*addresses)
     if isinstance(entry, _native.Entry):
         return entry.bind(args, changing)

@@ -7,7 +7,8 @@ them the tasks cover, for both float dtypes: the hidden layer of every
 activation, with and without dropout; the head of every loss; the step of
 both solvers; the mini-batch and per-sample epochs; the L-BFGS loss and
 gradient; prediction; the validation loss; the first layer over sparse
-rows read in place. Dense and sparse input share every driver (int32 CSR
+rows read in place; on request, the per-sample epochs made for given
+network shapes. Dense and sparse input share every driver (int32 CSR
 indices; int64 ones, for matrices of 2**31 entries or more, compile on
 first use).
 """
@@ -28,10 +29,14 @@ _HEADS = [(codes.SOFTMAX, codes.LOG_LOSS), (codes.LOGISTIC, codes.BINARY_LOG_LOS
           (codes.IDENTITY, codes.HUBER), (codes.EXP, codes.POISSON)]
 
 
-def tasks(dtypes=DTYPES):
+def tasks(dtypes=DTYPES, shapes=()):
     """The tasks, the costliest (the drivers) first: a worker pool that
-    takes them in order starts every driver early."""
+    takes them in order starts every driver early. ``shapes``: networks
+    (their widths, inputs to outputs, as tuples of ints) whose per-sample
+    driver made for their shape (dense rows) is compiled too."""
     first, rest = [], []
+    for dtype in dtypes:
+        first += [("shape", dtype, tuple(int(u) for u in units)) for units in shapes]
     for dtype in dtypes:
         first.append(("sample", dtype))
     first += [("minibatch", DTYPES[0]), ("loss_grad", DTYPES[0]), ("predict", DTYPES[0]),
@@ -47,17 +52,20 @@ def tasks(dtypes=DTYPES):
     return first + rest
 
 
-def _problem(dtype, out_code=codes.SOFTMAX, loss_code=codes.LOG_LOSS, sparse=False):
-    """A few rows, their targets for the head, and a 3-4-2 network; with
-    ``sparse``, X as CSR with 2 of its 15 entries stored (read in place)."""
+def _problem(dtype, out_code=codes.SOFTMAX, loss_code=codes.LOG_LOSS, sparse=False,
+             units=(3, 4, 2)):
+    """A few rows, their targets for the head, and a network of ``units``
+    (3-4-2); with ``sparse``, X as CSR with 2 of its 15 entries stored
+    (read in place; the 3-4-2 network only)."""
     dtype = np.dtype(dtype).type
     rng = np.random.default_rng(0)
-    units = np.array([3, 4, 2], dtype=np.int64)
-    X = rng.standard_normal((5, 3)).astype(dtype)
+    units = np.array(units, dtype=np.int64)
+    n_out = int(units[-1])
+    X = rng.standard_normal((5, int(units[0]))).astype(dtype)
     if out_code == codes.SOFTMAX:
-        Y = np.eye(2, dtype=dtype)[[0, 1, 0, 1, 1]]
+        Y = np.eye(n_out, dtype=dtype)[np.arange(5) % n_out]
     else:
-        Y = rng.uniform(0, 1, (5, 2)).round().astype(dtype)
+        Y = rng.uniform(0, 1, (5, n_out)).round().astype(dtype)
     params = rng.uniform(-0.5, 0.5, int(units[:-1] @ units[1:] + units[1:].sum())).astype(dtype)
     no_index = np.empty(0, dtype=np.int32)
     X_in = (X, np.empty(0, dtype=dtype), no_index, no_index, False)
@@ -68,10 +76,10 @@ def _problem(dtype, out_code=codes.SOFTMAX, loss_code=codes.LOG_LOSS, sparse=Fal
 
 
 def _epoch(kernel, dtype, hidden=codes.RELU, out_code=codes.SOFTMAX, loss_code=codes.LOG_LOSS,
-           solver=codes.ADAM, dropout=False, batch_size=2, sparse=False):
+           solver=codes.ADAM, dropout=False, batch_size=2, sparse=False, units=(3, 4, 2)):
     from . import minibatch_epoch, sample_epoch
 
-    units, X_in, Y, SW, params = _problem(dtype, out_code, loss_code, sparse)
+    units, X_in, Y, SW, params = _problem(dtype, out_code, loss_code, sparse, units)
     f = np.dtype(dtype).type
     moment2 = np.zeros_like(params) if solver == codes.ADAM else np.zeros(0, dtype=f)
     drop = np.full(len(units) - 2, 0.5 if dropout else 0.0)
@@ -101,6 +109,8 @@ def describe(task):
     losses = {v: k for k, v in codes.LOSSES.items()}
     solvers = {v: k for k, v in codes.SOLVERS.items()}
     kind, dtype = task[0], task[1]
+    if kind == "shape":
+        return f"{dtype} per-sample epoch, {'-'.join(map(str, task[2]))}"
     if kind == "layer":
         return f"{dtype} {names[task[2]]} layer" + (" with dropout" if task[3] else "")
     if kind == "head":
@@ -126,6 +136,9 @@ def run(task):
     start = time.perf_counter()
     if kind in ("sample", "minibatch"):
         _epoch(kind, dtype)
+    elif kind == "shape":  # the shape's driver, compiled here where a fit leaves it to a helper
+        with _cache.background_here():
+            _epoch("sample", dtype, units=task[2])
     elif kind == "layer":
         _epoch("minibatch", dtype, hidden=task[2], dropout=task[3])
     elif kind == "head":
