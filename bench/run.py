@@ -389,8 +389,8 @@ def run_startup(quick):
         out["cold"] = {step: {"extra_s": _median_of(ok, step, "extra_s"),
                               "compiled_units": _median_of(ok, step, "compiled_units"),
                               "background_units": _median_of(
-                                  [{"n": len(r[step].get("background_units", []))} for r in ok],
-                                  "n")}
+                                  [{"n": len(r.get(step, {}).get("background_units", []))}
+                                   for r in ok], "n")}
                        for step in ("default", "float32", "lbfgs", "batch_size=1", "read_only")}
         log("  imports: fresh interpreters ...")
         out["import"] = {"sklearn": _import_cost("sklearn.neural_network"),

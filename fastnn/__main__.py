@@ -3,7 +3,7 @@
 
 import argparse
 
-from ._warmup import warmup
+from ._warmup import checked_shapes, warmup
 
 
 def main(argv=None):
@@ -27,10 +27,11 @@ def main(argv=None):
         except ValueError:
             parser.error(f"--per-sample-shape takes widths separated by commas, not {text!r}")
     try:
-        warmup(n_jobs=args.jobs, dtypes=tuple(args.dtype or ("float64", "float32")),
-               verbose=not args.quiet, per_sample_shapes=shapes)
+        shapes = checked_shapes(shapes)
     except ValueError as exc:
         parser.error(str(exc))
+    warmup(n_jobs=args.jobs, dtypes=tuple(args.dtype or ("float64", "float32")),
+           verbose=not args.quiet, per_sample_shapes=shapes)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,24 @@ def _worker_run(task):
     return _warmup.run(task)
 
 
+def checked_shapes(shapes):
+    """``shapes`` (sequences of ints) as tuples, checked: a ValueError
+    names the first that has no per-sample driver of its own."""
+    from .kernels.cpu.epochs import SHAPED_LAYERS
+
+    checked = []
+    for units in shapes:
+        try:
+            units = tuple(operator.index(u) for u in units)
+        except TypeError:
+            raise ValueError(f"a per-sample shape is a sequence of ints, got {units!r}") from None
+        if not 3 <= len(units) <= SHAPED_LAYERS + 2 or min(units) < 1:
+            raise ValueError(f"per-sample shape {units!r}: the widths from inputs to outputs, "
+                             f"each at least 1, with 1 to {SHAPED_LAYERS} hidden layers")
+        checked.append(units)
+    return checked
+
+
 def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None,
            per_sample_shapes=()):
     """Compile, into the on-disk kernel cache, every kernel a fit or a
@@ -30,12 +48,13 @@ def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None,
 
     ``per_sample_shapes``: networks whose ``batch_size=1`` fits on dense
     input should find the per-sample driver made for their shape ready
-    (a fit otherwise has a helper process make it after the fit: not
-    where the cache is read-only), each as its widths from the inputs to
-    the outputs, e.g. ``(20, 64, 3)`` for 20 features, one hidden layer of
-    64 units and three classes (one output for two classes or one
-    target). Networks of more than ``kernels.cpu.epochs.SHAPED_LAYERS``
-    hidden layers have no such driver (a ValueError).
+    (a fit otherwise runs the shared driver and has a helper process make
+    its shape's for the fits after it: not where the cache is read-only),
+    each as its widths from the inputs to the outputs, e.g. ``(20, 64,
+    3)`` for 20 features, one hidden layer of 64 units and three classes
+    (one output for two classes or one target). Only networks of 1 to ``kernels.cpu.epochs.SHAPED_LAYERS``
+    hidden layers have such a driver (else a ValueError, see
+    ``checked_shapes``).
 
     ``n_jobs`` worker processes share the work (default: the usable cores,
     at most 4). With ``verbose``, one line per task and a summary go to
@@ -44,20 +63,8 @@ def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None,
     """
     from .kernels.cpu import _cache, _warmup
 
-    from .kernels.cpu.epochs import SHAPED_LAYERS
-
     out = sys.stdout if file is None else file
-    shapes = []
-    for units in per_sample_shapes:
-        try:
-            units = tuple(operator.index(u) for u in units)
-        except TypeError:
-            raise ValueError(f"a per-sample shape is a sequence of ints, got {units!r}") from None
-        if not 3 <= len(units) <= SHAPED_LAYERS + 2 or min(units) < 1:
-            raise ValueError(f"per-sample shape {units!r}: the widths from inputs to outputs, "
-                             f"each at least 1, with 1 to {SHAPED_LAYERS} hidden layers")
-        shapes.append(units)
-    tasks = _warmup.tasks(tuple(dtypes), shapes)
+    tasks = _warmup.tasks(tuple(dtypes), checked_shapes(per_sample_shapes))
     if n_jobs is None:
         n_jobs = max(1, min(4, _cache.usable_cores()))
     where = _cache.cache_dir()

@@ -361,8 +361,11 @@ def test_warmup_fills_an_empty_cache_and_a_fit_then_compiles_nothing(tmp_path):
             est.predict(Xs[:3] if est.n_features_in_ == 500 else X[:3])
         print(json.dumps([str(u) for u in _cache.compiled_units()]))
     """)
-    done = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path),
-                          capture_output=True, text=True, timeout=600)
+    # FASTNN_COMPILE_JOBS=1: no background helper left compiling the
+    # per-sample fits' shapes into tmp_path after the script
+    done = subprocess.run([sys.executable, "-c", script],
+                          env=_env(tmp_path, FASTNN_COMPILE_JOBS="1"), capture_output=True,
+                          text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
     assert "fastnn: compiling" not in done.stderr
@@ -505,7 +508,7 @@ def test_numba_disable_jit_runs_the_kernels_as_python(tmp_path):
     model as the compiled kernels, to the bit."""
     runs = {}
     for flag in ("0", "1"):
-        env = dict(_env(tmp_path), NUMBA_DISABLE_JIT=flag)
+        env = dict(_env(tmp_path, FASTNN_COMPILE_JOBS="1"), NUMBA_DISABLE_JIT=flag)
         done = subprocess.run([sys.executable, "-c", _NO_JIT], env=env, capture_output=True,
                               text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]

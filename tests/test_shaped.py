@@ -97,9 +97,10 @@ def test_the_shapes_driver_makes_the_same_model(case, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-def test_deep_networks_keep_to_the_shared_driver(monkeypatch):
+@pytest.mark.parametrize("hidden", [(4,) * (epochs.SHAPED_LAYERS + 1), ()],
+                         ids=["deep", "no-hidden-layer"])
+def test_other_networks_keep_to_the_shared_driver(hidden, monkeypatch):
     asked = _compile_here(monkeypatch)
-    hidden = (4,) * (epochs.SHAPED_LAYERS + 1)
     _fit(MLPClassifier, Xc, yc, dict(hidden_layer_sizes=hidden), {})
     assert asked == []
     assert _ran([Xc.shape[1], *hidden, 10]) == {SHARED}

@@ -130,7 +130,9 @@ def background_on():
 
 def compiled_units():
     """The units compiled for this process so far (cache misses, in
-    order), by itself or by its helper (``helper_units``)."""
+    order), by itself or by its cold compile's helper (``helper_units``);
+    not those a background helper made (``background``), which the
+    process loads later."""
     return list(_compiled)
 
 
@@ -467,14 +469,28 @@ def _helpers_allowed():
 
 def available(name):
     """Whether the unit ``name`` is ready in this process, loading it from
-    the cache if it is there; never compiles."""
-    if name not in _ready:
-        with _lock:
-            if name not in _ready:
-                loaded = _read(name)
-                if loaded is not None:
-                    _ready[name] = loaded
+    the cache if it is there; never compiles. A miss takes no lock."""
+    if name in _ready:
+        return True
+    if cache_dir() is None or not os.path.exists(_path(name)):
+        return False
+    with _lock:
+        if name not in _ready:
+            loaded = _read(name)
+            if loaded is not None:
+                _ready[name] = loaded
+                _reap()  # most likely the background helper's unit: it is done
     return name in _ready
+
+
+def _reap():
+    """Forget this process's background helper if it has finished (its
+    exit status collected, its pipe closed); under ``_lock``."""
+    running = _state["running"]
+    if running is not None and running.proc.poll() is not None:
+        if running.proc.stdout is not None:
+            running.proc.stdout.close()
+        _state["running"] = None
 
 
 def background(unit, build):
@@ -484,21 +500,25 @@ def background(unit, build):
     process (a unit asked for while one runs is asked for again by its
     next call), once per unit (a helper that failed is not tried again),
     and only where a helper may run (``_helpers_allowed``) and
-    ``no_background`` was not called. The helper finishes its unit even
-    if this process ends first. Within ``background_here``, the unit is
+    ``no_background`` was not called, and not while another process holds
+    the unit's lock (compiling it). The helper finishes its unit even if
+    this process ends first. Within ``background_here``, the unit is
     compiled here and now instead, by ``build`` (as for ``ensure``)."""
     if getattr(_local, "here", False):
         ensure([unit], lambda: unit[0], build)
         return
     with _lock:
-        running = _state["running"]
-        if running is not None:
-            if running.proc.poll() is None:
-                return
-            running.finish(0)  # done: reaped, its pipe closed
-            _state["running"] = None
-        if unit[0] in _asked or not _state["background"] or not _helpers_allowed():
+        _reap()
+        if (_state["running"] is not None or unit[0] in _asked or not _state["background"]
+                or not _helpers_allowed()):
             return
+        locks = _locks()
+        if locks is not None:
+            # Another process compiles it (a grid search's other worker):
+            # its unit will be in the cache; no second helper waits on it.
+            if not locks.acquire(unit[0], 0):
+                return
+            locks.release(unit[0])
         from . import _helper
 
         _asked.add(unit[0])

@@ -184,8 +184,10 @@ def bind(what, kernel, kernel_key, specs, make_args, changing, fallback=None):
     if fallback is not None:
         if python_mode() or not _cache.background_on():
             kernel = fallback
-        elif _call(kernel, kernel_key, specs) not in _ready_calls:
-            missing = _driver_unit(kernel, make_args, len(specs))
+        elif (key := _call(kernel, kernel_key, specs)) not in _ready_calls:
+            missing = _units.get(key)
+            if missing is None:
+                missing = _units[key] = _driver_unit(kernel, make_args, len(specs))
             if _cache.available(missing[0]):
                 missing = None
             else:
@@ -204,6 +206,11 @@ def bind(what, kernel, kernel_key, specs, make_args, changing, fallback=None):
         return entry(tuple(now))
 
     return call
+
+
+#: The driver units of calls with a fallback, by call (``_call``): named
+#: once, looked for at each bind until ready.
+_units = {}
 
 
 def _call(kernel, kernel_key, specs):

@@ -23,7 +23,8 @@ _SAMPLE = ("epochs", "sample_epoch_kernel")
 #: driver compiled for their shape (``compiled/epochs.py``'s ``SHAPE``),
 #: once it is made: until then, the driver made for every shape, while a
 #: helper process compiles the shape's (``_calls.bind``'s ``fallback``).
-#: Deeper networks always run the driver made for every shape.
+#: Deeper networks, and those without a hidden layer, always run the
+#: driver made for every shape.
 SHAPED_LAYERS = 3
 
 
@@ -33,7 +34,7 @@ def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, i
     dtype = params.dtype.type
     typed = kernel == _SAMPLE  # compiled per dtype; the mini-batch one serves both
     fallback = None  # the driver made for every shape, run until this shape's is made
-    if typed and len(units) <= SHAPED_LAYERS + 2:
+    if typed and 3 <= len(units) <= SHAPED_LAYERS + 2:
         table = offsets(units, int(batch_size))
         shape = (tuple(int(u) for u in units), tuple(tuple(int(v) for v in row) for row in table))
         kernel, fallback = (*kernel, (("SHAPE", shape),)), kernel
