@@ -52,9 +52,9 @@ def warmup(n_jobs=None, dtypes=("float64", "float32"), verbose=True, file=None,
     its shape's for the fits after it: not where the cache is read-only),
     each as its widths from the inputs to the outputs, e.g. ``(20, 64,
     3)`` for 20 features, one hidden layer of 64 units and three classes
-    (one output for two classes or one target). Only networks of 1 to ``kernels.cpu.epochs.SHAPED_LAYERS``
-    hidden layers have such a driver (else a ValueError, see
-    ``checked_shapes``).
+    (one output for two classes or one target). Only networks of 1 to
+    ``kernels.cpu.epochs.SHAPED_LAYERS`` hidden layers have such a driver
+    (else a ValueError, see ``checked_shapes``).
 
     ``n_jobs`` worker processes share the work (default: the usable cores,
     at most 4). With ``verbose``, one line per task and a summary go to
