@@ -388,9 +388,9 @@ def run_startup(quick):
         ok = [r for r in cold if "error" not in r]
         out["cold"] = {step: {"extra_s": _median_of(ok, step, "extra_s"),
                               "compiled_units": _median_of(ok, step, "compiled_units"),
-                              "background_units": _median_of(
-                                  [{"n": len(r.get(step, {}).get("background_units", []))}
-                                   for r in ok], "n")}
+                              "background_units": statistics.median(
+                                  [len(r.get(step, {}).get("background_units", []))
+                                   for r in ok]) if ok else None}
                        for step in ("default", "float32", "lbfgs", "batch_size=1", "read_only")}
         log("  imports: fresh interpreters ...")
         out["import"] = {"sklearn": _import_cost("sklearn.neural_network"),

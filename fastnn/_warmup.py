@@ -22,7 +22,7 @@ def _worker_run(task):
 def checked_shapes(shapes):
     """``shapes`` (sequences of ints) as tuples, checked: a ValueError
     names the first that has no per-sample driver of its own."""
-    from .kernels.cpu.epochs import SHAPED_LAYERS
+    from .kernels.cpu.epochs import SHAPED_LAYERS, shaped
 
     checked = []
     for units in shapes:
@@ -30,7 +30,7 @@ def checked_shapes(shapes):
             units = tuple(operator.index(u) for u in units)
         except TypeError:
             raise ValueError(f"a per-sample shape is a sequence of ints, got {units!r}") from None
-        if not 3 <= len(units) <= SHAPED_LAYERS + 2 or min(units) < 1:
+        if not shaped(units) or min(units) < 1:
             raise ValueError(f"per-sample shape {units!r}: the widths from inputs to outputs, "
                              f"each at least 1, with 1 to {SHAPED_LAYERS} hidden layers")
         checked.append(units)

@@ -36,7 +36,7 @@ def tasks(dtypes=DTYPES, shapes=()):
     driver made for their shape (dense rows) is compiled too."""
     first, rest = [], []
     for dtype in dtypes:
-        first += [("shape", dtype, tuple(int(u) for u in units)) for units in shapes]
+        first += [("shape", dtype, tuple(units)) for units in shapes]
     for dtype in dtypes:
         first.append(("sample", dtype))
     first += [("minibatch", DTYPES[0]), ("loss_grad", DTYPES[0]), ("predict", DTYPES[0]),

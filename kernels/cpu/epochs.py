@@ -28,13 +28,19 @@ _SAMPLE = ("epochs", "sample_epoch_kernel")
 SHAPED_LAYERS = 3
 
 
+def shaped(units):
+    """Whether a network of widths ``units`` (inputs to outputs) has
+    per-sample drivers made for its shape (``SHAPED_LAYERS``)."""
+    return 3 <= len(units) <= SHAPED_LAYERS + 2
+
+
 def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW,
             order, batch_size, units, hidden_code, act_param, out_code, loss_code, loss_param,
             alpha, drop, solver, momentum, nesterov, beta1, beta2, eps):
     dtype = params.dtype.type
     typed = kernel == _SAMPLE  # compiled per dtype; the mini-batch one serves both
     fallback = None  # the driver made for every shape, run until this shape's is made
-    if typed and 3 <= len(units) <= SHAPED_LAYERS + 2:
+    if typed and shaped(units):
         table = offsets(units, int(batch_size))
         shape = (tuple(int(u) for u in units), tuple(tuple(int(v) for v in row) for row in table))
         kernel, fallback = (*kernel, (("SHAPE", shape),)), kernel

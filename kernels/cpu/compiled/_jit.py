@@ -18,12 +18,12 @@ the full-batch loss and gradient, prediction), compiled once per dtype
 (the per-sample epoch of a small network once per shape as well, in the
 background: ``kernels.cpu.epochs``), and through function pointers a
 few *components* (``component``): the hidden and output activation, the
-loss, the optimizer step. Each
-component is compiled for one activation, loss or solver code only (the
-code is a compile-time constant, so numba drops every branch the code
-cannot take), and each driver is compiled once whatever the codes: a fit
-compiles what it uses, a new activation costs one small component, and
-the variants add up instead of multiplying.
+loss, the optimizer step. Each component is compiled for one
+activation, loss or solver code only (the code is a compile-time
+constant, so numba drops every branch the code cannot take), and each
+driver is compiled once whatever the codes: a fit compiles what it
+uses, a new activation costs one small component, and the variants add
+up instead of multiplying.
 
 Numba types and lowers every branch it meets, so the components branch
 on their codes in their own body, where the branches of the other codes
