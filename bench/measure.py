@@ -176,7 +176,7 @@ def blas_rate(dtype, n=2048, repeats=5):
     return {"n": n, "times_s": times, "gflops": 2.0 * n**3 / best / 1e9}
 
 
-_compiled_products_loop = None
+_compiled_products_loops = None
 
 
 def _products_loop(acts, deltas, weights, grads, batches, n_epochs):
@@ -190,15 +190,39 @@ def _products_loop(acts, deltas, weights, grads, batches, n_epochs):
                     np.dot(deltas[l + 1][:b], weights[l].T, deltas[l][:b])
 
 
+def _team_products_loop(acts, deltas, weights, grads, batches, n_epochs, board, nw):
+    """``_products_loop``'s products as the mini-batch driver's team shares
+    them (``fastnn.kernels.cpu.compiled.pool.team_gemm``)."""
+    team = (_at(board, 0), nw)
+    double = acts[0].itemsize == 8
+    for _ in range(n_epochs):
+        for b in batches:
+            for l in range(len(weights)):
+                fi, fo = weights[l].shape
+                _team_gemm(team, double, False, False, b, fo, fi, _at(acts[l], 0),
+                           _at(weights[l], 0), 0.0, _at(acts[l + 1], 0))
+            for l in range(len(weights) - 1, -1, -1):
+                fi, fo = weights[l].shape
+                _team_gemm(team, double, True, False, fi, fo, b, _at(acts[l], 0),
+                           _at(deltas[l + 1], 0), 0.0, _at(grads[l], 0))
+                if l > 0:
+                    _team_gemm(team, double, False, True, b, fi, fo, _at(deltas[l + 1], 0),
+                               _at(weights[l], 0), 0.0, _at(deltas[l], 0))
+    _team_done(team)
+
+
 def products_runner(units, n_samples, batch_size, dtype):
     """A function of ``n_epochs`` that runs the matrix products alone of
     that many mini-batch epochs, at their exact shapes, and returns the
     seconds they took: per batch, every layer's forward product and weight
     gradient and every input gradient but the first layer's
-    (``train_flops_per_sample``'s products). They run as fastnn runs them:
-    ``np.dot`` into preallocated outputs from Numba-compiled code, through
-    the same BLAS with no Python in between. No training that does these
-    products through this BLAS takes less time.
+    (``train_flops_per_sample``'s products). They run as fastnn runs them,
+    into preallocated outputs from Numba-compiled code with no Python in
+    between, through the same BLAS, both ways a fit may: by BLAS's own
+    threads (``np.dot``), and shared by rows among the mini-batch
+    driver's team of threads, BLAS held to one thread
+    (``fastnn.kernels.cpu._pool``); the faster way's time is returned. No
+    training that does these products through this BLAS takes less time.
 
     Every product reads inputs that the previous batch did not change
     (fixed data and output deltas, weights scaled by 1/sqrt(fan-in)), so
@@ -206,10 +230,17 @@ def products_runner(units, n_samples, batch_size, dtype):
     import numba  # here, not at the top: the probes' processes must not load it
     from numba.typed import List
 
-    global _compiled_products_loop
-    if _compiled_products_loop is None:
-        _compiled_products_loop = numba.njit(_products_loop)
-    loop = _compiled_products_loop
+    from fastnn.kernels.cpu import _pool
+
+    global _compiled_products_loops, _at, _team_gemm, _team_done
+    if _compiled_products_loops is None:
+        from fastnn.kernels.cpu.compiled import pool, pointers
+
+        _at, _team_gemm, _team_done = pointers.at, pool.team_gemm, pool.team_done
+        _compiled_products_loops = (numba.njit(_products_loop),
+                                    numba.njit(nogil=True)(_team_products_loop),
+                                    pool.serve_component().address)
+    loop, team_loop, serve = _compiled_products_loops
     rng = np.random.default_rng(0)
     batches = [batch_size] * (n_samples // batch_size)
     if n_samples % batch_size:
@@ -224,11 +255,16 @@ def products_runner(units, n_samples, batch_size, dtype):
                     for a, b in zip(units[:-1], units[1:])])
     grads = List([np.empty_like(w) for w in weights])
     loop(acts, deltas, weights, grads, batches[:1], 1)  # compile
+    team_loop(acts, deltas, weights, grads, batches[:1], 1, _pool.BOARD, 0)
 
     def run(n_epochs):
         start = time.perf_counter()
         loop(acts, deltas, weights, grads, batches, n_epochs)
-        return time.perf_counter() - start
+        blas = time.perf_counter() - start
+        start = time.perf_counter()
+        _pool.run(lambda nw: team_loop(acts, deltas, weights, grads, batches, n_epochs,
+                                       _pool.BOARD, nw), serve)
+        return min(blas, time.perf_counter() - start)
 
     return run
 

@@ -18,10 +18,12 @@ import zlib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 import reference as ref  # tests/ is on sys.path (pytest's rootdir-relative import)
 from fastnn.kernels import codes
 from fastnn.kernels import cpu as K
+from fastnn.kernels.cpu import _pool
 
 DTYPES = [np.float64, np.float32]
 DTYPE_IDS = ["f64", "f32"]
@@ -655,21 +657,21 @@ def test_predict(hidden, out_name, dtype, sparse):
 
 
 def _run_epochs(kernel, hidden, loss_name, dtype, solver, batch_size, sparse=False,
-                n=11, n_epochs=2, zero_batch=False, drop=None):
+                n=11, n_epochs=2, zero_batch=False, drop=None, units=UNITS):
     """``n_epochs`` epochs of ``kernel`` and of the reference from the same
     weights and state, each epoch in its own random order (and dropout
     seed, with rates ``drop``). Returns the kernel's and the reference's
-    (totals, params, state1, state2, t)."""
+    (totals, params, state1, state2, t). ``units``: the network's widths."""
     name, solver_name, momentum, nesterov = solver
     rng = rng_for("epoch", hidden, loss_name, dtype.__name__, name, sparse,
                   zero_batch)
-    X = make_X(rng, n, UNITS[0]).astype(dtype)
-    Y = make_targets(rng, loss_name, n, UNITS[-1]).astype(dtype)
+    X = make_X(rng, n, units[0]).astype(dtype)
+    Y = make_targets(rng, loss_name, n, units[-1]).astype(dtype)
     SW = make_weights(rng, n).astype(dtype)
     orders = [rng.permutation(n).astype(np.int64) for _ in range(n_epochs)]
     if zero_batch:
         SW[orders[0][batch_size : 2 * batch_size]] = 0.0  # the whole second batch
-    params = make_params(rng, UNITS).astype(dtype)
+    params = make_params(rng, units).astype(dtype)
     out_code, loss_code = loss_codes(loss_name)
     alpha = dtype(1e-2)
     # per-sample SGD with momentum diverges on some cases at 0.05
@@ -677,10 +679,10 @@ def _run_epochs(kernel, hidden, loss_name, dtype, solver, batch_size, sparse=Fal
     b1, b2, eps = dtype(0.9), dtype(0.999), dtype(1e-8)
     solver_code = codes.SOLVERS[solver_name]
     seeds = [1000 + e for e in range(n_epochs)]
-    rates = np.zeros(len(UNITS) - 2) if drop is None else np.array(drop)
+    rates = np.zeros(len(units) - 2) if drop is None else np.array(drop)
 
     # the reference, on float64 copies of the same values
-    coefs, intercepts = ref_net(params, UNITS)
+    coefs, intercepts = ref_net(params, units)
     state = ref.init_optimizer(solver_name, coefs, intercepts)
     r_totals = []
     for order, seed in zip(orders, seeds):
@@ -712,7 +714,7 @@ def _run_epochs(kernel, hidden, loss_name, dtype, solver, batch_size, sparse=Fal
     Xk = kernel_X(X, dtype, sparse)
     for order, seed in zip(orders, seeds):
         total, t = kernel(params, state1, state2, *Xk, Y, SW, order, batch_size,
-                          np.array(UNITS, dtype=np.int64), codes.ACTIVATIONS[hidden],
+                          np.array(units, dtype=np.int64), codes.ACTIVATIONS[hidden],
                           dtype(SLOPE), out_code, loss_code, dtype(HUBER_DELTA), alpha,
                           rates, seed, solver_code, lr, dtype(momentum), nesterov, b1, b2,
                           eps, t)
@@ -763,6 +765,38 @@ def test_minibatch_epoch_sparse(dtype, solver):
     k, r = _run_epochs(K.minibatch_epoch, "relu", "log_loss", dtype, solver, batch_size=4,
                        sparse=True)
     _check_epochs(k, r, dtype, **epoch_tol(dtype, solver))
+
+
+#: A network and batches that the mini-batch driver's team of threads
+#: shares (compiled/pool.py): each member gets at least 16 rows of a
+#: batch of 37 (but the last batch of 9, which runs whole) and at least
+#: 2048 of the 5,875 parameters.
+TEAM_UNITS = [40, 64, 48, 3]
+
+
+@pytest.mark.parametrize("case", [
+    ("relu", "log_loss", np.float64, SOLVERS[3], False, None),
+    ("tanh", "squared_error", np.float32, SOLVERS[2], False, None),
+    ("gelu", "log_loss", np.float64, SOLVERS[2], False, (0.5, 0.25)),
+    ("logistic", "binary_log_loss", np.float32, SOLVERS[3], True, None),
+], ids=["relu-f64-adam", "tanh-f32-nesterov", "gelu-dropout", "logistic-sparse"])
+def test_minibatch_epoch_shared_by_the_team(case):
+    """The products, the hidden layers' rows and the step shared by the
+    fit's threads: the reference's epochs still, and the same on one
+    thread (BLAS held to one: no team)."""
+    hidden, loss_name, dtype, solver, sparse, drop = case
+    if _pool.team_size() == 0:
+        pytest.skip("one usable core or one BLAS thread here: no team to share the epoch")
+    kw = dict(sparse=sparse, drop=drop, n=83, units=TEAM_UNITS)
+    k, r = _run_epochs(K.minibatch_epoch, hidden, loss_name, dtype, solver, 37, **kw)
+    assert _pool.last_size() == 1
+    _check_epochs(k, r, dtype, **epoch_tol(dtype, solver))
+    with threadpool_limits(1, "blas"):
+        alone = _run_epochs(K.minibatch_epoch, hidden, loss_name, dtype, solver, 37, **kw)[0]
+        assert _pool.last_size() == 0
+    # BLAS may take another kernel for a block of rows than for the whole
+    # product, and the penalty's sum adds its parts: the same up to rounding
+    _check_epochs(k, alone, dtype, **epoch_tol(dtype, solver))
 
 
 @pytest.mark.parametrize("solver", [SOLVERS[2], SOLVERS[3]], ids=[SOLVER_IDS[2], SOLVER_IDS[3]])

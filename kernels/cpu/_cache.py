@@ -71,7 +71,7 @@ WAIT_SECONDS = float(os.environ.get("FASTNN_COMPILE_WAIT", 600))
 #: EPYC, for the notice's estimate and for ``plan`` (a cache load takes
 #: milliseconds).
 COMPILE_SECONDS = {"driver": 1.0, "layer_component": 0.25, "head_component": 0.6,
-                   "step_component": 0.5, "csr_component": 0.4}
+                   "step_component": 0.5, "csr_component": 0.4, "serve_component": 0.3}
 
 #: What a process pays before its first compile: numba's import and
 #: first compile (``NUMBA_START``); a helper's interpreter and imports on

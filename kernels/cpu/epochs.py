@@ -10,6 +10,7 @@ which make all that once (see ``_calls.bind``); ``minibatch_epoch`` and
 import numpy as np
 
 from .. import codes
+from . import _pool
 from ._calls import as_bytes, bind, named, offsets, scratch, x_bytes
 from .activations import layer_spec
 from .losses import head_spec
@@ -19,6 +20,8 @@ from .sparse import csr_specs, in_place
 
 _MINIBATCH = ("epochs", "minibatch_epoch_kernel")
 _SAMPLE = ("epochs", "sample_epoch_kernel")
+#: The mini-batch driver's workers' loop (``compiled/pool.py``).
+_SERVE_SPEC = (("pool", "serve_component"), lambda: "pool_serve", ())
 #: Per-sample fits of networks with at most this many hidden layers run a
 #: driver compiled for their shape (``compiled/epochs.py``'s ``SHAPE``),
 #: once it is made: until then, the driver made for every shape, while a
@@ -48,9 +51,13 @@ def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, i
     direct = False
     if not typed:
         direct = in_place(data, indptr, is_sparse, rows, int(units[0]))
-    changing = []  # the positions of the seed, lr and t: what each epoch sets
+    changing = []  # the positions of the seed, lr, t and nw: what each epoch sets
+    serve = []  # the workers' loop, for the mini-batch driver
 
-    def args(hidden, head, step, csr=None):
+    def args(hidden, head, step, *more):
+        if not typed:
+            serve[:] = more[:1]
+        csr = None if typed or not more[1:] else more[1]
         n_x = int(units[0]) if typed else (0 if direct else rows * int(units[0]))
         work = scratch(dtype, *[rows * int(units[1:].sum())] * 3, params.shape[0], n_x,
                        *(() if typed else (rows * int(units[-1]), rows)), raw=not typed)
@@ -68,15 +75,21 @@ def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, i
         changing.append(len(a))
         a += [0.0, float(momentum), bool(nesterov), float(beta1), float(beta2), float(eps)]
         changing.append(len(a))
-        return (*a, 0, *work, np.empty(1))
+        a += [0, *work, np.empty(1), _pool.BOARD]
+        changing.append(len(a))
+        return (*a, 0)
 
     epoch = bind(
         lambda: named(dtype, f"{kind} training kernels", hidden_code, out_code, loss_code,
                       solver),
         kernel, (indices.dtype.char, np.dtype(dtype).char if typed else "", direct),
         [layer_spec(hidden_code, dtype, drop), head_spec(out_code, dtype, loss_code),
-         step_spec(solver, dtype), *csr_specs(dtype, indices, direct)], args, changing, fallback)
-    return lambda seed, lr, t: epoch((int(seed), float(lr), int(t)))
+         step_spec(solver, dtype), *(() if typed else (_SERVE_SPEC,)),
+         *csr_specs(dtype, indices, direct)], args, changing, fallback)
+    if typed:
+        return lambda seed, lr, t: epoch((int(seed), float(lr), int(t), 0))
+    return lambda seed, lr, t: _pool.run(lambda nw: epoch((int(seed), float(lr), int(t), nw)),
+                                         serve[0])
 
 
 def minibatch_epochs(params, moment1, moment2, Xd, data, indices, indptr, is_sparse, Y, SW, order,

@@ -81,6 +81,24 @@ def gemm(double, trans_a, trans_b, m, n, k, a, b, beta, c):
         C += product
 
 
+def gemm_rows(double, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    dtype = np.dtype(np.float64 if double else np.float32)
+
+    def block(p, rows, cols, ld):
+        flat = p.array(dtype, (rows - 1) * ld + cols)
+        return np.lib.stride_tricks.as_strided(flat, (rows, cols),
+                                               (ld * dtype.itemsize, dtype.itemsize))
+
+    A = block(a, k, m, lda).T if trans_a else block(a, m, k, lda)
+    B = block(b, n, k, ldb).T if trans_b else block(b, k, n, ldb)
+    C = block(c, m, n, ldc)
+    product = A @ B
+    if beta == 0.0:
+        C[...] = product
+    else:
+        C += product
+
+
 def copy(dst, src, nbytes):
     dst.base[dst.offset : dst.offset + nbytes] = src.base[src.offset : src.offset + nbytes]
 

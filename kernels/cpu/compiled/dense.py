@@ -10,29 +10,32 @@ and the components pointers into them (see ``pointers.py``).
 from .. import activations as layer
 from ._jit import jit, jit_inline
 from .activations import call_layer
-from .pointers import at, clear, copy, gemm
+from .pointers import at, clear, copy
+from .pool import team_gemm
 from .sparse import FORWARD, WEIGHT_GRAD, call_csr
 
 
 @jit_inline
-def layer_product(double, n, fi, fo, inp, W, out):
+def layer_product(double, n, fi, fo, inp, W, out, team):
     """out (n, fo) = inp (n, fi) @ W (fi, fo): a dense layer's forward
-    product (its intercepts and activation are the layer component's)."""
-    gemm(double, False, False, n, fo, fi, inp, W, 0.0, out)
+    product (its intercepts and activation are the layer component's).
+    ``team``: the mini-batch driver's threads, which share the product
+    (``pool.team_gemm``), or None."""
+    team_gemm(team, double, False, False, n, fo, fi, inp, W, 0.0, out)
 
 
 @jit_inline
-def layer_weight_grad(double, n, fi, fo, inp, dout, beta, dW):
+def layer_weight_grad(double, n, fi, fo, inp, dout, beta, dW, team):
     """dW (fi, fo) = inp (n, fi).T @ dout (n, fo), plus dW when ``beta`` is
     1: a dense layer's weight gradient."""
-    gemm(double, True, False, fi, fo, n, inp, dout, beta, dW)
+    team_gemm(team, double, True, False, fi, fo, n, inp, dout, beta, dW)
 
 
 @jit_inline
-def layer_input_grad(double, n, fi, fo, dout, W, dinp):
+def layer_input_grad(double, n, fi, fo, dout, W, dinp, team):
     """dinp (n, fi) = dout (n, fo) @ W (fi, fo).T: the gradient at a dense
     layer's input."""
-    gemm(double, False, True, n, fi, fo, dout, W, 0.0, dinp)
+    team_gemm(team, double, False, True, n, fi, fo, dout, W, 0.0, dinp)
 
 
 @jit_inline
@@ -74,7 +77,7 @@ def chunk_rows(xb, Xd, data, indices, indptr, is_sparse, csr, rows, start, nb, n
 
 
 @jit_inline
-def input_product(double, x, csr, src, n, fi, fo, W, out):
+def input_product(double, x, csr, src, n, fi, fo, W, out, team):
     """out (n, fo) = the n input rows @ W (fi, fo), at void pointers: BLAS
     on the dense rows at ``x`` where ``csr`` is None, or, for sparse rows
     read in place (``csr`` the address of a ``sparse.csr_component``;
@@ -86,19 +89,19 @@ def input_product(double, x, csr, src, n, fi, fo, W, out):
     round."""
     data, indices, indptr, rows = src
     if csr is None:
-        layer_product(double, n, fi, fo, x, W, out)
+        layer_product(double, n, fi, fo, x, W, out, team)
     else:
         call_csr(csr, FORWARD, out, W, at(data, 0), at(indices, 0), at(indptr, 0), at(rows, 0),
                  n, fi, fo, 0.0)
 
 
 @jit_inline
-def input_weight_grad(double, x, csr, src, n, fi, fo, dout, beta, G):
+def input_weight_grad(double, x, csr, src, n, fi, fo, dout, beta, G, team):
     """G (fi, fo) = input rows.T @ dout (n, fo), plus G when ``beta`` is 1:
     the first layer's weight gradient, for the input of ``input_product``."""
     data, indices, indptr, rows = src
     if csr is None:
-        layer_weight_grad(double, n, fi, fo, x, dout, beta, G)
+        layer_weight_grad(double, n, fi, fo, x, dout, beta, G, team)
     else:
         call_csr(csr, WEIGHT_GRAD, G, dout, at(data, 0), at(indices, 0), at(indptr, 0),
                  at(rows, 0), n, fi, fo, beta)
@@ -108,7 +111,7 @@ def input_weight_grad(double, x, csr, src, n, fi, fo, dout, beta, G):
 def dense_forward_kernel(identity, size, out, inp, W, b, n, fi, fo):
     """out = inp @ W + b: the drivers' forward product, and the intercepts
     added by the identity layer component ``identity``."""
-    layer_product(size == 8, n, fi, fo, at(inp, 0), at(W, 0), at(out, 0))
+    layer_product(size == 8, n, fi, fo, at(inp, 0), at(W, 0), at(out, 0), None)
     call_layer(identity, layer.PREDICT, at(out, 0), at(out, 0), at(b, 0), n, fo, 0.0, 0.0, 0, 0,
                0, 0.0)
 
@@ -118,11 +121,11 @@ def dense_backward_kernel(identity, size, dinp, dW, db, dout, inp, W, n, fi, fo,
     """The drivers' backward products, and the intercept gradient as the
     identity layer component sums it."""
     double = size == 8
-    layer_weight_grad(double, n, fi, fo, at(inp, 0), at(dout, 0), 0.0, at(dW, 0))
+    layer_weight_grad(double, n, fi, fo, at(inp, 0), at(dout, 0), 0.0, at(dW, 0), None)
     call_layer(identity, layer.BIAS, at(dout, 0), at(dout, 0), at(db, 0), n, fo, 0.0, 0.0, 0, 0,
                0, 0.0)
     if with_dinp:
-        layer_input_grad(double, n, fi, fo, at(dout, 0), at(W, 0), at(dinp, 0))
+        layer_input_grad(double, n, fi, fo, at(dout, 0), at(W, 0), at(dinp, 0), None)
 
 
 @jit

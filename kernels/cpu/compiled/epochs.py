@@ -41,7 +41,10 @@ share of every layer past the input: ``batch_size * width`` entries,
 (``batch_size * units[0]``; none for sparse X read in place, see
 ``dense.input_product``), for the mini-batch driver ``yb`` (``batch_size
 * n_outputs``) and ``swb`` (batch_size); ``sw_batch`` / ``sw_row``
-(float64, 1).
+(float64, 1). Last, ``board`` and ``nw``: the board of the mini-batch
+driver's team of threads and the number of its workers serving it
+(``pool.py``; 0: the driver's thread alone), which the per-sample
+driver does not read.
 """
 
 import numpy as np
@@ -59,6 +62,7 @@ from .losses import call_head
 from .network import backward_layers, forward_layers
 from .optimizers import adam_lr, adam_update, call_step, momentum_update
 from .pointers import at, clear, copy, offset, prefetch, typed_at
+from .pool import team_done, team_step
 
 
 @jit
@@ -66,7 +70,7 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
                            Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                            units, offsets, act_param, loss_param, alpha, drop, seed, adam, lr,
                            momentum, nesterov, beta1, beta2, eps, t, acts, derivs, deltas, grad,
-                           xb, yb, swb, sw_batch):
+                           xb, yb, swb, sw_batch, board, nw):
     n = order.shape[0]
     n_layers = units.shape[0] - 1
     n_in = units[0]
@@ -74,6 +78,7 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
     n_coef = offsets[INTERCEPT, 0]
     n_par = params.shape[0] // size
     x = at(xb, 0)
+    team = (at(board, 0), nw)
     out_bias = offsets[INTERCEPT, n_layers - 1] * size
     last = offsets[BLOCK, n_layers - 1]  # the output layer's block
     sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0), n_par,
@@ -101,7 +106,7 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
             copy(at(yb, r * n_out * size), at(Y, rows[r] * n_out * size), n_out * size)
             copy(at(swb, r * size), at(SW, rows[r] * size), size)
         forward_layers(acts, derivs, x, csr, src, nb, offsets, params, units, size, hidden,
-                       act_param, layer.TRAIN, drop, seed, start)
+                       act_param, layer.TRAIN, drop, seed, start, team)
         batch_loss = call_head(head, head_mode.TRAIN, at(acts, last * size), at(params, out_bias),
                                at(yb, 0), at(swb, 0), at(deltas, last * size), at(grad, out_bias),
                                nb, n_out, loss_param, 1.0, 0.0, at(sw_batch, 0))
@@ -110,21 +115,22 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
             continue  # an all-zero-weight batch carries no gradient
         total += (batch_loss + 0.5 * alpha * sq) / sw_sum * nb
         backward_layers(grad, deltas, acts, derivs, x, csr, src, nb, offsets, params, units,
-                        size, hidden, 0.0, beta_in)
+                        size, hidden, 0.0, beta_in, team)
         step_lr = lr
         if adam:
             t += 1
             step_lr = adam_lr(lr, beta1, beta2, t)
         # The step finishes the raw sums as it reads them (optimizers.py),
         # after taking the weights' cache lines from the BLAS threads.
-        sq = call_step(step, STEP, at(params, 0), at(moment1, 0), at(moment2, 0), at(grad, 0),
-                       n_par, n_coef, alpha, sw_sum, step_lr, momentum, nesterov, beta1, beta2,
-                       eps, True)
+        sq = team_step(team, size, step, STEP, at(params, 0), at(moment1, 0), at(moment2, 0),
+                       at(grad, 0), n_par, n_coef, alpha, sw_sum, step_lr, momentum, nesterov,
+                       beta1, beta2, eps, True)
         if csr is not None:
             for r in range(nb):
                 i = rows[r]
                 for p in range(indptr[i], indptr[i + 1]):
                     clear(at(grad, w0 + indices[p] * row0), row0)
+    team_done(team)
     return total, t
 
 
@@ -256,7 +262,7 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
                         Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                         units, offsets, act_param, loss_param, alpha, drop, seed, adam, lr,
                         momentum, nesterov, beta1, beta2, eps, t, acts, derivs, deltas, grad, xb,
-                        sw_row):
+                        sw_row, board, nw):
     """The fused per-sample epoch (``batch_size`` must be 1): plain loops on
     one row at a time; one pass per layer backpropagates through the old
     weights and forms each parameter's gradient, on which the parameter

@@ -23,11 +23,12 @@ from .dense import (chunk_rows, input_product, input_weight_grad, layer_input_gr
 from .losses import call_head
 from .optimizers import call_step
 from .pointers import at, copy
+from .pool import team_layer
 
 
 @jit_inline
 def forward_layers(acts, derivs, x, csr, src, n, offsets, params, units, size, hidden, act_param,
-                   mode, drop, seed, row0):
+                   mode, drop, seed, row0, team):
     """Forward the ``n`` input rows (at pointer ``x``, (n, units[0]), or
     sparse: ``csr`` and ``src``, see ``dense.input_product``) through the
     hidden layers and the output layer's product into ``acts``, laid out by
@@ -39,6 +40,9 @@ def forward_layers(acts, derivs, x, csr, src, n, offsets, params, units, size, h
     out as ``acts``), and hidden layer ``l`` drops units at rate
     ``drop[l]`` (float64) with the masks of ``seed`` for rows at epoch
     positions ``row0, row0 + 1, ...``; prediction reads neither.
+
+    ``team``: the mini-batch driver's threads, which share the products
+    and the layers' rows (``pool.py``), or None.
     """
     double = size == 8
     n_layers = units.shape[0] - 1
@@ -51,14 +55,15 @@ def forward_layers(acts, derivs, x, csr, src, n, offsets, params, units, size, h
         out = at(acts, block)
         W = at(params, offsets[COEF, l] * size)
         if l == 0:
-            input_product(double, x, csr, src, n, fi, fo, W, out)
+            input_product(double, x, csr, src, n, fi, fo, W, out, team)
         else:
-            layer_product(double, n, fi, fo, inp, W, out)
+            layer_product(double, n, fi, fo, inp, W, out, team)
         if l == n_layers - 1:
             break
         rate = drop[l] if mode == layer.TRAIN else 0.0
-        call_layer(hidden, mode, out, at(derivs, block), at(params, offsets[INTERCEPT, l] * size),
-                   n, fo, act_param, rate, seed, row0, col0, 0.0)
+        team_layer(team, size, hidden, mode, out, at(derivs, block),
+                   at(params, offsets[INTERCEPT, l] * size), n, fo, act_param, rate, seed, row0,
+                   col0, 0.0)
         inp = out
         col0 += fo
     return offsets[BLOCK, n_layers - 1]
@@ -66,7 +71,7 @@ def forward_layers(acts, derivs, x, csr, src, n, offsets, params, units, size, h
 
 @jit_inline
 def backward_layers(grad, deltas, acts, derivs, x, csr, src, n, offsets, params, units, size,
-                    hidden, beta, beta_in):
+                    hidden, beta, beta_in, team):
     """Backpropagate the output delta, which the head wrote into
     ``deltas``' last block together with the output intercept gradient,
     through the layers a training ``forward_layers`` left in ``acts`` and
@@ -76,7 +81,7 @@ def backward_layers(grad, deltas, acts, derivs, x, csr, src, n, offsets, params,
     it (the chunks of a full batch); ``beta_in`` is the first layer's
     weights' (the mini-batch driver adds sparse rows' products to rows it
     keeps at zero). The input rows and ``offsets``: as for
-    ``forward_layers``."""
+    ``forward_layers``, and ``team``."""
     double = size == 8
     n_layers = units.shape[0] - 1
     for l in range(n_layers - 1, -1, -1):
@@ -85,12 +90,13 @@ def backward_layers(grad, deltas, acts, derivs, x, csr, src, n, offsets, params,
         dout = at(deltas, offsets[BLOCK, l] * size)
         dW = at(grad, offsets[COEF, l] * size)
         if l == 0:
-            input_weight_grad(double, x, csr, src, n, fi, fo, dout, beta_in, dW)
+            input_weight_grad(double, x, csr, src, n, fi, fo, dout, beta_in, dW, team)
             break
         below = offsets[BLOCK, l - 1] * size  # layer l's input block
-        layer_weight_grad(double, n, fi, fo, at(acts, below), dout, beta, dW)
+        layer_weight_grad(double, n, fi, fo, at(acts, below), dout, beta, dW, team)
         dinp = at(deltas, below)
-        layer_input_grad(double, n, fi, fo, dout, at(params, offsets[COEF, l] * size), dinp)
+        layer_input_grad(double, n, fi, fo, dout, at(params, offsets[COEF, l] * size), dinp,
+                         team)
         # the derivative, and the layer below's intercept gradient
         call_layer(hidden, layer.BACKWARD, dinp, at(derivs, below),
                    at(grad, offsets[INTERCEPT, l - 1] * size), n, fi, 0.0, 0.0, 0, 0, 0, beta)
@@ -132,7 +138,7 @@ def loss_grad_kernel(hidden, head, step, csr, size, grad, params, Xd, data, indi
         x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, csr, rows, start, nb, n_in, size)
         src = (data, indices, indptr, rows)
         last = forward_layers(acts, derivs, x, csr, src, nb, offsets, params, units, size,
-                              hidden, act_param, layer.TRAIN, no_drop, 0, 0)
+                              hidden, act_param, layer.TRAIN, no_drop, 0, 0, None)
         beta = 0.0 if start == 0 else 1.0
         data_loss += call_head(head, head_mode.TRAIN, at(acts, last * size), at(params, out_bias),
                                at(Y, start * n_out * size), at(SW, start * size),
@@ -140,7 +146,7 @@ def loss_grad_kernel(hidden, head, step, csr, size, grad, params, Xd, data, indi
                                loss_param, delta_scale, beta, at(sw_chunk, 0))
         sw_sum += sw_chunk[0]
         backward_layers(grad, deltas, acts, derivs, x, csr, src, nb, offsets, params, units,
-                        size, hidden, beta, beta)
+                        size, hidden, beta, beta, None)
     sq = call_step(step, FINISH, at(params, 0), at(params, 0), at(params, 0), at(grad, 0),
                    params.shape[0] // size, offsets[INTERCEPT, 0], alpha, sw_sum, 0.0, 0.0,
                    False, 0.0, 0.0, 0.0, False)
@@ -165,7 +171,7 @@ def predict_kernel(hidden, head, csr, size, out, Xd, data, indices, indptr, is_s
         x = chunk_rows(xb, Xd, data, indices, indptr, is_sparse, csr, rows, start, nb, n_in, size)
         last = forward_layers(acts, acts, x, csr, (data, indices, indptr, rows), nb, offsets,
                               params, units, size, hidden, act_param, layer.PREDICT, no_drop, 0,
-                              0)
+                              0, None)
         z = at(acts, last * size)
         call_head(head, head_mode.PREDICT, z, out_bias, z, z, z, z, nb, n_out, 0.0, 0.0, 0.0, z)
         copy(at(out, start * n_out * size), z, nb * n_out * size)
@@ -180,7 +186,7 @@ def forward_pass_kernel(hidden, head, size, acts, derivs, x, n, offsets, params,
     n_layers = units.shape[0] - 1
     mode = layer.TRAIN if train else layer.PREDICT
     last = forward_layers(acts, derivs, at(x, 0), None, (x, none, none, none), n, offsets,
-                          params, units, size, hidden, act_param, mode, drop, seed, row0)
+                          params, units, size, hidden, act_param, mode, drop, seed, row0, None)
     z = at(acts, last * size)
     call_head(head, head_mode.PREDICT, z, at(params, offsets[INTERCEPT, n_layers - 1] * size),
               z, z, z, z, n, units[n_layers], 0.0, 0.0, 0.0, z)
@@ -199,6 +205,6 @@ def backward_pass_kernel(hidden, size, grad, deltas, acts, derivs, x, n, offsets
     call_layer(hidden, layer.BIAS, last, last, at(grad, offsets[INTERCEPT, n_layers - 1] * size),
                n, units[n_layers], 0.0, 0.0, 0, 0, 0, 0.0)
     backward_layers(grad, deltas, acts, derivs, at(x, 0), None, (x, none, none, none), n,
-                    offsets, params, units, size, hidden, 0.0, 0.0)
+                    offsets, params, units, size, hidden, 0.0, 0.0, None)
 
 

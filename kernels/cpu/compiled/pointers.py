@@ -82,6 +82,46 @@ def offset(typingctx, p, index):
     return sig, codegen
 
 
+def _blas_scalars(builder, double, beta):
+    """Pointers to 1.0 and to ``beta`` in the dtype of the call."""
+    voidp = cgutils.voidptr_t
+
+    def scalar(value):
+        wide = cgutils.alloca_once_value(builder, value)
+        narrow = cgutils.alloca_once_value(builder, builder.fptrunc(value, ir.FloatType()))
+        return builder.select(double, builder.bitcast(wide, voidp),
+                              builder.bitcast(narrow, voidp))
+
+    return scalar(ir.Constant(ir.DoubleType(), 1.0)), scalar(beta)
+
+
+def _blas(builder, name, argtypes, values):
+    fnty = ir.FunctionType(ir.IntType(32), argtypes)
+    builder.call(cgutils.get_or_insert_function(builder.module, fnty, name), values)
+
+
+def _char(builder, flag):
+    i8 = ir.IntType(8)
+    return builder.select(flag, ir.Constant(i8, ord("t")), ir.Constant(i8, ord("n")))
+
+
+def _matrix_product(context, builder, double, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta,
+                    c, ldc):
+    """BLAS's gemm on row-major operands with leading dimensions (entries
+    from one row to the next) ``lda``, ``ldb``, ``ldc``: row-major c =
+    op(a) op(b) is column-major c^T = op(b)^T op(a)^T, so b comes first and
+    rows become columns."""
+    i8 = ir.IntType(8)
+    intp = context.get_value_type(types.intp)
+    voidp = cgutils.voidptr_t
+    kind = builder.select(double, ir.Constant(i8, ord("d")), ir.Constant(i8, ord("s")))
+    alpha, beta_p = _blas_scalars(builder, double, beta)
+    _blas(builder, "numba_xxgemm", [i8, i8, i8, intp, intp, intp, voidp, voidp, intp, voidp,
+                                    intp, voidp, voidp, intp], [
+        kind, _char(builder, trans_b), _char(builder, trans_a), n, m, k, alpha, b, ldb, a, lda,
+        beta_p, c, ldc])
+
+
 @intrinsic
 def gemm(typingctx, double, trans_a, trans_b, m, n, k, a, b, beta, c):
     """``c = op(a) @ op(b) + beta * c`` for row-major, contiguous float64
@@ -103,27 +143,13 @@ def gemm(typingctx, double, trans_a, trans_b, m, n, k, a, b, beta, c):
         one = ir.Constant(intp, 1)
         kind = builder.select(double, ir.Constant(i8, ord("d")), ir.Constant(i8, ord("s")))
 
-        def char(flag):
-            return builder.select(flag, ir.Constant(i8, ord("t")), ir.Constant(i8, ord("n")))
-
         def pick(flag, if_true, if_false):
             return builder.select(flag, if_true, if_false)
 
         def lead(v):  # BLAS rejects a leading dimension below 1
             return builder.select(builder.icmp_signed("<", v, one), one, v)
 
-        def scalar(value):  # a pointer to ``value`` in the dtype of the call
-            wide = cgutils.alloca_once_value(builder, value)
-            narrow = cgutils.alloca_once_value(builder, builder.fptrunc(value, ir.FloatType()))
-            return builder.select(double, builder.bitcast(wide, voidp),
-                                  builder.bitcast(narrow, voidp))
-
-        def blas(name, argtypes, values):
-            fnty = ir.FunctionType(ir.IntType(32), argtypes)
-            builder.call(cgutils.get_or_insert_function(builder.module, fnty, name), values)
-
-        alpha = scalar(ir.Constant(ir.DoubleType(), 1.0))
-        beta_p = scalar(beta)
+        alpha, beta_p = _blas_scalars(builder, double, beta)
         gemv_args = [i8, i8, intp, intp, voidp, voidp, intp, voidp, voidp, voidp]
         m_vec = builder.icmp_signed("==", m, one)
         n_vec = builder.icmp_signed("==", n, one)
@@ -135,8 +161,8 @@ def gemm(typingctx, double, trans_a, trans_b, m, n, k, a, b, beta, c):
                         narrow = cgutils.alloca_once(builder, ir.FloatType())
                         out = pick(double, builder.bitcast(wide, voidp),
                                    builder.bitcast(narrow, voidp))
-                        blas("numba_xxdot", [i8, i8, intp, voidp, voidp, voidp],
-                             [kind, ir.Constant(i8, 0), k, a, b, out])
+                        _blas(builder, "numba_xxdot", [i8, i8, intp, voidp, voidp, voidp],
+                              [kind, ir.Constant(i8, 0), k, a, b, out])
                         with builder.if_else(double) as (f64, f32):
                             with f64:
                                 cptr = builder.bitcast(c, ir.DoubleType().as_pointer())
@@ -148,24 +174,39 @@ def gemm(typingctx, double, trans_a, trans_b, m, n, k, a, b, beta, c):
                                                    builder.load(cptr))
                                 builder.store(builder.fadd(builder.load(narrow), old), cptr)
                     with left_matrix:  # op(a) times a vector
-                        blas("numba_xxgemv", gemv_args, [
-                            kind, char(builder.not_(trans_a)), pick(trans_a, m, k),
+                        _blas(builder, "numba_xxgemv", gemv_args, [
+                            kind, _char(builder, builder.not_(trans_a)), pick(trans_a, m, k),
                             pick(trans_a, k, m), alpha, a, lead(pick(trans_a, m, k)), b, beta_p,
                             c])
             with right_matrix:
                 with builder.if_else(m_vec) as (left_vector, both_matrices):
                     with left_vector:  # a vector times op(b)
-                        blas("numba_xxgemv", gemv_args, [
-                            kind, char(trans_b), pick(trans_b, k, n), pick(trans_b, n, k), alpha,
-                            b, lead(pick(trans_b, k, n)), a, beta_p, c])
+                        _blas(builder, "numba_xxgemv", gemv_args, [
+                            kind, _char(builder, trans_b), pick(trans_b, k, n),
+                            pick(trans_b, n, k), alpha, b, lead(pick(trans_b, k, n)), a, beta_p,
+                            c])
                     with both_matrices:
-                        # Row-major c = op(a) op(b) is column-major c^T =
-                        # op(b)^T op(a)^T: b comes first, rows become columns.
-                        blas("numba_xxgemm", [i8, i8, i8, intp, intp, intp, voidp, voidp, intp,
-                                              voidp, intp, voidp, voidp, intp], [
-                            kind, char(trans_b), char(trans_a), n, m, k, alpha,
-                            b, lead(pick(trans_b, k, n)), a, lead(pick(trans_a, m, k)),
-                            beta_p, c, lead(n)])
+                        _matrix_product(context, builder, double, trans_a, trans_b, m, n, k, a,
+                                        lead(pick(trans_a, m, k)), b, lead(pick(trans_b, k, n)),
+                                        beta, c, lead(n))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def gemm_rows(typingctx, double, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    """``gemm``'s matrix product (m and n at least 2) on blocks of larger
+    row-major matrices: ``lda``, ``ldb``, ``ldc`` entries from one row of
+    each (as stored) to the next. A block of a product's rows is ``a``
+    (or, transposed, its columns) and ``c`` moved on to the block's first
+    row, with the whole matrices' leading dimensions (``pool.team_gemm``)."""
+    sig = types.void(types.boolean, types.boolean, types.boolean, types.intp, types.intp,
+                     types.intp, types.voidptr, types.intp, types.voidptr, types.intp,
+                     types.float64, types.voidptr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        _matrix_product(context, builder, *args)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -222,7 +263,7 @@ def clear(typingctx, dst, nbytes):
 
 
 if config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1: the same operations in Python (see _python.py)
-    from ._python import (at, carray, clear, copy, gemm, offset, prefetch, typed,  # noqa: F811
-                          typed_at)
+    from ._python import (at, carray, clear, copy, gemm, gemm_rows, offset, prefetch,  # noqa: F811
+                          typed, typed_at)
 else:
     from numba import carray  # noqa: F401

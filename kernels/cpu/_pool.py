@@ -1,0 +1,164 @@
+"""The mini-batch driver's worker threads (``compiled/pool.py`` says what
+they do): how many an epoch call gets, starting them, and lending them
+to one epoch call at a time.
+
+A fit gets as many threads in all (its own and the workers) as BLAS
+would use, up to ``MAX_THREADS``: ``min(usable cores, BLAS's thread
+count, MAX_THREADS)``, BLAS's count as threadpoolctl reads it, so the
+knobs that hold BLAS to one thread (``threadpoolctl.threadpool_limits``,
+``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, joblib's workers) hold the
+fit to its own thread too. During the call BLAS is held to one thread
+(each member calls it on its own rows), and given back its count after.
+
+The workers start with the first epoch call that gets some, once per
+process (again in a child after a fork, which keeps only the thread that
+forked), wait on an event between calls, and spin only during one
+(``serve``, which the call's end sends them out of). Calls in several
+threads of a process take the team in turn, a whole epoch each; fits on
+the other paths never wait for it, but any BLAS product they make
+during another thread's epoch runs on one thread.
+"""
+
+import os
+import threading
+import time
+
+import numpy as np
+
+#: int64 slots of the board a worker (``compiled/pool.py``): its job line
+#: (24, three cache lines) and, from ``ANSWER``, its answer line (8, one).
+SLOTS = 32
+ANSWER = 24
+#: The most threads a fit's epochs use. Measured on two cores only
+#: (docs/performance.md); on more, BLAS's own threads may share a large
+#: product better than rows per member, so more is left to a measurement
+#: there.
+MAX_THREADS = 2
+
+#: The board (``compiled/pool.py``): one for the process, on its own cache
+#: lines, since the epoch calls' arguments hold its address.
+BOARD = np.zeros(MAX_THREADS * SLOTS + 8, dtype=np.int64)
+BOARD = BOARD[-BOARD.ctypes.data % 64 // 8:][: MAX_THREADS * SLOTS]
+
+_state = {}
+_lock = threading.Lock()
+
+
+def _reset_after_fork():
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    _state.pop("team", None)  # its threads did not come along
+    BOARD[:] = 0  # nor did any job on it
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _blas():
+    """threadpoolctl's controllers of the BLAS the kernels call (numba
+    calls scipy's), found once a process: the libraries loaded from
+    scipy's own directories (a wheel's), else every BLAS loaded (one
+    library shared by numpy and scipy). NumPy's own BLAS in a wheel is
+    left alone: its threads, woken by each change of their count after a
+    fit of scikit-learn's had used them, took the workers' core (a W4 fit
+    0.46 s, then 0.9-1.1 s after one of scikit-learn's, when both were
+    held)."""
+    libs = _state.get("blas")
+    if libs is None:
+        import scipy
+        from threadpoolctl import ThreadpoolController
+
+        blas = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+        home = os.path.dirname(os.path.realpath(scipy.__file__))
+        libs = [c for c in blas if os.path.realpath(c.filepath).startswith(home)]
+        libs = _state["blas"] = libs or blas
+    return libs
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def team_size():
+    """The workers (besides the fit's own thread) an epoch call gets now."""
+    libs = _blas()
+    if not libs:
+        return 0
+    blas = min(c.num_threads for c in libs)
+    return max(0, min(_cores(), blas, MAX_THREADS) - 1)
+
+
+class _Team:
+    """The process's worker threads, each running ``serve`` (the C
+    function at ``address``) for the length of an epoch call."""
+
+    def __init__(self, address, size):
+        import ctypes
+
+        self.serve = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64)(address)
+        self.address = address
+        self.wake = [threading.Event() for _ in range(size)]
+        self.threads = [threading.Thread(target=self._work, args=(w,), daemon=True,
+                                         name=f"fastnn-worker-{w}")
+                        for w in range(1, size + 1)]
+        for t in self.threads:
+            t.start()
+
+    def _work(self, w):
+        wake, board = self.wake[w - 1], BOARD.ctypes.data
+        while True:
+            wake.wait()
+            wake.clear()
+            self.serve(board, w)  # releases the GIL; back when the call sends it out
+
+
+def last_size():
+    """The workers the last epoch call in this process got (None before
+    the first)."""
+    return _state.get("last")
+
+
+def _leave(nw):
+    """Send workers 1..nw out of ``serve`` from here, where the epoch call
+    did not (it failed before its kernel ran), and wait until they are."""
+    for w in range(1, nw + 1):
+        seq = abs(int(BOARD[w * SLOTS])) + 1
+        BOARD[w * SLOTS] = -seq  # one aligned store: the request is whole
+        while int(BOARD[w * SLOTS + ANSWER]) != seq:
+            time.sleep(0)
+
+
+def run(call, serve):
+    """``call(nw)``, an epoch call told the number of workers it has,
+    those ``nw`` threads serving the board meanwhile; ``serve`` is the
+    address of the workers' loop (``compiled/pool.py``; not an int where
+    the kernels run as Python: then no workers)."""
+    if not isinstance(serve, int):
+        _state["last"] = 0
+        return call(0)
+    with _lock:
+        nw = _state["last"] = team_size()
+        if nw > 0:
+            team = _state.get("team")
+            if team is None or team.address != serve or len(team.threads) < nw:
+                team = _state["team"] = _Team(serve, nw)
+            libs = _blas()
+            counts = [c.num_threads for c in libs]
+            for c in libs:
+                c.set_num_threads(1)
+            done = False
+            try:
+                for wake in team.wake[:nw]:
+                    wake.set()
+                result = call(nw)
+                done = True
+                return result
+            finally:
+                if not done:
+                    _leave(nw)
+                for c, n in zip(libs, counts):
+                    c.set_num_threads(n)
+    return call(0)
