@@ -61,6 +61,9 @@ def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, i
         n_x = int(units[0]) if typed else (0 if direct else rows * int(units[0]))
         work = scratch(dtype, *[rows * int(units[1:].sum())] * 3, params.shape[0], n_x,
                        *(() if typed else (rows * int(units[-1]), rows)), raw=not typed)
+        # the team's workers' intercept sums (compiled/pool.py)
+        part = scratch(dtype, (_pool.MAX_THREADS - 1) * int(units[1:-1].max(initial=1)),
+                       raw=not typed)
         if typed:
             arrays = (params, moment1, moment2, Xd, data, indices, indptr, bool(is_sparse), Y,
                       SW)
@@ -75,7 +78,7 @@ def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, i
         changing.append(len(a))
         a += [0.0, float(momentum), bool(nesterov), float(beta1), float(beta2), float(eps)]
         changing.append(len(a))
-        a += [0, *work, np.empty(1), _pool.BOARD]
+        a += [0, *work, np.empty(1), *part, _pool.BOARD]
         changing.append(len(a))
         return (*a, 0)
 

@@ -41,10 +41,11 @@ share of every layer past the input: ``batch_size * width`` entries,
 (``batch_size * units[0]``; none for sparse X read in place, see
 ``dense.input_product``), for the mini-batch driver ``yb`` (``batch_size
 * n_outputs``) and ``swb`` (batch_size); ``sw_batch`` / ``sw_row``
-(float64, 1). Last, ``board`` and ``nw``: the board of the mini-batch
-driver's team of threads and the number of its workers serving it
-(``pool.py``; 0: the driver's thread alone), which the per-sample
-driver does not read.
+(float64, 1). Last, for the mini-batch driver's team of threads
+(``pool.py``), which the per-sample driver does not read: ``part``,
+scratch of ``MAX_THREADS - 1`` times the widest hidden layer's entries
+(the workers' intercept sums), the team's ``board`` and ``nw``, the
+number of its workers serving it (0: the driver's thread alone).
 """
 
 import numpy as np
@@ -62,7 +63,7 @@ from .losses import call_head
 from .network import backward_layers, forward_layers
 from .optimizers import adam_lr, adam_update, call_step, momentum_update
 from .pointers import at, clear, copy, offset, prefetch, typed_at
-from .pool import team_done, team_step
+from .pool import team_done, team_rows, team_step
 
 
 @jit
@@ -70,7 +71,7 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
                            Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                            units, offsets, act_param, loss_param, alpha, drop, seed, adam, lr,
                            momentum, nesterov, beta1, beta2, eps, t, acts, derivs, deltas, grad,
-                           xb, yb, swb, sw_batch, board, nw):
+                           xb, yb, swb, sw_batch, part, board, nw):
     n = order.shape[0]
     n_layers = units.shape[0] - 1
     n_in = units[0]
@@ -78,7 +79,7 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
     n_coef = offsets[INTERCEPT, 0]
     n_par = params.shape[0] // size
     x = at(xb, 0)
-    team = (at(board, 0), nw)
+    team = (at(board, 0), nw, at(part, 0))
     out_bias = offsets[INTERCEPT, n_layers - 1] * size
     last = offsets[BLOCK, n_layers - 1]  # the output layer's block
     sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0), n_par,
@@ -100,7 +101,10 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
         nb = batch_size if start + batch_size < n else n - start
         rows = order[start : start + nb]
         if csr is None:  # else the first layer reads the stored entries (input_product)
-            copy_rows(xb, Xd, data, indices, indptr, is_sparse, rows, n_in * size, size)
+            if nw == 0 or is_sparse:
+                copy_rows(xb, Xd, data, indices, indptr, is_sparse, rows, n_in * size, size)
+            else:
+                team_rows(team, x, at(Xd, 0), rows, nb, n_in * size)
         src = (data, indices, indptr, rows)
         for r in range(nb):
             copy(at(yb, r * n_out * size), at(Y, rows[r] * n_out * size), n_out * size)
@@ -262,7 +266,7 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
                         Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                         units, offsets, act_param, loss_param, alpha, drop, seed, adam, lr,
                         momentum, nesterov, beta1, beta2, eps, t, acts, derivs, deltas, grad, xb,
-                        sw_row, board, nw):
+                        sw_row, part, board, nw):
     """The fused per-sample epoch (``batch_size`` must be 1): plain loops on
     one row at a time; one pass per layer backpropagates through the old
     weights and forms each parameter's gradient, on which the parameter

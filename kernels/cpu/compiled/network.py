@@ -98,7 +98,7 @@ def backward_layers(grad, deltas, acts, derivs, x, csr, src, n, offsets, params,
         layer_input_grad(double, n, fi, fo, dout, at(params, offsets[COEF, l] * size), dinp,
                          team)
         # the derivative, and the layer below's intercept gradient
-        call_layer(hidden, layer.BACKWARD, dinp, at(derivs, below),
+        team_layer(team, size, hidden, layer.BACKWARD, dinp, at(derivs, below),
                    at(grad, offsets[INTERCEPT, l - 1] * size), n, fi, 0.0, 0.0, 0, 0, 0, beta)
 
 

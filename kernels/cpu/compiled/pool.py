@@ -1,7 +1,9 @@
 """The mini-batch driver's own threads: a *team* of the fit's thread and
 ``nw`` workers (``kernels.cpu._pool`` starts them and lends them to one
-epoch call at a time), which share each batch's matrix products, its
-hidden layers' forward pass and its optimizer step.
+epoch call at a time), which share each batch's gather of dense rows,
+its matrix products, its hidden layers' forward and backward passes and
+its optimizer step. The output layer's head, and everything of a batch
+smaller than ``MIN_ROWS`` rows a member, stay on the fit's thread.
 
 Why a team of our own. On two cores, everything outside BLAS's products
 ran on one core while BLAS's second thread waited (30-61% of a fit;
@@ -13,11 +15,13 @@ rows, and every elementwise pass by rows or entries; a member waiting
 for the next job spins on its own cache line and then yields the core.
 
 Every element is computed by the same code on the same operands as
-without the team; only BLAS may pick another kernel for a block of rows
-than for the whole product (its small-matrix code, at some shapes), and
-the penalty's sum of squares is summed part by part. So a fit's results
-depend on the team's size as they depend on BLAS's thread count, and on
-nothing else: the same for a given ``random_state`` and thread count.
+without the team, but for three sums: BLAS may pick another kernel for
+a block of rows than for the whole product (its small-matrix code, at
+some shapes), and the intercepts' gradient and the penalty's sum of
+squares are summed part by part, the parts added in a fixed order. So
+a fit's results depend on the team's size as they depend on BLAS's
+thread count, and on nothing else: the same for a given
+``random_state`` and thread count.
 
 The *board* (int64, ``SLOTS`` a worker, worker ``w`` from 1) holds each
 worker's job line (the job's number, its kind and its arguments, floats
@@ -41,10 +45,10 @@ from ..optimizers import STEP
 from ._jit import component, jit_inline
 from .activations import call_layer
 from .optimizers import call_step
-from .pointers import gemm, gemm_rows, typed
+from .pointers import at, copy, gemm, gemm_rows, typed
 
 #: Job kinds (slot 1 of a job line).
-GEMM, LAYER, STEP_PART = 1, 2, 3
+GEMM, LAYER, STEP_PART, ROWS = 1, 2, 3, 4
 #: A product is split when each member gets at least this many rows of
 #: it, a layer pass likewise; a step when each gets this many entries
 #: (the parts start on 16-entry boundaries: a cache line of float32, two
@@ -127,6 +131,17 @@ def _pointer(typingctx, address):
 
 
 @intrinsic
+def _moved(typingctx, p, nbytes):
+    """The void pointer ``p`` moved on by ``nbytes`` bytes."""
+    def codegen(context, builder, signature, args):
+        i8p = ir.IntType(8).as_pointer()
+        moved = builder.gep(builder.bitcast(args[0], i8p), [args[1]])
+        return builder.bitcast(moved, cgutils.voidptr_t)
+
+    return types.voidptr(types.voidptr, types.intp), codegen
+
+
+@intrinsic
 def _bits(typingctx, x):
     """A float64's bits as an int64."""
     def codegen(context, builder, signature, args):
@@ -177,7 +192,7 @@ def team_gemm(team, double, trans_a, trans_b, m, n, k, a, b, beta, c):
     if team is None:
         gemm(double, trans_a, trans_b, m, n, k, a, b, beta, c)
     else:
-        board, nw = team
+        board, nw, _ = team
         parts = nw + 1
         if nw == 0 or m < parts * MIN_ROWS or n < 2 or k < 2:
             gemm(double, trans_a, trans_b, m, n, k, a, b, beta, c)
@@ -213,17 +228,21 @@ def team_gemm(team, double, trans_a, trans_b, m, n, k, a, b, beta, c):
 
 @jit_inline
 def team_layer(team, size, fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta):
-    """``call_layer``, a forward pass's rows shared by the team (None: no
-    team); the backward modes, which sum over the rows, run whole."""
+    """``call_layer``, its rows shared by the team (None: no team). In the
+    modes that sum the rows into ``b`` (the intercepts' gradient), each
+    worker sums its rows into its own ``m`` entries of the team's scratch,
+    which are then added to the fit's thread's sums in the workers'
+    order."""
     if team is None:
         call_layer(fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta)
     else:
-        board, nw = team
+        board, nw, part = team
         parts = nw + 1
-        if nw == 0 or n < parts * MIN_ROWS or (mode != layer.TRAIN and mode != layer.PREDICT):
+        if nw == 0 or n < parts * MIN_ROWS:
             call_layer(fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta)
         else:
             B = typed(board, np.int64)
+            sums = mode != layer.TRAIN and mode != layer.PREDICT
             row = m * size
             for w in range(1, parts):
                 lo, hi = _bound(n, w, parts, 1), _bound(n, w + 1, parts, 1)
@@ -233,7 +252,7 @@ def team_layer(team, size, fn, mode, z, dz, b, n, m, param, rate, seed, row0, co
                 B[j + 3] = mode
                 B[j + 4] = _address(z) + lo * row
                 B[j + 5] = _address(dz) + lo * row
-                B[j + 6] = _address(b)
+                B[j + 6] = _address(part) + (w - 1) * row if sums else _address(b)
                 B[j + 7] = hi - lo
                 B[j + 8] = m
                 B[j + 9] = _bits(param)
@@ -241,13 +260,59 @@ def team_layer(team, size, fn, mode, z, dz, b, n, m, param, rate, seed, row0, co
                 B[j + 11] = seed
                 B[j + 12] = row0 + lo
                 B[j + 13] = col0
-                B[j + 14] = _bits(beta)
+                B[j + 14] = _bits(0.0 if sums else beta)
                 _post(B, w)
             call_layer(fn, mode, z, dz, b, _bound(n, 1, parts, 1), m, param, rate, seed, row0,
                        col0, beta)
             for w in range(1, parts):
                 _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
+            if sums:
+                if size == 8:
+                    _add_parts(typed(b, np.float64), typed(part, np.float64), m, nw)
+                else:
+                    _add_parts(typed(b, np.float32), typed(part, np.float32), m, nw)
     return 0
+
+
+@jit_inline
+def _add_parts(b, part, m, nw):
+    for w in range(nw):
+        for j in range(m):
+            b[j] += part[w * m + j]
+
+
+@jit_inline
+def team_rows(team, xb, Xd, rows, nb, row_bytes):
+    """Copy rows ``rows[0..nb)`` of the dense X at ``Xd`` (``row_bytes`` a
+    row) one after the other into ``xb`` (void pointers; ``rows`` an int64
+    array), shared by the team (not None)."""
+    board, nw, _ = team
+    parts = nw + 1
+    B = typed(board, np.int64)
+    hi0 = nb
+    if nb >= parts * MIN_ROWS:
+        for w in range(1, parts):
+            lo, hi = _bound(nb, w, parts, 1), _bound(nb, w + 1, parts, 1)
+            j = w * SLOTS
+            B[j + 1] = ROWS
+            B[j + 2] = _address(xb) + lo * row_bytes
+            B[j + 3] = _address(Xd)
+            B[j + 4] = _address(at(rows, lo))
+            B[j + 5] = hi - lo
+            B[j + 6] = row_bytes
+            _post(B, w)
+        hi0 = _bound(nb, 1, parts, 1)
+    _copy_rows(xb, Xd, typed(at(rows, 0), np.int64), hi0, row_bytes)
+    if hi0 < nb:
+        for w in range(1, parts):
+            _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
+    return 0
+
+
+@jit_inline
+def _copy_rows(dst, src, rows, count, row_bytes):
+    for r in range(count):
+        copy(_moved(dst, r * row_bytes), _moved(src, rows[r] * row_bytes), row_bytes)
 
 
 @jit_inline
@@ -258,7 +323,7 @@ def team_step(team, size, fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, 
     if team is None:
         return call_step(fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum,
                          nesterov, beta1, beta2, eps, claim)
-    board, nw = team
+    board, nw, _ = team
     parts = nw + 1
     if nw == 0 or n < parts * MIN_ENTRIES or mode != STEP:
         return call_step(fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum,
@@ -300,7 +365,7 @@ def team_done(team):
     """Send the team's workers back out of ``serve`` (None: no team), and
     wait until each has left."""
     if team is not None:
-        board, nw = team
+        board, nw, _ = team
         B = typed(board, np.int64)
         for w in range(1, nw + 1):
             seq = abs(B[w * SLOTS]) + 1
@@ -340,6 +405,9 @@ def serve_component():
                 call_layer(B[j + 2], B[j + 3], _pointer(B[j + 4]), _pointer(B[j + 5]),
                            _pointer(B[j + 6]), B[j + 7], B[j + 8], _float(B[j + 9]),
                            _float(B[j + 10]), B[j + 11], B[j + 12], B[j + 13], _float(B[j + 14]))
+            elif kind == ROWS:
+                _copy_rows(_pointer(B[j + 2]), _pointer(B[j + 3]),
+                           typed(_pointer(B[j + 4]), np.int64), B[j + 5], B[j + 6])
             elif kind == STEP_PART:
                 sq = call_step(B[j + 2], B[j + 3], _pointer(B[j + 4]), _pointer(B[j + 5]),
                                _pointer(B[j + 6]), _pointer(B[j + 7]), B[j + 8], B[j + 9],
