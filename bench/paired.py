@@ -6,10 +6,12 @@ Usage::
     git worktree add ../base <commit>      # the other checkout
     python bench/paired.py W2 ../base [--pairs 8] [--fits 12]
     python bench/paired.py W4 ../base --set activation=softplus
+    python bench/paired.py W3-f64 ../base --all-cores
 
 Each pair of processes is one process per checkout (each imports its own
-checkout's fastnn, with its own kernel cache), both pinned to one core,
-fitting the workload (``bench/workloads.py``) in strict alternation,
+checkout's fastnn, with its own kernel cache), both pinned to one core
+(``--all-cores``: on every core allowed, for changes to what a
+mini-batch fit's threads share), fitting the workload (``bench/workloads.py``) in strict alternation,
 warm: adjacent fits meet the same state of the machine. A process's own
 layout (where its arrays and code land) can move its fits by several
 percent for as long as it lives, so a fresh pair is started ``--pairs``
@@ -54,7 +56,8 @@ make(**params).fit(X, y)  # compiles or loads the kernels
 cache = sys.modules.get("fastnn.kernels.cpu._cache")
 if hasattr(cache, "finish_background"):  # a per-sample driver made for the network's shape
     cache.finish_background()
-if hasattr(os, "sched_setaffinity"):  # pinned once the compiles, on both cores, are done
+if hasattr(os, "sched_setaffinity") and int(sys.argv[2]) >= 0:
+    # pinned once the compiles, on both cores, are done
     os.sched_setaffinity(0, {int(sys.argv[2])})
 print("ready", flush=True)
 for _ in sys.stdin:
@@ -95,6 +98,9 @@ def main(argv=None):
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else {0}
     parser.add_argument("--core", type=int, default=max(cores),
                         help="the core both processes run on (default: the last one allowed)")
+    parser.add_argument("--all-cores", action="store_true",
+                        help="leave the processes on every core allowed (for what a fit's "
+                             "threads share: the mini-batch epochs' team)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="an estimator parameter changed from the workload's (repeatable)")
     args = parser.parse_args(argv)
@@ -106,7 +112,8 @@ def main(argv=None):
     ratios, per_pair = [], []
     for k in range(args.pairs):
         trees = (this, other) if k % 2 == 0 else (other, this)
-        times = _pair(trees, args.workload, args.fits, args.core, args.set)
+        times = _pair(trees, args.workload, args.fits, -1 if args.all_cores else args.core,
+                      args.set)
         mine, theirs = times if k % 2 == 0 else times[::-1]
         pair = [b / a for a, b in zip(mine, theirs)]
         ratios += pair

@@ -224,8 +224,9 @@ def _warm_ups(w, result, reps, repeats, torch_mod, X_train, y_train):
             except Exception as exc:
                 errors["torch"] = f"{type(exc).__name__}: {exc}"
 
-    # The matrix products alone of fastnn's epochs, through the same BLAS:
-    # no training doing them through this BLAS is faster, which bounds the
+    # The matrix products alone of fastnn's epochs, through the same BLAS
+    # (by its own threads or shared by the epochs' team, the faster): no
+    # training doing them through this BLAS is faster, which bounds the
     # speed-up. They take their turn with the timed fits.
     batch = w.params.get("batch_size", "auto")
     batch = min(200, n_train) if batch == "auto" else int(batch)
@@ -780,10 +781,11 @@ def report(payload, args):
         bounds = [(name, r) for name, r in results.items() if r.get("speedup_bound")]
         if bounds:
             lines += ["", "Speed-up bound: the matrix products alone of fastnn's epochs, at their "
-                      "shapes, through the same BLAS from compiled code, timed in turn with the "
-                      "fits; their fastest run against scikit-learn's median (no training doing "
-                      "them through this BLAS is faster), and their rate as a share of the BLAS "
-                      "rate (no such training reaches a higher share):"]
+                      "shapes, through the same BLAS from compiled code (the faster of BLAS's own "
+                      "threads and the rows shared by the epochs' team of threads), timed in "
+                      "turn with the fits; their fastest run against scikit-learn's median (no "
+                      "training doing them through this BLAS is faster), and their rate as a "
+                      "share of the BLAS rate (no such training reaches a higher share):"]
             for name, r in bounds:
                 pct = r.get("products_pct_blas")
                 share = f", {pct:.0f}% of BLAS" if pct is not None else ""
