@@ -193,7 +193,7 @@ def _products_loop(acts, deltas, weights, grads, batches, n_epochs):
 def _team_products_loop(acts, deltas, weights, grads, batches, n_epochs, board, nw):
     """``_products_loop``'s products as the mini-batch driver's team shares
     them (``fastnn.kernels.cpu.compiled.pool.team_gemm``)."""
-    team = (_at(board, 0), nw)
+    team = (_at(board, 0), nw, _at(board, 0))  # no intercepts' sums: no scratch read
     double = acts[0].itemsize == 8
     for _ in range(n_epochs):
         for b in batches:
