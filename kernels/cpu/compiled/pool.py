@@ -36,13 +36,13 @@ import platform
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
+from numba.core import cgutils, config
 from numba.extending import intrinsic
 
 from .. import activations as layer
 from .._pool import ANSWER, SLOTS
 from ..optimizers import STEP
-from ._jit import component, jit_inline
+from ._jit import component, jit, jit_inline
 from .activations import call_layer
 from .optimizers import call_step
 from .pointers import at, copy, gemm, gemm_rows, typed
@@ -159,6 +159,24 @@ def _float(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
+@intrinsic
+def _plain(typingctx, x):
+    """``x`` typed as a plain value: a constant argument (a literal type,
+    ``False`` or ``0``) would make each ``_shared_`` function compile
+    once more for each constant met."""
+    result = types.unliteral(x)
+
+    def codegen(context, builder, signature, args):
+        return context.cast(builder, args[0], signature.args[0], result)
+
+    return result(x), codegen
+
+
+if config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1: the kernels run as Python, with no team (nw 0)
+    def _plain(x):  # noqa: F811
+        return x
+
+
 @jit_inline
 def _wait(B, slot, value):
     spins = 0
@@ -188,41 +206,52 @@ def _bound(n, part, parts, align):
 @jit_inline
 def team_gemm(team, double, trans_a, trans_b, m, n, k, a, b, beta, c):
     """``gemm`` (see ``pointers.py``), its output's rows shared by the team
-    (None: no team) when each member gets ``MIN_ROWS`` of them."""
+    (None: no team) when each member gets ``MIN_ROWS`` of them. (Each
+    ``team_`` helper is a small branch inlined into the drivers, and its
+    shared work a function of its own, compiled once: inlined whole at
+    every call site, they made a cold first fit 4-5x longer, and L-BFGS's,
+    with no team, 9x.)"""
     if team is None:
         gemm(double, trans_a, trans_b, m, n, k, a, b, beta, c)
     else:
-        board, nw, _ = team
-        parts = nw + 1
-        if nw == 0 or m < parts * MIN_ROWS or n < 2 or k < 2:
-            gemm(double, trans_a, trans_b, m, n, k, a, b, beta, c)
-        else:
-            B = typed(board, np.int64)
-            size = 8 if double else 4
-            lda = m if trans_a else k  # op(a)'s rows: columns of a stored (k, m)
-            ldb = k if trans_b else n
-            row_a = size if trans_a else k * size
-            for w in range(1, parts):
-                lo, hi = _bound(m, w, parts, 8), _bound(m, w + 1, parts, 8)
-                j = w * SLOTS
-                B[j + 1] = GEMM
-                B[j + 2] = double
-                B[j + 3] = trans_a
-                B[j + 4] = trans_b
-                B[j + 5] = hi - lo
-                B[j + 6] = n
-                B[j + 7] = k
-                B[j + 8] = _address(a) + lo * row_a
-                B[j + 9] = lda
-                B[j + 10] = _address(b)
-                B[j + 11] = ldb
-                B[j + 12] = _bits(beta)
-                B[j + 13] = _address(c) + lo * n * size
-                _post(B, w)
-            hi0 = _bound(m, 1, parts, 8)
-            gemm_rows(double, trans_a, trans_b, hi0, n, k, a, lda, b, ldb, beta, c, n)
-            for w in range(1, parts):
-                _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
+        _shared_gemm(team, _plain(double), _plain(trans_a), _plain(trans_b), _plain(m),
+                     _plain(n), _plain(k), a, b, _plain(beta), c)
+    return 0
+
+
+@jit
+def _shared_gemm(team, double, trans_a, trans_b, m, n, k, a, b, beta, c):
+    board, nw, _ = team
+    parts = nw + 1
+    if nw == 0 or m < parts * MIN_ROWS or n < 2 or k < 2:
+        gemm(double, trans_a, trans_b, m, n, k, a, b, beta, c)
+    else:
+        B = typed(board, np.int64)
+        size = 8 if double else 4
+        lda = m if trans_a else k  # op(a)'s rows: columns of a stored (k, m)
+        ldb = k if trans_b else n
+        row_a = size if trans_a else k * size
+        for w in range(1, parts):
+            lo, hi = _bound(m, w, parts, 8), _bound(m, w + 1, parts, 8)
+            j = w * SLOTS
+            B[j + 1] = GEMM
+            B[j + 2] = double
+            B[j + 3] = trans_a
+            B[j + 4] = trans_b
+            B[j + 5] = hi - lo
+            B[j + 6] = n
+            B[j + 7] = k
+            B[j + 8] = _address(a) + lo * row_a
+            B[j + 9] = lda
+            B[j + 10] = _address(b)
+            B[j + 11] = ldb
+            B[j + 12] = _bits(beta)
+            B[j + 13] = _address(c) + lo * n * size
+            _post(B, w)
+        hi0 = _bound(m, 1, parts, 8)
+        gemm_rows(double, trans_a, trans_b, hi0, n, k, a, lda, b, ldb, beta, c, n)
+        for w in range(1, parts):
+            _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
     return 0
 
 
@@ -236,41 +265,49 @@ def team_layer(team, size, fn, mode, z, dz, b, n, m, param, rate, seed, row0, co
     if team is None:
         call_layer(fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta)
     else:
-        board, nw, part = team
-        parts = nw + 1
-        if nw == 0 or n < parts * MIN_ROWS:
-            call_layer(fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta)
-        else:
-            B = typed(board, np.int64)
-            sums = mode != layer.TRAIN and mode != layer.PREDICT
-            row = m * size
-            for w in range(1, parts):
-                lo, hi = _bound(n, w, parts, 1), _bound(n, w + 1, parts, 1)
-                j = w * SLOTS
-                B[j + 1] = LAYER
-                B[j + 2] = fn
-                B[j + 3] = mode
-                B[j + 4] = _address(z) + lo * row
-                B[j + 5] = _address(dz) + lo * row
-                B[j + 6] = _address(part) + (w - 1) * row if sums else _address(b)
-                B[j + 7] = hi - lo
-                B[j + 8] = m
-                B[j + 9] = _bits(param)
-                B[j + 10] = _bits(rate)
-                B[j + 11] = seed
-                B[j + 12] = row0 + lo
-                B[j + 13] = col0
-                B[j + 14] = _bits(0.0 if sums else beta)
-                _post(B, w)
-            call_layer(fn, mode, z, dz, b, _bound(n, 1, parts, 1), m, param, rate, seed, row0,
-                       col0, beta)
-            for w in range(1, parts):
-                _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
-            if sums:
-                if size == 8:
-                    _add_parts(typed(b, np.float64), typed(part, np.float64), m, nw)
-                else:
-                    _add_parts(typed(b, np.float32), typed(part, np.float32), m, nw)
+        _shared_layer(team, _plain(size), _plain(fn), _plain(mode), z, dz, b, _plain(n),
+                      _plain(m), _plain(param), _plain(rate), _plain(seed), _plain(row0),
+                      _plain(col0), _plain(beta))
+    return 0
+
+
+@jit
+def _shared_layer(team, size, fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta):
+    board, nw, part = team
+    parts = nw + 1
+    if nw == 0 or n < parts * MIN_ROWS:
+        call_layer(fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta)
+    else:
+        B = typed(board, np.int64)
+        sums = mode != layer.TRAIN and mode != layer.PREDICT
+        row = m * size
+        for w in range(1, parts):
+            lo, hi = _bound(n, w, parts, 1), _bound(n, w + 1, parts, 1)
+            j = w * SLOTS
+            B[j + 1] = LAYER
+            B[j + 2] = fn
+            B[j + 3] = mode
+            B[j + 4] = _address(z) + lo * row
+            B[j + 5] = _address(dz) + lo * row
+            B[j + 6] = _address(part) + (w - 1) * row if sums else _address(b)
+            B[j + 7] = hi - lo
+            B[j + 8] = m
+            B[j + 9] = _bits(param)
+            B[j + 10] = _bits(rate)
+            B[j + 11] = seed
+            B[j + 12] = row0 + lo
+            B[j + 13] = col0
+            B[j + 14] = _bits(0.0 if sums else beta)
+            _post(B, w)
+        call_layer(fn, mode, z, dz, b, _bound(n, 1, parts, 1), m, param, rate, seed, row0,
+                   col0, beta)
+        for w in range(1, parts):
+            _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
+        if sums:
+            if size == 8:
+                _add_parts(typed(b, np.float64), typed(part, np.float64), m, nw)
+            else:
+                _add_parts(typed(b, np.float32), typed(part, np.float32), m, nw)
     return 0
 
 
@@ -281,7 +318,7 @@ def _add_parts(b, part, m, nw):
             b[j] += part[w * m + j]
 
 
-@jit_inline
+@jit
 def team_rows(team, xb, Xd, rows, nb, row_bytes):
     """Copy rows ``rows[0..nb)`` of the dense X at ``Xd`` (``row_bytes`` a
     row) one after the other into ``xb`` (void pointers; ``rows`` an int64
@@ -323,6 +360,15 @@ def team_step(team, size, fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, 
     if team is None:
         return call_step(fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum,
                          nesterov, beta1, beta2, eps, claim)
+    return _shared_step(team, _plain(size), _plain(fn), _plain(mode), p, m1, m2, g, _plain(n),
+                        _plain(n_coef), _plain(alpha), _plain(sw_sum), _plain(lr),
+                        _plain(momentum), _plain(nesterov), _plain(beta1), _plain(beta2),
+                        _plain(eps), _plain(claim))
+
+
+@jit
+def _shared_step(team, size, fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum,
+                 nesterov, beta1, beta2, eps, claim):
     board, nw, _ = team
     parts = nw + 1
     if nw == 0 or n < parts * MIN_ENTRIES or mode != STEP:
@@ -360,17 +406,16 @@ def team_step(team, size, fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, 
     return sq
 
 
-@jit_inline
+@jit
 def team_done(team):
-    """Send the team's workers back out of ``serve`` (None: no team), and
-    wait until each has left."""
-    if team is not None:
-        board, nw, _ = team
-        B = typed(board, np.int64)
-        for w in range(1, nw + 1):
-            seq = abs(B[w * SLOTS]) + 1
-            store_release(B, w * SLOTS, -seq)
-            _wait(B, w * SLOTS + ANSWER, seq)
+    """Send the team's workers back out of ``serve``, and wait until each
+    has left."""
+    board, nw, _ = team
+    B = typed(board, np.int64)
+    for w in range(1, nw + 1):
+        seq = abs(B[w * SLOTS]) + 1
+        store_release(B, w * SLOTS, -seq)
+        _wait(B, w * SLOTS + ANSWER, seq)
     return 0
 
 
