@@ -113,24 +113,6 @@ def _relax(typingctx, spins):
 
 
 @intrinsic
-def _address(typingctx, p):
-    """A void pointer as an int64."""
-    def codegen(context, builder, signature, args):
-        return builder.ptrtoint(args[0], ir.IntType(64))
-
-    return types.int64(types.voidptr), codegen
-
-
-@intrinsic
-def _pointer(typingctx, address):
-    """An int64 as a void pointer."""
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], cgutils.voidptr_t)
-
-    return types.voidptr(types.int64), codegen
-
-
-@intrinsic
 def _moved(typingctx, p, nbytes):
     """The void pointer ``p`` moved on by ``nbytes`` bytes."""
     def codegen(context, builder, signature, args):
@@ -141,22 +123,23 @@ def _moved(typingctx, p, nbytes):
     return types.voidptr(types.voidptr, types.intp), codegen
 
 
-@intrinsic
-def _bits(typingctx, x):
-    """A float64's bits as an int64."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
+def _cast(op, source, target):
+    """An intrinsic of one LLVM cast ``op`` (an IR builder's method) from
+    a ``source`` to a ``target`` numba type."""
+    @intrinsic
+    def cast(typingctx, x):
+        def codegen(context, builder, signature, args):
+            return getattr(builder, op)(args[0], context.get_value_type(target))
 
-    return types.int64(types.float64), codegen
+        return target(source), codegen
+
+    return cast
 
 
-@intrinsic
-def _float(typingctx, bits):
-    """An int64's bits as a float64."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
+_address = _cast("ptrtoint", types.voidptr, types.int64)  # a void pointer as an int64
+_pointer = _cast("inttoptr", types.int64, types.voidptr)  # and back
+_bits = _cast("bitcast", types.float64, types.int64)  # a float64's bits as an int64
+_float = _cast("bitcast", types.int64, types.float64)  # and back
 
 
 @intrinsic
