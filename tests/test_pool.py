@@ -17,14 +17,10 @@ from sklearn.datasets import make_classification
 from threadpoolctl import threadpool_limits
 
 import fastnn
-from fastnn.kernels.cpu import _pool
+from fastnn.kernels.cpu import _cache, _pool
 
 
-def _cores():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-needs_team = pytest.mark.skipif(_cores() < 2, reason="one usable core: no team")
+needs_team = pytest.mark.skipif(_cache.usable_cores() < 2, reason="one usable core: no team")
 
 
 def _data():
@@ -45,7 +41,7 @@ def _same(a, b):
 
 @needs_team
 def test_the_team_follows_blas_threads():
-    assert _pool.team_size() == min(_cores(), _pool.MAX_THREADS) - 1 or \
+    assert _pool.team_size() == min(_cache.usable_cores(), _pool.MAX_THREADS) - 1 or \
         min(c.num_threads for c in _pool._blas()) < 2
     with threadpool_limits(1, "blas"):
         assert _pool.team_size() == 0

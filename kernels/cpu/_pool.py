@@ -3,8 +3,9 @@ they do): how many an epoch call gets, starting them, and lending them
 to one epoch call at a time.
 
 A fit gets as many threads in all (its own and the workers) as BLAS
-would use, up to ``MAX_THREADS``: ``min(usable cores, BLAS's thread
-count, MAX_THREADS)``, BLAS's count as threadpoolctl reads it, so the
+would use, up to ``MAX_THREADS``: ``min(usable cores (``_cache.usable_cores``:
+the affinity, capped by a cgroup's CPU quota), BLAS's thread count,
+MAX_THREADS)``, BLAS's count as threadpoolctl reads it, so the
 knobs that hold BLAS to one thread (``threadpoolctl.threadpool_limits``,
 ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, joblib's workers) hold the
 fit to its own thread too. During the call BLAS is held to one thread
@@ -24,6 +25,8 @@ import threading
 import time
 
 import numpy as np
+
+from ._cache import usable_cores
 
 #: int64 slots of the board a worker (``compiled/pool.py``): its job line
 #: (24, three cache lines) and, from ``ANSWER``, its answer line (8, one).
@@ -75,20 +78,17 @@ def _blas():
     return libs
 
 
-def _cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+def _size(counts):
+    """The workers an epoch call gets where the kernels' BLAS libraries
+    have ``counts`` threads."""
+    if not counts:
+        return 0
+    return max(0, min(usable_cores(), min(counts), MAX_THREADS) - 1)
 
 
 def team_size():
     """The workers (besides the fit's own thread) an epoch call gets now."""
-    libs = _blas()
-    if not libs:
-        return 0
-    blas = min(c.num_threads for c in libs)
-    return max(0, min(_cores(), blas, MAX_THREADS) - 1)
+    return _size([c.num_threads for c in _blas()])
 
 
 class _Team:
@@ -140,13 +140,13 @@ def run(call, serve):
         _state["last"] = 0
         return call(0)
     with _lock:
-        nw = _state["last"] = team_size()
+        libs = _blas()
+        counts = [c.num_threads for c in libs]
+        nw = _state["last"] = _size(counts)
         if nw > 0:
             team = _state.get("team")
             if team is None or team.address != serve or len(team.threads) < nw:
                 team = _state["team"] = _Team(serve, nw)
-            libs = _blas()
-            counts = [c.num_threads for c in libs]
             for c in libs:
                 c.set_num_threads(1)
             done = False

@@ -169,6 +169,13 @@ def _wait(B, slot, value):
 
 
 @jit_inline
+def _wait_workers(B, parts):
+    """Wait until workers 1 to ``parts - 1`` have done their last job."""
+    for w in range(1, parts):
+        _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
+
+
+@jit_inline
 def _post(B, w):
     """Hand worker ``w`` the job whose arguments are on its line; returns
     its number."""
@@ -233,8 +240,7 @@ def _shared_gemm(team, double, trans_a, trans_b, m, n, k, a, b, beta, c):
             _post(B, w)
         hi0 = _bound(m, 1, parts, 8)
         gemm_rows(double, trans_a, trans_b, hi0, n, k, a, lda, b, ldb, beta, c, n)
-        for w in range(1, parts):
-            _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
+        _wait_workers(B, parts)
     return 0
 
 
@@ -284,8 +290,7 @@ def _shared_layer(team, size, fn, mode, z, dz, b, n, m, param, rate, seed, row0,
             _post(B, w)
         call_layer(fn, mode, z, dz, b, _bound(n, 1, parts, 1), m, param, rate, seed, row0,
                    col0, beta)
-        for w in range(1, parts):
-            _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
+        _wait_workers(B, parts)
         if sums:
             if size == 8:
                 _add_parts(typed(b, np.float64), typed(part, np.float64), m, nw)
@@ -324,8 +329,7 @@ def team_rows(team, xb, Xd, rows, nb, row_bytes):
         hi0 = _bound(nb, 1, parts, 1)
     _copy_rows(xb, Xd, typed(at(rows, 0), np.int64), hi0, row_bytes)
     if hi0 < nb:
-        for w in range(1, parts):
-            _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
+        _wait_workers(B, parts)
     return 0
 
 
