@@ -190,10 +190,11 @@ def _products_loop(acts, deltas, weights, grads, batches, n_epochs):
                     np.dot(deltas[l + 1][:b], weights[l].T, deltas[l][:b])
 
 
-def _team_products_loop(acts, deltas, weights, grads, batches, n_epochs, board, nw):
+def _team_products_loop(acts, deltas, weights, grads, batches, n_epochs, board, nw, serve):
     """``_products_loop``'s products as the mini-batch driver's team shares
-    them (``fastnn.kernels.cpu.compiled.pool.team_gemm``)."""
-    team = (_at(board, 0), nw, _at(board, 0))  # no intercepts' sums: no scratch read
+    them (``fastnn.kernels.cpu.compiled.pool.team_gemm``; ``serve`` the
+    address of the team's function)."""
+    team = (_at(board, 0), nw, serve, _at(board, 0))  # no intercepts' sums: no scratch read
     double = acts[0].itemsize == 8
     for _ in range(n_epochs):
         for b in batches:
@@ -255,7 +256,7 @@ def products_runner(units, n_samples, batch_size, dtype):
                     for a, b in zip(units[:-1], units[1:])])
     grads = List([np.empty_like(w) for w in weights])
     loop(acts, deltas, weights, grads, batches[:1], 1)  # compile
-    team_loop(acts, deltas, weights, grads, batches[:1], 1, _pool.BOARD, 0)
+    team_loop(acts, deltas, weights, grads, batches[:1], 1, _pool.BOARD, 0, serve)
 
     def run(n_epochs):
         start = time.perf_counter()
@@ -263,7 +264,7 @@ def products_runner(units, n_samples, batch_size, dtype):
         blas = time.perf_counter() - start
         start = time.perf_counter()
         _pool.run(lambda nw: team_loop(acts, deltas, weights, grads, batches, n_epochs,
-                                       _pool.BOARD, nw), serve)
+                                       _pool.BOARD, nw, serve), serve)
         return min(blas, time.perf_counter() - start)
 
     return run

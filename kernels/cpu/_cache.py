@@ -70,13 +70,13 @@ WAIT_SECONDS = float(os.environ.get("FASTNN_COMPILE_WAIT", 600))
 #: component's factory) costs once numba runs, in seconds on a 2-core
 #: EPYC, for the notice's estimate and for ``plan`` (a cache load takes
 #: milliseconds).
-COMPILE_SECONDS = {"driver": 1.0, "layer_component": 0.25, "head_component": 0.6,
-                   "step_component": 0.5, "csr_component": 0.4, "serve_component": 0.3}
+COMPILE_SECONDS = {"driver": 1.1, "layer_component": 0.2, "head_component": 0.75,
+                   "step_component": 0.4, "csr_component": 0.4, "serve_component": 0.7}
 
 #: What a process pays before its first compile: numba's import and
 #: first compile (``NUMBA_START``); a helper's interpreter and imports on
 #: top (``HELPER_START``).
-NUMBA_START, HELPER_START = 0.4, 0.9
+NUMBA_START, HELPER_START = 0.4, 0.75
 
 WARMUP_HINT = "python -m fastnn warmup"
 

@@ -28,8 +28,9 @@ import numpy as np
 
 from ._cache import usable_cores
 
-#: int64 slots of the board a worker (``compiled/pool.py``): its job line
-#: (24, three cache lines) and, from ``ANSWER``, its answer line (8, one).
+#: int64 slots of a line of the board (``compiled/pool.py``): line 0 the
+#: job, a worker's its job number and, from ``ANSWER`` (a cache line of
+#: its own), its answer.
 SLOTS = 32
 ANSWER = 24
 #: The most threads a fit's epochs use. Measured on two cores only
@@ -98,7 +99,8 @@ class _Team:
     def __init__(self, address, size):
         import ctypes
 
-        self.serve = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64)(address)
+        self.serve = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_int64, ctypes.c_int64,
+                                      ctypes.c_int64)(address)
         self.address = address
         self.wake = [threading.Event() for _ in range(size)]
         self.threads = [threading.Thread(target=self._work, args=(w,), daemon=True,
@@ -112,7 +114,7 @@ class _Team:
         while True:
             wake.wait()
             wake.clear()
-            self.serve(board, w)  # releases the GIL; back when the call sends it out
+            self.serve(board, w, 0)  # releases the GIL; back when the call sends it out
 
 
 def last_size():

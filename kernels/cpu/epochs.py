@@ -80,7 +80,7 @@ def _epochs(kernel, kind, params, moment1, moment2, Xd, data, indices, indptr, i
         changing.append(len(a))
         a += [0, *work, np.empty(1), *part, _pool.BOARD]
         changing.append(len(a))
-        return (*a, 0)
+        return (*a, 0, serve[0] if serve else 0)
 
     epoch = bind(
         lambda: named(dtype, f"{kind} training kernels", hidden_code, out_code, loss_code,

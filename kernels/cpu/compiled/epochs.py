@@ -44,8 +44,9 @@ share of every layer past the input: ``batch_size * width`` entries,
 (float64, 1). Last, for the mini-batch driver's team of threads
 (``pool.py``), which the per-sample driver does not read: ``part``,
 scratch of ``MAX_THREADS - 1`` times the widest hidden layer's entries
-(the workers' intercept sums), the team's ``board`` and ``nw``, the
-number of its workers serving it (0: the driver's thread alone).
+(the workers' intercept sums), the team's ``board``, ``nw``, the
+number of its workers serving it (0: the driver's thread alone), and the
+address of its function (``pool.serve_component``).
 """
 
 import numpy as np
@@ -71,7 +72,7 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
                            Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                            units, offsets, act_param, loss_param, alpha, drop, seed, adam, lr,
                            momentum, nesterov, beta1, beta2, eps, t, acts, derivs, deltas, grad,
-                           xb, yb, swb, sw_batch, part, board, nw):
+                           xb, yb, swb, sw_batch, part, board, nw, serve):
     n = order.shape[0]
     n_layers = units.shape[0] - 1
     n_in = units[0]
@@ -79,7 +80,7 @@ def minibatch_epoch_kernel(hidden, head, step, csr, size, params, moment1, momen
     n_coef = offsets[INTERCEPT, 0]
     n_par = params.shape[0] // size
     x = at(xb, 0)
-    team = (at(board, 0), nw, at(part, 0))
+    team = (at(board, 0), nw, serve, at(part, 0))
     out_bias = offsets[INTERCEPT, n_layers - 1] * size
     last = offsets[BLOCK, n_layers - 1]  # the output layer's block
     sq = call_step(step, SQNORM, at(params, 0), at(params, 0), at(params, 0), at(params, 0), n_par,
@@ -266,7 +267,7 @@ def sample_epoch_kernel(hidden, head, step, params, moment1, moment2,
                         Xd, data, indices, indptr, is_sparse, Y, SW, order, batch_size,
                         units, offsets, act_param, loss_param, alpha, drop, seed, adam, lr,
                         momentum, nesterov, beta1, beta2, eps, t, acts, derivs, deltas, grad, xb,
-                        sw_row, part, board, nw):
+                        sw_row, part, board, nw, serve):
     """The fused per-sample epoch (``batch_size`` must be 1): plain loops on
     one row at a time; one pass per layer backpropagates through the old
     weights and forms each parameter's gradient, on which the parameter

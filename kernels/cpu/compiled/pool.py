@@ -23,31 +23,38 @@ a fit's results depend on the team's size as they depend on BLAS's
 thread count, and on nothing else: the same for a given
 ``random_state`` and thread count.
 
-The *board* (int64, ``SLOTS`` a worker, worker ``w`` from 1) holds each
-worker's job line (the job's number, its kind and its arguments, floats
-as their bits) and its answer line (the last job done, a step's sum of
-squares); the fit's thread writes the arguments, then the number with a
-release store, and waits for the answer's number with acquire loads. A
-negative number asks the worker to leave its loop (``serve``).
+The *board* (int64, ``SLOTS`` a line) holds on line 0 the job a
+driver's ``team_`` helper wrote (``_job``: its kind, and its arguments
+as int64s, floats as their bits, pointers as addresses; slot 0 the
+number of members sharing it), and on worker ``w``'s line (from 1) the
+number of its latest job and, from ``ANSWER``, its answer (the number of
+the last job done, after its part's result). The helper then calls the
+team's one compiled function, ``serve`` (``serve_component``), as the
+job's lead: it posts each worker a new number with a release store, does
+its own part, and waits for the answers with acquire loads. A negative
+number asks a worker to leave its loop. The drivers thus type one
+write and one call a job, and the sharing is compiled once, as a unit
+of its own.
 """
 
+import functools
 import platform
 
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils, config
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from .. import activations as layer
 from .._pool import ANSWER, SLOTS
 from ..optimizers import STEP
-from ._jit import component, jit, jit_inline
+from ._jit import caller, component, jit, jit_inline
 from .activations import call_layer
 from .optimizers import call_step
 from .pointers import at, copy, gemm, gemm_rows, typed
 
-#: Job kinds (slot 1 of a job line).
+#: Job kinds (slot 1 of the board's line 0).
 GEMM, LAYER, STEP_PART, ROWS = 1, 2, 3, 4
 #: A product is split when each member gets at least this many rows of
 #: it, a layer pass likewise; a step when each gets this many entries
@@ -112,17 +119,6 @@ def _relax(typingctx, spins):
     return types.void(spins), codegen
 
 
-@intrinsic
-def _moved(typingctx, p, nbytes):
-    """The void pointer ``p`` moved on by ``nbytes`` bytes."""
-    def codegen(context, builder, signature, args):
-        i8p = ir.IntType(8).as_pointer()
-        moved = builder.gep(builder.bitcast(args[0], i8p), [args[1]])
-        return builder.bitcast(moved, cgutils.voidptr_t)
-
-    return types.voidptr(types.voidptr, types.intp), codegen
-
-
 def _cast(op, source, target):
     """An intrinsic of one LLVM cast ``op`` (an IR builder's method) from
     a ``source`` to a ``target`` numba type."""
@@ -142,24 +138,6 @@ _bits = _cast("bitcast", types.float64, types.int64)  # a float64's bits as an i
 _float = _cast("bitcast", types.int64, types.float64)  # and back
 
 
-@intrinsic
-def _plain(typingctx, x):
-    """``x`` typed as a plain value: a constant argument (a literal type,
-    ``False`` or ``0``) would make each ``_shared_`` function compile
-    once more for each constant met."""
-    result = types.unliteral(x)
-
-    def codegen(context, builder, signature, args):
-        return context.cast(builder, args[0], signature.args[0], result)
-
-    return result(x), codegen
-
-
-if config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1: the kernels run as Python, with no team (nw 0)
-    def _plain(x):  # noqa: F811
-        return x
-
-
 @jit_inline
 def _wait(B, slot, value):
     spins = 0
@@ -168,237 +146,129 @@ def _wait(B, slot, value):
         spins += 1
 
 
-@jit_inline
-def _wait_workers(B, parts):
-    """Wait until workers 1 to ``parts - 1`` have done their last job."""
-    for w in range(1, parts):
-        _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
+@intrinsic
+def _job(typingctx, board, kind, *args):
+    """Write a job on the board's line 0: ``kind`` into slot 1 and the
+    arguments from slot 2 on, each as an int64 (an integer or a bool as
+    itself, a float as its float64 bits, a pointer as its address). One
+    call, whatever the number of arguments, for a driver to type."""
+    if board != types.voidptr:
+        return None
+    star = types.StarArgTuple(args)
 
-
-@jit_inline
-def _post(B, w):
-    """Hand worker ``w`` the job whose arguments are on its line; returns
-    its number."""
-    seq = abs(B[w * SLOTS]) + 1
-    store_release(B, w * SLOTS, seq)
-    return seq
-
-
-@jit_inline
-def _bound(n, part, parts, align):
-    """Where part ``part`` of ``parts`` of ``n`` items starts (a multiple
-    of ``align``, but the end)."""
-    if part >= parts:
-        return n
-    return n * part // parts // align * align
-
-
-@jit_inline
-def team_gemm(team, double, trans_a, trans_b, m, n, k, a, b, beta, c):
-    """``gemm`` (see ``pointers.py``), its output's rows shared by the team
-    (None: no team) when each member gets ``MIN_ROWS`` of them. (Each
-    ``team_`` helper is a small branch inlined into the drivers, and its
-    shared work a function of its own, compiled once: inlined whole at
-    every call site, they made a cold first fit 4-5x longer, and L-BFGS's,
-    with no team, 9x.)"""
-    if team is None:
-        gemm(double, trans_a, trans_b, m, n, k, a, b, beta, c)
-    else:
-        _shared_gemm(team, _plain(double), _plain(trans_a), _plain(trans_b), _plain(m),
-                     _plain(n), _plain(k), a, b, _plain(beta), c)
-    return 0
-
-
-@jit
-def _shared_gemm(team, double, trans_a, trans_b, m, n, k, a, b, beta, c):
-    board, nw, _ = team
-    parts = nw + 1
-    if nw == 0 or m < parts * MIN_ROWS or n < 2 or k < 2:
-        gemm(double, trans_a, trans_b, m, n, k, a, b, beta, c)
-    else:
-        B = typed(board, np.int64)
-        size = 8 if double else 4
-        lda = m if trans_a else k  # op(a)'s rows: columns of a stored (k, m)
-        ldb = k if trans_b else n
-        row_a = size if trans_a else k * size
-        for w in range(1, parts):
-            lo, hi = _bound(m, w, parts, 8), _bound(m, w + 1, parts, 8)
-            j = w * SLOTS
-            B[j + 1] = GEMM
-            B[j + 2] = double
-            B[j + 3] = trans_a
-            B[j + 4] = trans_b
-            B[j + 5] = hi - lo
-            B[j + 6] = n
-            B[j + 7] = k
-            B[j + 8] = _address(a) + lo * row_a
-            B[j + 9] = lda
-            B[j + 10] = _address(b)
-            B[j + 11] = ldb
-            B[j + 12] = _bits(beta)
-            B[j + 13] = _address(c) + lo * n * size
-            _post(B, w)
-        hi0 = _bound(m, 1, parts, 8)
-        gemm_rows(double, trans_a, trans_b, hi0, n, k, a, lda, b, ldb, beta, c, n)
-        _wait_workers(B, parts)
-    return 0
-
-
-@jit_inline
-def team_layer(team, size, fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta):
-    """``call_layer``, its rows shared by the team (None: no team). In the
-    modes that sum the rows into ``b`` (the intercepts' gradient), each
-    worker sums its rows into its own ``m`` entries of the team's scratch,
-    which are then added to the fit's thread's sums in the workers'
-    order."""
-    if team is None:
-        call_layer(fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta)
-    else:
-        _shared_layer(team, _plain(size), _plain(fn), _plain(mode), z, dz, b, _plain(n),
-                      _plain(m), _plain(param), _plain(rate), _plain(seed), _plain(row0),
-                      _plain(col0), _plain(beta))
-    return 0
-
-
-@jit
-def _shared_layer(team, size, fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta):
-    board, nw, part = team
-    parts = nw + 1
-    if nw == 0 or n < parts * MIN_ROWS:
-        call_layer(fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta)
-    else:
-        B = typed(board, np.int64)
-        sums = mode != layer.TRAIN and mode != layer.PREDICT
-        row = m * size
-        for w in range(1, parts):
-            lo, hi = _bound(n, w, parts, 1), _bound(n, w + 1, parts, 1)
-            j = w * SLOTS
-            B[j + 1] = LAYER
-            B[j + 2] = fn
-            B[j + 3] = mode
-            B[j + 4] = _address(z) + lo * row
-            B[j + 5] = _address(dz) + lo * row
-            B[j + 6] = _address(part) + (w - 1) * row if sums else _address(b)
-            B[j + 7] = hi - lo
-            B[j + 8] = m
-            B[j + 9] = _bits(param)
-            B[j + 10] = _bits(rate)
-            B[j + 11] = seed
-            B[j + 12] = row0 + lo
-            B[j + 13] = col0
-            B[j + 14] = _bits(0.0 if sums else beta)
-            _post(B, w)
-        call_layer(fn, mode, z, dz, b, _bound(n, 1, parts, 1), m, param, rate, seed, row0,
-                   col0, beta)
-        _wait_workers(B, parts)
-        if sums:
-            if size == 8:
-                _add_parts(typed(b, np.float64), typed(part, np.float64), m, nw)
+    def codegen(context, builder, signature, llargs):
+        i64 = ir.IntType(64)
+        base = builder.bitcast(llargs[0], i64.as_pointer())
+        values = [(llargs[1], kind)] + list(zip(cgutils.unpack_tuple(builder, llargs[2]), args))
+        for slot, (v, t) in enumerate(values, start=1):
+            if isinstance(t, types.Float):
+                v = builder.bitcast(context.cast(builder, v, t, types.float64), i64)
+            elif isinstance(t, (types.RawPointer, types.CPointer)):
+                v = builder.ptrtoint(v, i64)
             else:
-                _add_parts(typed(b, np.float32), typed(part, np.float32), m, nw)
-    return 0
+                v = context.cast(builder, v, t, types.int64)
+            builder.store(v, builder.gep(base, [ir.Constant(i64, slot)]))
+        return context.get_dummy_value()
+
+    return types.void(board, kind, star), codegen
+
+
+def _by_team(alone, shared):
+    """A helper of the drivers that runs ``alone(team, *args)`` where the
+    team is None, and ``shared(team, *args)`` where it is a team: chosen
+    by the team's type when a driver is typed, and compiled as a function
+    of its own, so a driver holds the code of one of them, once. (Inlined
+    into each call site, both ways were processed at every one before the
+    branch the type rules out was dropped: 0.3 s of an L-BFGS driver's
+    cold compile, which has no team.) As Python (``NUMBA_DISABLE_JIT=1``)
+    a team has no workers, and the helper runs ``alone``."""
+    @functools.wraps(alone)
+    def helper(team, *args):
+        return alone(team, *args) if team is None or team[1] == 0 else shared(team, *args)
+
+    if not config.DISABLE_JIT:
+        @overload(helper)
+        @functools.wraps(alone)  # numba checks the typing function's signature
+        def typing(team, *args):
+            return alone if isinstance(team, types.NoneType) else shared
+
+    return helper
 
 
 @jit_inline
-def _add_parts(b, part, m, nw):
-    for w in range(nw):
-        for j in range(m):
-            b[j] += part[w * m + j]
+def _lead(team):
+    """The team's component (``serve``) leading the job just written on
+    the board; its result (a step's sum of squares, else 0)."""
+    return _call_serve(team[2], _address(team[0]), 0, team[1])
 
 
-@jit
+def _gemm_alone(team, double, trans_a, trans_b, m, n, k, a, b, beta, c):
+    gemm(double, trans_a, trans_b, m, n, k, a, b, beta, c)
+    return 0
+
+
+def _gemm_shared(team, double, trans_a, trans_b, m, n, k, a, b, beta, c):
+    _job(team[0], GEMM, double, trans_a, trans_b, m, n, k, a, b, beta, c)
+    _lead(team)
+    return 0
+
+
+#: ``gemm`` (see ``pointers.py``), its output's rows shared by the team
+#: (None: no team) when each member gets ``MIN_ROWS`` of them.
+team_gemm = _by_team(_gemm_alone, _gemm_shared)
+
+
+def _layer_alone(team, size, fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta):
+    call_layer(fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta)
+    return 0
+
+
+def _layer_shared(team, size, fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0, beta):
+    _job(team[0], LAYER, size, team[3], fn, mode, z, dz, b, n, m, param, rate, seed, row0, col0,
+         beta)
+    _lead(team)
+    return 0
+
+
+#: ``call_layer``, its rows shared by the team (None: no team). In the
+#: modes that sum the rows into ``b`` (the intercepts' gradient), each
+#: worker sums its rows into its ``m`` entries of the team's scratch
+#: (``team[3]``), added to the fit's thread's sums after.
+team_layer = _by_team(_layer_alone, _layer_shared)
+
+
+def _step_alone(team, size, fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum,
+                nesterov, beta1, beta2, eps, claim):
+    return call_step(fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum, nesterov,
+                     beta1, beta2, eps, claim)
+
+
+def _step_shared(team, size, fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum,
+                 nesterov, beta1, beta2, eps, claim):
+    _job(team[0], STEP_PART, size, fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr,
+         momentum, nesterov, beta1, beta2, eps, claim)
+    return _lead(team)
+
+
+#: ``call_step``, a step's entries shared by the team (None: no team);
+#: returns the sum of squares of the weights, part by part.
+team_step = _by_team(_step_alone, _step_shared)
+
+
+@jit_inline
 def team_rows(team, xb, Xd, rows, nb, row_bytes):
     """Copy rows ``rows[0..nb)`` of the dense X at ``Xd`` (``row_bytes`` a
     row) one after the other into ``xb`` (void pointers; ``rows`` an int64
     array), shared by the team (not None)."""
-    board, nw, _ = team
-    parts = nw + 1
-    B = typed(board, np.int64)
-    hi0 = nb
-    if nb >= parts * MIN_ROWS:
-        for w in range(1, parts):
-            lo, hi = _bound(nb, w, parts, 1), _bound(nb, w + 1, parts, 1)
-            j = w * SLOTS
-            B[j + 1] = ROWS
-            B[j + 2] = _address(xb) + lo * row_bytes
-            B[j + 3] = _address(Xd)
-            B[j + 4] = _address(at(rows, lo))
-            B[j + 5] = hi - lo
-            B[j + 6] = row_bytes
-            _post(B, w)
-        hi0 = _bound(nb, 1, parts, 1)
-    _copy_rows(xb, Xd, typed(at(rows, 0), np.int64), hi0, row_bytes)
-    if hi0 < nb:
-        _wait_workers(B, parts)
-    return 0
-
-
-@jit_inline
-def _copy_rows(dst, src, rows, count, row_bytes):
-    for r in range(count):
-        copy(_moved(dst, r * row_bytes), _moved(src, rows[r] * row_bytes), row_bytes)
-
-
-@jit_inline
-def team_step(team, size, fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum,
-              nesterov, beta1, beta2, eps, claim):
-    """``call_step``, a step's entries shared by the team (None: no team);
-    returns the sum of squares of the weights, part by part."""
-    if team is None:
-        return call_step(fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum,
-                         nesterov, beta1, beta2, eps, claim)
-    return _shared_step(team, _plain(size), _plain(fn), _plain(mode), p, m1, m2, g, _plain(n),
-                        _plain(n_coef), _plain(alpha), _plain(sw_sum), _plain(lr),
-                        _plain(momentum), _plain(nesterov), _plain(beta1), _plain(beta2),
-                        _plain(eps), _plain(claim))
-
-
-@jit
-def _shared_step(team, size, fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum,
-                 nesterov, beta1, beta2, eps, claim):
-    board, nw, _ = team
-    parts = nw + 1
-    if nw == 0 or n < parts * MIN_ENTRIES or mode != STEP:
-        return call_step(fn, mode, p, m1, m2, g, n, n_coef, alpha, sw_sum, lr, momentum,
-                         nesterov, beta1, beta2, eps, claim)
-    B = typed(board, np.int64)
-    for w in range(1, parts):
-        lo, hi = _bound(n, w, parts, _ALIGN), _bound(n, w + 1, parts, _ALIGN)
-        j = w * SLOTS
-        B[j + 1] = STEP_PART
-        B[j + 2] = fn
-        B[j + 3] = mode
-        B[j + 4] = _address(p) + lo * size
-        B[j + 5] = _address(m1) + lo * size
-        B[j + 6] = _address(m2) + lo * size
-        B[j + 7] = _address(g) + lo * size
-        B[j + 8] = hi - lo
-        B[j + 9] = min(max(n_coef - lo, 0), hi - lo)
-        B[j + 10] = _bits(alpha)
-        B[j + 11] = _bits(sw_sum)
-        B[j + 12] = _bits(lr)
-        B[j + 13] = _bits(momentum)
-        B[j + 14] = nesterov
-        B[j + 15] = _bits(beta1)
-        B[j + 16] = _bits(beta2)
-        B[j + 17] = _bits(eps)
-        B[j + 18] = claim
-        _post(B, w)
-    hi0 = _bound(n, 1, parts, _ALIGN)
-    sq = call_step(fn, mode, p, m1, m2, g, hi0, min(n_coef, hi0), alpha, sw_sum, lr, momentum,
-                   nesterov, beta1, beta2, eps, claim)
-    for w in range(1, parts):
-        _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
-        sq += _float(B[w * SLOTS + ANSWER + 1])
-    return sq
+    _job(team[0], ROWS, xb, Xd, at(rows, 0), nb, row_bytes)
+    _lead(team)
 
 
 @jit
 def team_done(team):
     """Send the team's workers back out of ``serve``, and wait until each
     has left."""
-    board, nw, _ = team
-    B = typed(board, np.int64)
+    B, nw = typed(team[0], np.int64), team[1]
     for w in range(1, nw + 1):
         seq = abs(B[w * SLOTS]) + 1
         store_release(B, w * SLOTS, -seq)
@@ -406,15 +276,107 @@ def team_done(team):
     return 0
 
 
-def serve_component():
-    """The workers' loop, ``serve(board, w)``: worker ``w`` (from 1) does
-    the jobs posted on its line of the board (at the int64 address
-    ``board``) until it is asked to leave (a negative job number), and
-    answers each (the job's number on its answer line, after the job's
-    result). Run by each worker thread for the length of an epoch call."""
+@jit_inline
+def _parts(B, nw):
+    """How many members share the job on the board: all ``nw + 1`` where
+    each gets ``MIN_ROWS`` rows (``MIN_ENTRIES`` entries of a step), else
+    the fit's thread alone."""
+    parts = nw + 1
+    kind = B[1]
+    if kind == GEMM:
+        enough = B[5] >= parts * MIN_ROWS and B[6] >= 2 and B[7] >= 2
+    elif kind == LAYER:
+        enough = B[9] >= parts * MIN_ROWS
+    elif kind == STEP_PART:
+        enough = B[4] == STEP and B[9] >= parts * MIN_ENTRIES
+    else:
+        enough = B[5] >= parts * MIN_ROWS
+    return parts if enough else 1
 
-    def serve(board, w):
+
+@jit
+def _do(B, w, parts):
+    """Member ``w``'s part of ``parts`` of the job on the board's line 0
+    (the whole job for ``parts`` 1); returns a step's sum of squares over
+    the part, else 0. Each kind reads its arguments in the order its
+    ``team_`` helper wrote them (``_job``)."""
+    kind = B[1]
+    # the part's items: a product's rows (from multiples of 8), a layer's
+    # rows, a step's entries (from multiples of _ALIGN), rows to gather
+    count = B[5] if kind == GEMM or kind == ROWS else B[9]
+    align = 8 if kind == GEMM else _ALIGN if kind == STEP_PART else 1
+    lo = count * w // parts // align * align
+    hi = count if w + 1 == parts else count * (w + 1) // parts // align * align
+    if kind == GEMM:
+        double, trans_a, trans_b, m, n, k = B[2] != 0, B[3] != 0, B[4] != 0, B[5], B[6], B[7]
+        a, b, beta, c = B[8], _pointer(B[9]), _float(B[10]), B[11]
+        if parts == 1:
+            gemm(double, trans_a, trans_b, m, n, k, _pointer(a), b, beta, _pointer(c))
+            return 0.0
+        size = 8 if double else 4
+        lda = m if trans_a else k  # op(a)'s rows: columns of a stored (k, m)
+        ldb = k if trans_b else n
+        row_a = size if trans_a else k * size
+        gemm_rows(double, trans_a, trans_b, hi - lo, n, k, _pointer(a + lo * row_a), lda, b, ldb,
+                  beta, _pointer(c + lo * n * size), n)
+    elif kind == LAYER:
+        size, part, fn, mode, z, dz, b = B[2], B[3], B[4], B[5], B[6], B[7], _pointer(B[8])
+        n, m, param, rate, seed, row0 = B[9], B[10], _float(B[11]), _float(B[12]), B[13], B[14]
+        col0, beta = B[15], _float(B[16])
+        row = m * size
+        if w > 0 and mode != layer.TRAIN and mode != layer.PREDICT:  # a worker's sums
+            b, beta = _pointer(part + (w - 1) * row), 0.0
+        call_layer(fn, mode, _pointer(z + lo * row), _pointer(dz + lo * row), b, hi - lo, m,
+                   param, rate, seed, row0 + lo, col0, beta)
+    elif kind == STEP_PART:
+        size, fn, mode, p, m1, m2, g, n = B[2], B[3], B[4], B[5], B[6], B[7], B[8], B[9]
+        return call_step(fn, mode, _pointer(p + lo * size), _pointer(m1 + lo * size),
+                         _pointer(m2 + lo * size), _pointer(g + lo * size), hi - lo,
+                         min(max(B[10] - lo, 0), hi - lo), _float(B[11]), _float(B[12]),
+                         _float(B[13]), _float(B[14]), B[15] != 0, _float(B[16]),
+                         _float(B[17]), _float(B[18]), B[19] != 0)
+    else:  # ROWS
+        dst, src, rows, nb, row_bytes = B[2], B[3], typed(_pointer(B[4]), np.int64), B[5], B[6]
+        for r in range(lo, hi):
+            copy(_pointer(dst + r * row_bytes), _pointer(src + rows[r] * row_bytes), row_bytes)
+    return 0.0
+
+
+@jit_inline
+def _lead_job(B, lead, nw):
+    """The fit's thread's turn at the job on the board: it hands the
+    workers their parts, does its own, waits for theirs, and adds their
+    step's sums of squares, or their intercept sums into the layer's, in
+    the workers' order."""
+    parts = _parts(B, nw)
+    B[0] = parts
+    for w in range(1, parts):
+        store_release(B, w * SLOTS, abs(B[w * SLOTS]) + 1)
+    result = _do(B, lead, parts)
+    for w in range(1, parts):
+        _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
+        result += _float(B[w * SLOTS + ANSWER + 1])
+    if parts > 1 and B[1] == LAYER and B[5] != layer.TRAIN and B[5] != layer.PREDICT:
+        # the workers' sums, a row each, added to the intercepts' as the
+        # layer adds rows (its BIAS mode)
+        call_layer(B[4], layer.BIAS, _pointer(B[3]), _pointer(B[3]), _pointer(B[8]), parts - 1,
+                   B[10], 0.0, 0.0, 0, 0, 0, 1.0)
+    return result
+
+
+def serve_component():
+    """The team's function, ``serve(board, w, nw)`` (the int64 address of
+    the board): for ``w`` 0, the fit's thread leading the job the driver
+    wrote on the board's line 0 with ``nw`` workers (``_lead_job``);
+    for a worker ``w`` (from 1), its loop: it does its part of each job
+    posted to it (a new number on its line), answers (its part's result,
+    then the number on its answer line), and leaves when asked (a negative
+    number). Run by each worker thread for the length of an epoch call."""
+
+    def serve(board, w, nw):
         B = typed(_pointer(board), np.int64)
+        if w == 0:  # w, not a constant 0: _do is compiled once, for int64 arguments
+            return _lead_job(B, w, nw)
         j = w * SLOTS
         done = B[j + ANSWER]
         spins = 0
@@ -427,30 +389,14 @@ def serve_component():
             spins = 0
             if seq < 0:
                 store_release(B, j + ANSWER, -seq)
-                return
-            kind = B[j + 1]
-            if kind == GEMM:
-                gemm_rows(B[j + 2] != 0, B[j + 3] != 0, B[j + 4] != 0, B[j + 5], B[j + 6],
-                          B[j + 7], _pointer(B[j + 8]), B[j + 9], _pointer(B[j + 10]),
-                          B[j + 11], _float(B[j + 12]), _pointer(B[j + 13]), B[j + 6])
-            elif kind == LAYER:
-                call_layer(B[j + 2], B[j + 3], _pointer(B[j + 4]), _pointer(B[j + 5]),
-                           _pointer(B[j + 6]), B[j + 7], B[j + 8], _float(B[j + 9]),
-                           _float(B[j + 10]), B[j + 11], B[j + 12], B[j + 13], _float(B[j + 14]))
-            elif kind == ROWS:
-                _copy_rows(_pointer(B[j + 2]), _pointer(B[j + 3]),
-                           typed(_pointer(B[j + 4]), np.int64), B[j + 5], B[j + 6])
-            elif kind == STEP_PART:
-                sq = call_step(B[j + 2], B[j + 3], _pointer(B[j + 4]), _pointer(B[j + 5]),
-                               _pointer(B[j + 6]), _pointer(B[j + 7]), B[j + 8], B[j + 9],
-                               _float(B[j + 10]), _float(B[j + 11]), _float(B[j + 12]),
-                               _float(B[j + 13]), B[j + 14] != 0, _float(B[j + 15]),
-                               _float(B[j + 16]), _float(B[j + 17]), B[j + 18] != 0)
-                B[j + ANSWER + 1] = _bits(sq)
+                return 0.0
+            B[j + ANSWER + 1] = _bits(_do(B, w, B[0]))
             done = seq
             store_release(B, j + ANSWER, seq)
 
     return component(serve, SERVE_SIGNATURE, "pool_serve")
 
 
-SERVE_SIGNATURE = types.void(types.int64, types.int64)
+SERVE_SIGNATURE = types.float64(types.int64, types.int64, types.int64)
+#: ``_call_serve(address, board, w, nw)``: call the team's function.
+_call_serve = caller(SERVE_SIGNATURE)
