@@ -153,3 +153,23 @@ def test_a_call_failing_before_its_kernel_sends_the_workers_back():
     print("ok")
     """)
     assert out.startswith("ok")
+
+
+@needs_team
+def test_workers_linger_after_a_call_then_sleep_until_the_next():
+    out = _run(_PRELUDE + """
+    import time
+    from fastnn.kernels.cpu.compiled import pool
+    before = fit()
+    state = _pool.BOARD[1 * _pool.SLOTS + pool.STATE]
+    assert state in (pool.LINGERING, pool.ASLEEP), state
+    waited = 0.0
+    while _pool.BOARD[1 * _pool.SLOTS + pool.STATE] != pool.ASLEEP:  # lingered out
+        assert waited < 30, "the worker never went to sleep"
+        time.sleep(0.01)
+        waited += 0.01
+    assert same(fit(), before)  # woken from its sleep
+    assert same(fit(), before)  # most likely still lingering: claimed
+    print("ok")
+    """)
+    assert out.startswith("ok")

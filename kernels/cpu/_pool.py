@@ -13,8 +13,9 @@ fit to its own thread too. During the call BLAS is held to one thread
 
 The workers start with the first epoch call that gets some, once per
 process (again in a child after a fork, which keeps only the thread that
-forked), wait on an event between calls, and spin only during one
-(``serve``, which the call's end sends them out of). Calls in several
+forked), spin during a call (``serve``), linger a few milliseconds after
+it for the next (a fit's epochs come microseconds apart), then sleep on
+an event until a call wakes them. Calls in several
 threads of a process take the team in turn, a whole epoch each; fits on
 the other paths never wait for it, but any BLAS product they make
 during another thread's epoch runs on one thread.
@@ -93,19 +94,19 @@ def team_size():
 
 
 class _Team:
-    """The process's worker threads, each running ``serve`` (the C
-    function at ``address``) for the length of an epoch call."""
+    """The process's worker threads (``MAX_THREADS - 1``), each running
+    ``serve`` (the C function at ``address``) from the epoch call that
+    wakes it until it leaves, lingering between calls (``compiled/pool.py``)."""
 
-    def __init__(self, address, size):
+    def __init__(self, address):
         import ctypes
 
         self.serve = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_int64, ctypes.c_int64,
                                       ctypes.c_int64)(address)
-        self.address = address
-        self.wake = [threading.Event() for _ in range(size)]
+        self.wake = [threading.Event() for _ in range(MAX_THREADS - 1)]
         self.threads = [threading.Thread(target=self._work, args=(w,), daemon=True,
                                          name=f"fastnn-worker-{w}")
-                        for w in range(1, size + 1)]
+                        for w in range(1, MAX_THREADS)]
         for t in self.threads:
             t.start()
 
@@ -114,7 +115,15 @@ class _Team:
         while True:
             wake.wait()
             wake.clear()
-            self.serve(board, w, 0)  # releases the GIL; back when the call sends it out
+            self.serve(board, w, 0)  # releases the GIL; back when it has lingered out
+
+    def claim(self, nw):
+        """Workers 1 to ``nw`` for an epoch call: those lingering from the
+        last are kept, the others woken."""
+        asleep = int(self.serve(BOARD.ctypes.data, -1, nw))
+        for w in range(1, nw + 1):
+            if asleep >> (w - 1) & 1:
+                self.wake[w - 1].set()
 
 
 def last_size():
@@ -147,14 +156,13 @@ def run(call, serve):
         nw = _state["last"] = _size(counts)
         if nw > 0:
             team = _state.get("team")
-            if team is None or team.address != serve or len(team.threads) < nw:
-                team = _state["team"] = _Team(serve, nw)
+            if team is None:  # one a process: serve is one unit, loaded once
+                team = _state["team"] = _Team(serve)
             for c in libs:
                 c.set_num_threads(1)
             done = False
             try:
-                for wake in team.wake[:nw]:
-                    wake.set()
+                team.claim(nw)
                 result = call(nw)
                 done = True
                 return result

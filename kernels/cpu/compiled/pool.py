@@ -67,6 +67,16 @@ _ALIGN = 16
 #: each look (a batch's jobs come microseconds apart; a member kept from
 #: its core by another process must not keep the others spinning).
 _SPINS = 2000
+#: Turns (each a ``sched_yield``) a worker lingers after an epoch call
+#: for the next one before its thread goes to sleep: about 3 ms on an idle
+#: core, at least two epochs' Python between calls.
+_LINGER = 5000
+#: A worker's state (slot ``STATE`` of its line): asleep (out of
+#: ``serve``; the board starts so), lingering after a call, claimed for
+#: the next call. Slot ``TAKEN``: the last job whose part is claimed, by
+#: the worker or by the lead (``_take``).
+STATE, TAKEN = 1, 2
+ASLEEP, LINGERING, CLAIMED = 0, 1, 2
 #: The CPU's spin-wait hint, where LLVM has one for it.
 _PAUSE = "llvm.x86.sse2.pause" if platform.machine().lower() in ("x86_64", "amd64") else None
 
@@ -95,6 +105,38 @@ def store_release(typingctx, p, index, value):
         return context.get_dummy_value()
 
     return types.void(p, types.intp, value), codegen
+
+
+@intrinsic
+def _swap_if(typingctx, p, index, old, new):
+    """Atomically set ``p[index]`` (an int64 pointer) to ``new`` where it
+    holds ``old``; whether it did."""
+    if p != types.CPointer(types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        old, new = (context.cast(builder, v, t, types.int64)
+                    for v, t in zip(args[2:], signature.args[2:]))
+        swap = builder.cmpxchg(builder.gep(args[0], [args[1]]), old, new, "acq_rel", "acquire")
+        return builder.extract_value(swap, 1)
+
+    return types.boolean(p, types.intp, old, new), codegen
+
+
+@intrinsic
+def _take(typingctx, p, index, number):
+    """Claim job ``number``'s part: ``p[index]`` (an int64 pointer, the
+    highest job number claimed) raised to ``number`` atomically; whether
+    it was below (the part is the caller's to do)."""
+    if p != types.CPointer(types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        number = context.cast(builder, args[2], signature.args[2], types.int64)
+        old = builder.atomic_rmw("max", builder.gep(args[0], [args[1]]), number, "acq_rel")
+        return builder.icmp_signed("<", old, number)
+
+    return types.boolean(p, types.intp, number), codegen
 
 
 @intrinsic
@@ -345,17 +387,23 @@ def _do(B, w, parts):
 @jit_inline
 def _lead_job(B, lead, nw):
     """The fit's thread's turn at the job on the board: it hands the
-    workers their parts, does its own, waits for theirs, and adds their
-    step's sums of squares, or their intercept sums into the layer's, in
-    the workers' order."""
+    workers their parts, does its own, then, in the workers' order, takes
+    the result of each worker's part, or does the part itself where the
+    worker has not yet claimed it (its thread kept from its core: a part's
+    result does not depend on who computes it), and adds their step's
+    sums of squares, or their intercept sums into the layer's."""
     parts = _parts(B, nw)
     B[0] = parts
     for w in range(1, parts):
         store_release(B, w * SLOTS, abs(B[w * SLOTS]) + 1)
     result = _do(B, lead, parts)
     for w in range(1, parts):
-        _wait(B, w * SLOTS + ANSWER, B[w * SLOTS])
-        result += _float(B[w * SLOTS + ANSWER + 1])
+        seq = B[w * SLOTS]
+        if _take(B, w * SLOTS + TAKEN, seq):
+            result += _do(B, w, parts)
+        else:
+            _wait(B, w * SLOTS + ANSWER, seq)
+            result += _float(B[w * SLOTS + ANSWER + 1])
     if parts > 1 and B[1] == LAYER and B[5] != layer.TRAIN and B[5] != layer.PREDICT:
         # the workers' sums, a row each, added to the intercepts' as the
         # layer adds rows (its BIAS mode)
@@ -366,31 +414,61 @@ def _lead_job(B, lead, nw):
 
 def serve_component():
     """The team's function, ``serve(board, w, nw)`` (the int64 address of
-    the board): for ``w`` 0, the fit's thread leading the job the driver
-    wrote on the board's line 0 with ``nw`` workers (``_lead_job``);
-    for a worker ``w`` (from 1), its loop: it does its part of each job
-    posted to it (a new number on its line), answers (its part's result,
-    then the number on its answer line), and leaves when asked (a negative
-    number). Run by each worker thread for the length of an epoch call."""
+    the board):
+
+    - ``w`` 0: the fit's thread leading the job the driver wrote on the
+      board's line 0 with ``nw`` workers (``_lead_job``);
+    - ``w`` from 1: worker ``w``'s loop, run by its thread from an epoch
+      call's start: it does its part of each job posted to it (a new
+      number on its line), answers (its part's result, then the number
+      on its answer line), and, when the call is over (a negative
+      number), answers and *lingers*: it waits on for the next call's
+      jobs (the epochs of a fit come a few microseconds of Python apart)
+      for ``_LINGER`` turns, then leaves (its thread then sleeps until
+      the host wakes it). Waking a sleeping thread cost a W1 epoch
+      (0.8 ms) 60-200 us, and the first epochs of a fit after a pause up
+      to 7 ms each;
+    - ``w`` -1: the host claims workers 1 to ``nw`` for an epoch call
+      (``_pool.run``): a lingering worker is kept, a sleeping one marked
+      to be woken; returns the sleeping ones (bit ``w - 1``), whose
+      threads the host wakes.
+    """
 
     def serve(board, w, nw):
         B = typed(_pointer(board), np.int64)
         if w == 0:  # w, not a constant 0: _do is compiled once, for int64 arguments
             return _lead_job(B, w, nw)
+        if w < 0:
+            asleep = 0
+            for v in range(1, nw + 1):
+                if not _swap_if(B, v * SLOTS + STATE, LINGERING, CLAIMED):
+                    store_release(B, v * SLOTS + STATE, CLAIMED)  # it has left: wake it
+                    asleep |= 1 << (v - 1)
+            return float(asleep)
         j = w * SLOTS
         done = B[j + ANSWER]
+        lingering = False  # woken for a call: there until its end
         spins = 0
         while True:
             seq = load_acquire(B, j)
             if abs(seq) == done:  # nothing new (a request to leave, already answered)
+                if lingering and spins >= _SPINS + _LINGER:
+                    if _swap_if(B, j + STATE, LINGERING, ASLEEP):
+                        return 0.0
+                    lingering = False  # claimed for the next call meanwhile
                 _relax(spins)
                 spins += 1
                 continue
             spins = 0
-            if seq < 0:
-                store_release(B, j + ANSWER, -seq)
-                return 0.0
-            B[j + ANSWER + 1] = _bits(_do(B, w, B[0]))
+            if seq < 0:  # the call is over
+                store_release(B, j + STATE, LINGERING)  # before the answer the call waits for
+                done = -seq
+                store_release(B, j + ANSWER, done)
+                lingering = True
+                continue
+            lingering = False
+            if _take(B, j + TAKEN, seq):  # else the lead did it, this thread being late
+                B[j + ANSWER + 1] = _bits(_do(B, w, B[0]))
             done = seq
             store_release(B, j + ANSWER, seq)
 
