@@ -30,8 +30,8 @@ import numpy as np
 from ._cache import usable_cores
 
 #: int64 slots of a line of the board (``compiled/pool.py``): line 0 the
-#: job, a worker's its job number and, from ``ANSWER`` (a cache line of
-#: its own), its answer.
+#: job, a worker's its job number, state and last part claimed and, from
+#: ``ANSWER`` (a cache line of its own), its answer.
 SLOTS = 32
 ANSWER = 24
 #: The most threads a fit's epochs use. Measured on two cores only
@@ -160,14 +160,15 @@ def run(call, serve):
                 team = _state["team"] = _Team(serve)
             for c in libs:
                 c.set_num_threads(1)
-            done = False
+            claimed = done = False
             try:
                 team.claim(nw)
+                claimed = True
                 result = call(nw)
                 done = True
                 return result
             finally:
-                if not done:
+                if claimed and not done:
                     _leave(nw)
                 for c, n in zip(libs, counts):
                     c.set_num_threads(n)

@@ -31,10 +31,15 @@ number of its latest job and, from ``ANSWER``, its answer (the number of
 the last job done, after its part's result). The helper then calls the
 team's one compiled function, ``serve`` (``serve_component``), as the
 job's lead: it posts each worker a new number with a release store, does
-its own part, and waits for the answers with acquire loads. A negative
-number asks a worker to leave its loop. The drivers thus type one
-write and one call a job, and the sharing is compiled once, as a unit
-of its own.
+its own part, and waits for the answers with acquire loads (or does a
+part itself where its worker has not started it). A negative number
+ends a worker's epoch call: it lingers for the next, then sleeps. The
+drivers thus type one write and one call a job, and the sharing is
+compiled once, as a unit of its own.
+
+A team, as the drivers hold it, is ``(board, nw, serve, part)``: the
+board (a void pointer), the number of workers serving this call, the
+address of ``serve``, and the scratch of the workers' intercept sums.
 """
 
 import functools
